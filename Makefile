@@ -1,0 +1,50 @@
+# Two commands for a newcomer on Debian: `make run` and `make test` (README.md).
+VENV    ?= .venv
+PYTHON  ?= python3
+BIN      = $(VENV)/bin
+STAMP    = $(VENV)/.installed-$(shell sha1sum pyproject.toml | cut -c1-12)
+SUDO     = $(shell [ "$$(id -u)" = 0 ] || echo sudo)
+# Debian packages: venv for Python, chromium for browser tests, a CJK font, wrk for bench/.
+APT_PACKAGES = python3-venv python3-pip chromium fonts-noto-cjk wrk sqlite3
+
+.PHONY: run test system-deps install lint bench serve clean
+
+$(STAMP): pyproject.toml
+	$(PYTHON) -m venv $(VENV)
+	$(BIN)/pip install --quiet --upgrade pip
+	$(BIN)/pip install --quiet -e '.[dev]'
+	rm -f $(VENV)/.installed-*
+	touch $(STAMP)
+
+install: $(STAMP)
+
+system-deps:
+	@missing=""; \
+	for p in $(APT_PACKAGES); do dpkg -s $$p >/dev/null 2>&1 || missing="$$missing $$p"; done; \
+	if [ -n "$$missing" ]; then \
+	  echo "installing Debian packages:$$missing"; \
+	  $(SUDO) apt-get update -qq && DEBIAN_FRONTEND=noninteractive $(SUDO) apt-get install -y -qq --no-install-recommends $$missing; \
+	fi
+
+# The app with demo data on SQLite in instance/, at http://127.0.0.1:5000
+run: $(STAMP)
+	$(BIN)/flask demo load --keep
+	$(BIN)/flask run --host 127.0.0.1 --port 5000
+
+test: system-deps $(STAMP)
+	$(BIN)/ruff check .
+	$(BIN)/pytest
+
+lint: $(STAMP)
+	$(BIN)/ruff check . && $(BIN)/ruff format --check .
+
+# Production-style serving (docs/deploy.md): gunicorn, sync workers.
+serve: $(STAMP)
+	$(BIN)/flask db upgrade
+	$(BIN)/gunicorn -c gunicorn.conf.py app:app
+
+bench: system-deps $(STAMP)
+	$(BIN)/python bench/members.py
+
+clean:
+	rm -rf $(VENV) .pytest_cache

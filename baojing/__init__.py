@@ -1,0 +1,72 @@
+"""保靖县流动党员服务平台: the app factory."""
+
+import os
+import secrets
+from pathlib import Path
+
+from flask import Flask
+from werkzeug.middleware.proxy_fix import ProxyFix
+
+from baojing.config import Defaults
+from baojing.extensions import babel, configure_sqlite, csrf, db, migrate
+
+MIGRATIONS = str(Path(__file__).resolve().parent.parent / "migrations")
+
+
+def create_app(test_config: dict | None = None) -> Flask:
+    """Defaults → instance/config.py → BAOJING_* environment → test_config."""
+    app = Flask(__name__, instance_relative_config=True)
+    app.config.from_object(Defaults)
+    app.config.from_pyfile("config.py", silent=True)
+    app.config.from_prefixed_env("BAOJING")
+    if test_config:
+        app.config.update(test_config)
+    os.makedirs(app.instance_path, exist_ok=True)
+    if not app.config.get("SQLALCHEMY_DATABASE_URI"):
+        path = Path(app.instance_path) / "baojing.db"
+        app.config["SQLALCHEMY_DATABASE_URI"] = f"sqlite:///{path}"
+    if not app.config.get("SECRET_KEY"):
+        app.config["SECRET_KEY"] = _instance_secret(Path(app.instance_path) / "secret_key")
+    if app.config.get("PROXY_FIX"):
+        # Behind one reverse proxy (docs/deploy.md): trust its X-Forwarded-For/Proto.
+        app.wsgi_app = ProxyFix(app.wsgi_app, x_for=1, x_proto=1)
+
+    db.init_app(app)
+    migrate.init_app(app, db, directory=MIGRATIONS, render_as_batch=True)
+    csrf.init_app(app)
+    babel.init_app(app)
+    from baojing import auth_hooks
+
+    auth_hooks.init_app(app)
+    with app.app_context():
+        configure_sqlite(db.engine, app.config["SQLITE_BUSY_TIMEOUT_MS"])
+
+    from baojing import web
+
+    web.init_app(app)
+
+    from baojing.blueprints import register_blueprints
+
+    register_blueprints(app)
+
+    from baojing import cli
+
+    cli.init_app(app)
+    return app
+
+
+def _instance_secret(path: Path) -> str:
+    """A random key kept in instance/, created once; no key is ever hard-coded."""
+    if not path.exists():
+        # Written aside, then linked into place: two workers starting together
+        # both end up reading the one key that won.
+        tmp = path.with_name(f".{path.name}.{os.getpid()}")
+        tmp.write_text(secrets.token_hex(32))
+        tmp.chmod(0o600)
+        try:
+            os.link(tmp, path)
+        except FileExistsError:
+            pass
+        finally:
+            tmp.unlink()
+    return path.read_text().strip()

@@ -1,0 +1,78 @@
+"""Writing the audit log: who, when, from where, what, before/after (SECURITY.md item 30)."""
+
+import json
+from datetime import date, datetime
+
+from flask import has_request_context, request
+from flask_login import current_user
+
+from baojing.extensions import db
+from baojing.models.audit import AuditEntry
+from baojing.validators import mask_id, mask_phone
+
+# Values the log must never hold in full (SECURITY.md item 31).
+_MASKERS = {
+    "id_number": mask_id,
+    "phone": mask_phone,
+    "family_contact_phone": mask_phone,
+}
+_NEVER = {"password", "password_hash", "csrf_token", "token_hash"}
+
+
+def _plain(value):
+    if isinstance(value, date | datetime):
+        return value.isoformat()
+    return value
+
+
+def snapshot(obj, fields) -> dict:
+    """The named attributes of obj as JSON-ready values, identifiers masked."""
+    out = {}
+    for name in fields:
+        if name in _NEVER:
+            continue
+        value = _plain(getattr(obj, name))
+        masker = _MASKERS.get(name)
+        out[name] = masker(value) if masker and value else value
+    return out
+
+
+def changes(before: dict, after: dict) -> tuple[dict, dict]:
+    """Only the keys whose values differ, as (before, after)."""
+    keys = [k for k in after if before.get(k) != after.get(k)]
+    return {k: before.get(k) for k in keys}, {k: after[k] for k in keys}
+
+
+def record(
+    action: str,
+    entity=None,
+    *,
+    entity_type: str = "",
+    entity_id: int | None = None,
+    before: dict | None = None,
+    after: dict | None = None,
+    outcome: str = "ok",
+    user=None,
+    username: str = "",
+) -> AuditEntry:
+    """Add one audit row to the current transaction; it commits (or not) with the change."""
+    if entity is not None:
+        entity_type = entity_type or entity.__tablename__
+        entity_id = entity_id if entity_id is not None else entity.id
+    actor = user
+    if actor is None and has_request_context() and current_user.is_authenticated:
+        actor = current_user
+    entry = AuditEntry(
+        user_id=actor.id if actor else None,
+        username=actor.username if actor else username,
+        role=actor.role if actor else "",
+        ip=(request.remote_addr or "") if has_request_context() else "cli",
+        action=action,
+        entity_type=entity_type,
+        entity_id=entity_id,
+        outcome=outcome,
+        before=json.dumps(before, ensure_ascii=False) if before else None,
+        after=json.dumps(after, ensure_ascii=False) if after else None,
+    )
+    db.session.add(entry)
+    return entry

@@ -1,0 +1,70 @@
+"""Flask-Login wiring: cookies name a server-side session, not a user."""
+
+from flask import flash, g, redirect, request, url_for
+from flask_login import current_user
+
+from baojing import security
+from baojing.extensions import login_manager, write_intent
+from baojing.htmx import wants_fragment
+
+# Everything else needs a logged-in user (default deny; SECURITY.md item 11).
+PUBLIC_ENDPOINTS = {"auth.login", "main.healthz", "static", "verify.show"}
+# Endpoints a user who must change their password can still reach.
+_PASSWORD_CHANGE_ALLOWED = {"auth.change_password", "auth.logout", "static", "main.healthz"}
+
+
+def safe_next(target: str | None) -> str | None:
+    """Only same-site relative paths are followed after login."""
+    if target and target.startswith("/") and not target.startswith("//") and "\\" not in target:
+        return target
+    return None
+
+
+def init_app(app):
+    login_manager.init_app(app)
+    # No binding to IP or user agent: phones change networks all day.
+    login_manager.session_protection = None
+
+    @login_manager.user_loader
+    def _load(token: str):
+        return security.load_session_user(token)
+
+    @login_manager.unauthorized_handler
+    def _unauthorized():
+        message = "登录已超时，请重新登录" if g.get("session_expired") else "请先登录"
+        next_url = request.full_path if request.method == "GET" else request.path
+        target = url_for("auth.login", next=next_url.rstrip("?"))
+        if request.headers.get("HX-Request"):
+            # A fragment target must not receive the login page: reload the whole page.
+            response = app.response_class("", status=401)
+            response.headers["HX-Redirect"] = target
+            return response
+        flash(message, "warning")
+        return redirect(target)
+
+    @app.before_request
+    def _mark_write_intent():
+        # Read-then-write requests take the write lock up front (BEGIN IMMEDIATE).
+        write_intent.set(request.method not in ("GET", "HEAD", "OPTIONS"))
+
+    @app.before_request
+    def _require_login():
+        if request.endpoint in PUBLIC_ENDPOINTS or request.endpoint is None:
+            return None
+        if not current_user.is_authenticated:
+            return login_manager.unauthorized()
+        return None
+
+    @app.before_request
+    def _force_password_change():
+        if request.endpoint in _PASSWORD_CHANGE_ALLOWED or request.endpoint is None:
+            return None
+        if not current_user.is_authenticated:
+            return None
+        if current_user.must_change_password or security.password_expired(current_user):
+            if wants_fragment():
+                response = app.response_class("", status=403)
+                response.headers["HX-Redirect"] = url_for("auth.change_password")
+                return response
+            return redirect(url_for("auth.change_password"))
+        return None

@@ -1,0 +1,12 @@
+"""One blueprint per capability."""
+
+
+def register_blueprints(app):
+    from baojing.blueprints.admin import bp as admin
+    from baojing.blueprints.auth import bp as auth
+    from baojing.blueprints.branches import bp as branches
+    from baojing.blueprints.main import bp as main
+    from baojing.blueprints.members import bp as members
+
+    for bp in (main, auth, members, branches, admin):
+        app.register_blueprint(bp)

@@ -1,0 +1,200 @@
+"""County admin: accounts and the audit log."""
+
+from functools import wraps
+
+from flask import abort, current_app, flash, redirect, render_template, request, url_for
+from flask_login import current_user
+from sqlalchemy import select
+
+from baojing import security
+from baojing.blueprints.admin import bp
+from baojing.blueprints.admin.forms import ConfirmForm, NewUserForm, UserForm
+from baojing.extensions import db
+from baojing.models.org import TOWNSHIP, VILLAGE, OrgUnit
+from baojing.models.types import utcnow
+from baojing.models.users import COUNTY_ADMIN, ROLE_LABELS, User
+from baojing.services import RuleViolation, accounts
+from baojing.services import audit_log as audit_svc
+
+
+@bp.before_request
+def _county_admin_only():
+    if not current_user.is_authenticated or current_user.role != COUNTY_ADMIN:
+        abort(403)
+
+
+def recent_auth_required(view):
+    """Privileged changes ask for the password again if the login is not recent."""
+
+    @wraps(view)
+    def wrapper(*args, **kwargs):
+        if not security.recently_authenticated():
+            target = request.path if request.method == "GET" else request.referrer or request.path
+            return redirect(url_for("auth.reauth", next=target))
+        return view(*args, **kwargs)
+
+    return wrapper
+
+
+def _org_choices(form) -> None:
+    units = db.session.scalars(
+        select(OrgUnit)
+        .where(OrgUnit.kind.in_((TOWNSHIP, VILLAGE)))
+        .order_by(OrgUnit.township_id, OrgUnit.kind.desc(), OrgUnit.id)
+    )
+    form.org_unit_id.choices = [(0, "（县级 / 不需要）")] + [
+        (u.id, u.name + "党委" if u.kind == TOWNSHIP else "　" + u.branch_name) for u in units
+    ]
+
+
+def _form_data(form) -> dict:
+    return {
+        "display_name": form.display_name.data.strip(),
+        "role": form.role.data,
+        "org_unit_id": form.org_unit_id.data or None,
+        "member_id": form.member_id.data,
+    }
+
+
+def _get_user_or_404(user_id: int) -> User:
+    user = db.session.get(User, user_id)
+    if user is None:
+        abort(404)
+    return user
+
+
+@bp.get("/users")
+def users():
+    """All accounts, filterable by role and name."""
+    q = request.args.get("q", "").strip()[:40]
+    role = request.args.get("role", "")
+    rows = audit_svc.list_users(q=q, role=role if role in ROLE_LABELS else "")
+    return render_template(
+        "admin/users.html", rows=rows, q=q, role=role, roles=ROLE_LABELS, now=utcnow()
+    )
+
+
+@bp.route("/users/new", methods=["GET", "POST"])
+@recent_auth_required
+def user_new():
+    """Create an account with a single-use password."""
+    form = NewUserForm()
+    _org_choices(form)
+    if request.method == "GET" and request.args.get("member", type=int):
+        form.role.data = "member"
+        form.member_id.data = request.args.get("member", type=int)
+    status = 200
+    if form.validate_on_submit():
+        data = _form_data(form) | {"username": form.username.data.strip()}
+        try:
+            user, password = accounts.create_user(data)
+        except RuleViolation as exc:
+            db.session.rollback()
+            for name, message in exc.errors.items():
+                getattr(form, name).errors.append(message)
+            status = 422
+        else:
+            db.session.commit()
+            return render_template(
+                "admin/password_issued.html", user=user, password=password, created=True
+            )
+    elif form.is_submitted():
+        status = 422
+    return render_template("admin/user_form.html", form=form, user=None), status
+
+
+@bp.route("/users/<int:user_id>", methods=["GET", "POST"])
+@recent_auth_required
+def user_edit(user_id: int):
+    """Change name, role and scope; lock, unlock, disable, reset the password."""
+    user = _get_user_or_404(user_id)
+    form = UserForm(obj=user if request.method == "GET" else None)
+    _org_choices(form)
+    if request.method == "GET":
+        form.org_unit_id.data = user.org_unit_id or 0
+    status = 200
+    if form.validate_on_submit():
+        try:
+            accounts.update_user(user, _form_data(form))
+        except RuleViolation as exc:
+            db.session.rollback()
+            for name, message in exc.errors.items():
+                getattr(form, name).errors.append(message)
+            status = 422
+        else:
+            db.session.commit()
+            flash(f"账户 {user.username} 已保存", "success")
+            return redirect(url_for("admin.user_edit", user_id=user.id))
+    elif form.is_submitted():
+        status = 422
+    locked = security.is_locked(user)
+    return render_template(
+        "admin/user_form.html", form=form, user=user, locked=locked, confirm=ConfirmForm()
+    ), status
+
+
+@bp.post("/users/<int:user_id>/reset-password")
+@recent_auth_required
+def user_reset_password(user_id: int):
+    user = _get_user_or_404(user_id)
+    if not ConfirmForm().validate_on_submit():
+        abort(400)
+    password = accounts.reset_password(user)
+    db.session.commit()
+    return render_template(
+        "admin/password_issued.html", user=user, password=password, created=False
+    )
+
+
+@bp.post("/users/<int:user_id>/active")
+@recent_auth_required
+def user_set_active(user_id: int):
+    user = _get_user_or_404(user_id)
+    if not ConfirmForm().validate_on_submit():
+        abort(400)
+    active = request.form.get("active") == "1"
+    if user.id == current_user.id and not active:
+        flash("不能停用自己的账户", "error")
+        return redirect(url_for("admin.user_edit", user_id=user.id))
+    accounts.set_active(user, active)
+    db.session.commit()
+    flash(f"账户 {user.username} 已{'启用' if active else '停用'}", "success")
+    return redirect(url_for("admin.user_edit", user_id=user.id))
+
+
+@bp.post("/users/<int:user_id>/unlock")
+def user_unlock(user_id: int):
+    user = _get_user_or_404(user_id)
+    if not ConfirmForm().validate_on_submit():
+        abort(400)
+    accounts.unlock(user)
+    db.session.commit()
+    flash(f"账户 {user.username} 已解锁", "success")
+    return redirect(url_for("admin.user_edit", user_id=user.id))
+
+
+@bp.get("/audit")
+def audit():
+    """The audit log, newest first, filterable."""
+    filters = {
+        "action": request.args.get("action", "").strip()[:40],
+        "username": request.args.get("username", "").strip()[:40],
+        "entity_type": request.args.get("entity_type", "").strip()[:30],
+        "entity_id": request.args.get("entity_id", type=int),
+    }
+    page = audit_svc.list_entries(
+        **filters,
+        before_id=request.args.get("before", type=int),
+        per_page=current_app.config["AUDIT_PER_PAGE"],
+    )
+    next_url = None
+    if page.next_before:
+        args = {k: v for k, v in request.args.items() if k != "before" and v}
+        next_url = url_for("admin.audit", before=page.next_before, **args)
+    return render_template(
+        "admin/audit.html",
+        page=page,
+        filters=filters,
+        describe=audit_svc.describe,
+        next_url=next_url,
+    )

@@ -1,0 +1,104 @@
+"""Login, logout, password change and re-authentication."""
+
+from flask import current_app, flash, redirect, render_template, request, session, url_for
+from flask_login import current_user, login_user, logout_user
+
+from baojing import security
+from baojing.auth_hooks import safe_next
+from baojing.blueprints.auth import bp
+from baojing.blueprints.auth.forms import ChangePasswordForm, LoginForm, ReauthForm
+from baojing.extensions import db
+from baojing.services import RuleViolation, accounts
+
+
+def _establish(user, token: str) -> None:
+    """Start a fresh cookie session: nothing from before login survives."""
+    session.clear()
+    user.session_token = token
+    login_user(user)
+    session.permanent = True
+
+
+@bp.route("/login", methods=["GET", "POST"])
+def login():
+    """Username and password; failures are counted per account in the database."""
+    if current_user.is_authenticated and request.method == "GET":
+        return redirect(url_for("main.home"))
+    form = LoginForm()
+    status = 200
+    error = ""
+    if form.validate_on_submit():
+        result = accounts.authenticate(
+            form.username.data, form.password.data, current_app.config["LOGIN_LOCK_MINUTES"]
+        )
+        db.session.commit()  # failures and lockouts count even though the login fails
+        if result.user is not None:
+            _establish(result.user, result.token)
+            if result.user.must_change_password:
+                return redirect(url_for("auth.change_password"))
+            return redirect(safe_next(request.args.get("next")) or url_for("main.home"))
+        error = result.error
+        status = 429 if error.startswith("登录失败次数过多") else 401
+    elif form.is_submitted():
+        status = 422
+    return render_template("auth/login.html", form=form, error=error), status
+
+
+@bp.post("/logout")
+def logout():
+    """End this session on the server, so a copied cookie stops working too."""
+    accounts.logout(current_user, current_user.get_id())
+    db.session.commit()
+    logout_user()
+    session.clear()
+    flash("您已安全退出", "success")
+    return redirect(url_for("auth.login"))
+
+
+@bp.route("/account/password", methods=["GET", "POST"])
+def change_password():
+    """Choose a new password; every other session of this user ends."""
+    form = ChangePasswordForm()
+    status = 200
+    if form.validate_on_submit():
+        try:
+            token = accounts.change_password(
+                current_user, form.current_password.data, form.new_password.data
+            )
+        except RuleViolation as exc:
+            for name, message in exc.errors.items():
+                getattr(form, name).errors.append(message)
+            db.session.rollback()
+            status = 422
+        else:
+            user = current_user._get_current_object()
+            db.session.commit()
+            _establish(user, token)
+            flash("密码已修改，其他设备上的登录已全部退出", "success")
+            return redirect(url_for("main.home"))
+    elif form.is_submitted():
+        status = 422
+    policy = {
+        "min_length": current_app.config["PASSWORD_MIN_LENGTH"],
+        "min_classes": current_app.config["PASSWORD_MIN_CLASSES"],
+        "forced": current_user.must_change_password or security.password_expired(current_user),
+    }
+    return render_template("auth/change_password.html", form=form, policy=policy), status
+
+
+@bp.route("/reauth", methods=["GET", "POST"])
+def reauth():
+    """Confirm the password again before a privileged action."""
+    form = ReauthForm()
+    status = 200
+    target = safe_next(request.args.get("next")) or url_for("main.home")
+    if form.validate_on_submit():
+        if security.verify_password(current_user, form.password.data):
+            security.mark_reauthenticated()
+            db.session.commit()
+            return redirect(target)
+        form.password.errors.append("密码不正确")
+        status = 401
+    elif form.is_submitted():
+        status = 422
+    return render_template("auth/reauth.html", form=form), status

@@ -1,0 +1,197 @@
+"""Member forms. Field validators normalise what they accept (ID upper-case, phone digits)."""
+
+import uuid
+
+from flask_wtf import FlaskForm
+from wtforms import (
+    BooleanField,
+    DateField,
+    HiddenField,
+    SelectField,
+    SelectMultipleField,
+    StringField,
+    TextAreaField,
+    widgets,
+)
+from wtforms.validators import DataRequired, InputRequired, Length, Optional, ValidationError
+
+from baojing.dates import local_today
+from baojing.models.members import (
+    CONTACT_CHANNELS,
+    ETHNICITIES,
+    LIAISON_ROLES,
+    MEMBERSHIPS,
+    VISIT_ITEMS,
+)
+from baojing.validators import (
+    InvalidValue,
+    id_birth_date,
+    normalize_mobile,
+    normalize_resident_id,
+)
+
+PROVINCES = (
+    "浙江省", "广东省", "湖南省", "江苏省", "上海市", "福建省", "湖北省", "广西壮族自治区",
+    "贵州省", "重庆市", "四川省", "北京市", "天津市", "河北省", "山西省", "内蒙古自治区",
+    "辽宁省", "吉林省", "黑龙江省", "安徽省", "江西省", "山东省", "河南省", "海南省",
+    "云南省", "西藏自治区", "陕西省", "甘肃省", "青海省", "宁夏回族自治区",
+    "新疆维吾尔自治区", "香港特别行政区", "澳门特别行政区", "台湾省",
+)  # fmt: skip
+TRADES = (
+    "建筑业", "制造业", "批发零售", "交通运输", "住宿餐饮", "居民服务", "信息技术",
+    "种植养殖", "个体经营", "其他",
+)  # fmt: skip
+RELATIONS = ("配偶", "父亲", "母亲", "子女", "兄弟姐妹", "其他亲属")
+MET_WITH = ("本人", "配偶", "父母", "子女", "其他亲属")
+
+
+def new_request_id() -> str:
+    return uuid.uuid4().hex
+
+
+def resident_id(form, field):
+    if not field.data:
+        return
+    try:
+        field.data = normalize_resident_id(field.data, local_today())
+    except InvalidValue as exc:
+        raise ValidationError(str(exc)) from exc
+
+
+def mobile(form, field):
+    if not field.data:
+        return
+    try:
+        field.data = normalize_mobile(field.data)
+    except InvalidValue as exc:
+        raise ValidationError(str(exc)) from exc
+
+
+def not_future(form, field):
+    if field.data and field.data > local_today():
+        raise ValidationError("日期不能晚于今天")
+
+
+def _choices(values, blank=None):
+    out = [(v, v) for v in values]
+    return [("", blank)] + out if blank else out
+
+
+class MemberForm(FlaskForm):
+    name = StringField(
+        "姓名", validators=[DataRequired("请填写姓名"), Length(max=40, message="姓名最多 40 个字")]
+    )
+    ethnicity = SelectField("民族", choices=_choices(ETHNICITIES))
+    id_number = StringField(
+        "身份证号码",
+        validators=[Optional(), resident_id],
+        render_kw={"autocomplete": "off", "maxlength": 18, "inputmode": "text"},
+    )
+    phone = StringField(
+        "手机号码",
+        validators=[DataRequired("请填写手机号码"), mobile],
+        render_kw={"inputmode": "tel", "autocomplete": "off"},
+    )
+    join_date = DateField("入党日期", validators=[InputRequired("请填写入党日期"), not_future])
+    membership = SelectField("党员类别", choices=list(MEMBERSHIPS.items()))
+    out_since = DateField("外出时间", validators=[Optional(), not_future])
+    dest_province = SelectField("务工省份", choices=_choices(PROVINCES, "（未填写）"), default="")
+    dest_city = StringField("务工城市", validators=[Length(max=30, message="最多 30 个字")])
+    dest_address = StringField("现住址", validators=[Length(max=120, message="最多 120 个字")])
+    employer = StringField("工作单位", validators=[Length(max=60, message="最多 60 个字")])
+    trade = SelectField("从事行业", choices=_choices(TRADES, "（未填写）"), default="")
+    has_certificate = BooleanField("已持流动党员活动证或证明信")
+    family_contact_name = StringField(
+        "家中联系人", validators=[Length(max=40, message="最多 40 个字")]
+    )
+    family_contact_relation = SelectField(
+        "与本人关系", choices=_choices(RELATIONS, "（未填写）"), default=""
+    )
+    family_contact_phone = StringField(
+        "家中联系人电话", validators=[Optional(), mobile], render_kw={"inputmode": "tel"}
+    )
+    version = HiddenField()
+    request_id = HiddenField()
+
+    def validate_join_date(self, field):
+        if field.data and self.id_number.data and len(self.id_number.data) == 18:
+            birth = id_birth_date(self.id_number.data)
+            if birth and field.data.year - birth.year < 18:
+                raise ValidationError("入党日期应在年满 18 周岁之后")
+
+    def data_for_service(self) -> dict:
+        fields = (
+            "name", "ethnicity", "id_number", "phone", "join_date", "membership", "out_since",
+            "dest_province", "dest_city", "dest_address", "employer", "trade", "has_certificate",
+            "family_contact_name", "family_contact_relation", "family_contact_phone",
+        )  # fmt: skip
+        data = {f: self[f].data for f in fields}
+        for f in ("dest_city", "dest_address", "employer", "family_contact_name", "name"):
+            data[f] = (data[f] or "").strip()
+        data["family_contact_phone"] = data["family_contact_phone"] or ""
+        if not data["id_number"]:
+            data.pop("id_number")
+        return data
+
+
+class NewMemberForm(MemberForm):
+    village_id = SelectField("所在村党支部", coerce=int, validate_choice=True)
+
+    def validate_id_number(self, field):
+        if not field.data:
+            raise ValidationError("请填写身份证号码")
+
+
+class SelfContactForm(FlaskForm):
+    phone = StringField(
+        "手机号码",
+        validators=[DataRequired("请填写手机号码"), mobile],
+        render_kw={"inputmode": "tel"},
+    )
+    dest_address = StringField(
+        "现住址",
+        validators=[DataRequired("请填写现住址"), Length(max=120, message="最多 120 个字")],
+    )
+
+
+class MultiCheckboxField(SelectMultipleField):
+    widget = widgets.ListWidget(prefix_label=False)
+    option_widget = widgets.CheckboxInput()
+
+
+class VisitForm(FlaskForm):
+    visited_on = DateField("登记日期", validators=[InputRequired("请填写登记日期"), not_future])
+    met_with = SelectField("见到的人", choices=_choices(MET_WITH))
+    items = MultiCheckboxField("核实了哪些信息", choices=list(VISIT_ITEMS.items()))
+    whereabouts_confirmed = BooleanField("去向已核实（去向明）")
+    note = TextAreaField("备注", validators=[Length(max=500, message="最多 500 个字")])
+    request_id = HiddenField()
+
+    def validate_items(self, field):
+        if not field.data:
+            raise ValidationError("请至少勾选一项核实的信息")
+
+
+class ContactForm(FlaskForm):
+    contacted_on = DateField("联系日期", validators=[InputRequired("请填写联系日期"), not_future])
+    channel = SelectField("联系方式", choices=_choices(CONTACT_CHANNELS))
+    note = StringField("情况", validators=[Length(max=200, message="最多 200 个字")])
+    request_id = HiddenField()
+
+
+class AssignLiaisonForm(FlaskForm):
+    liaison_id = SelectField("联络人", coerce=int, validate_choice=True)
+
+
+class LiaisonForm(FlaskForm):
+    name = StringField(
+        "姓名", validators=[DataRequired("请填写姓名"), Length(max=40, message="最多 40 个字")]
+    )
+    phone = StringField("手机号码", validators=[DataRequired("请填写手机号码"), mobile])
+    role = SelectField("身份", choices=_choices(LIAISON_ROLES))
+
+
+class HandoverForm(FlaskForm):
+    source_id = SelectField("原联络人", coerce=int, validate_choice=True)
+    target_id = SelectField("移交给", coerce=int, validate_choice=True)
+    note = StringField("原因", validators=[Length(max=100, message="最多 100 个字")])

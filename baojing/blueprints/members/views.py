@@ -1,0 +1,450 @@
+"""The member registry: list, profile, create/edit, registration visits, liaisons."""
+
+from flask import abort, current_app, flash, redirect, render_template, request, url_for
+from flask_login import current_user
+from markupsafe import escape
+
+from baojing import htmx
+from baojing.blueprints.members import bp
+from baojing.blueprints.members.forms import (
+    AssignLiaisonForm,
+    ContactForm,
+    HandoverForm,
+    LiaisonForm,
+    MemberForm,
+    NewMemberForm,
+    SelfContactForm,
+    VisitForm,
+    new_request_id,
+)
+from baojing.dates import local_today
+from baojing.extensions import db
+from baojing.models.members import MEMBERSHIPS
+from baojing.models.org import OrgUnit
+from baojing.models.users import MEMBER, VILLAGE_SECRETARY
+from baojing.scoping import (
+    can_manage_registry,
+    can_see_full_id,
+    get_liaison_or_404,
+    get_member_or_404,
+    get_village_or_404,
+    scoped_villages,
+)
+from baojing.services import Conflict, DuplicateRequest, RuleViolation
+from baojing.services import members as svc
+
+
+def _require_registry():
+    if not can_manage_registry(current_user):
+        abort(403)
+
+
+def _apply_errors(form, errors: dict) -> None:
+    for name, message in errors.items():
+        field = getattr(form, name, None)
+        if field is not None:
+            field.errors = [*field.errors, message] if isinstance(field.errors, list) else [message]
+
+
+def _int_arg(name: str) -> int | None:
+    return request.args.get(name, type=int)
+
+
+# --- list ----------------------------------------------------------------------------
+
+
+@bp.get("/")
+def index():
+    """The members in scope, searchable by name / phone / ID tail, with alert filters."""
+    _require_registry()
+    cutoffs = svc.AlertCutoffs.today()
+    filters = {
+        "q": request.args.get("q", "")[:40],
+        "province": request.args.get("province", "")[:20],
+        "alert": request.args.get("alert", "")
+        if request.args.get("alert") in svc.ALERT_LABELS
+        else "",
+        "village_id": _int_arg("village"),
+    }
+    result = svc.list_members(
+        current_user,
+        **filters,
+        page=_int_arg("page") or 1,
+        per_page=current_app.config["MEMBERS_PER_PAGE"],
+        cutoffs=cutoffs,
+    )
+    context = {
+        "result": result,
+        "filters": filters,
+        "cutoffs": cutoffs,
+        "alert_labels": svc.ALERT_LABELS,
+        "page_args": {
+            k: v
+            for k, v in (
+                ("q", filters["q"]),
+                ("province", filters["province"]),
+                ("alert", filters["alert"]),
+                ("village", filters["village_id"]),
+            )
+            if v
+        },  # fmt: skip
+    }
+    if htmx.wants_fragment():
+        return htmx.render("members/list.html", "members/_results.html", **context)
+    villages = [] if current_user.role == VILLAGE_SECRETARY else scoped_villages(current_user)
+    return htmx.render(
+        "members/list.html",
+        provinces=svc.provinces_in_scope(current_user),
+        villages=villages,
+        **context,
+    )
+
+
+# --- create and edit -----------------------------------------------------------------
+
+
+def _village_choices(form) -> None:
+    villages = scoped_villages(current_user)
+    form.village_id.choices = [(v.id, v.branch_name) for v in villages]
+    if len(villages) == 1 and not form.village_id.data:
+        form.village_id.data = villages[0].id
+
+
+@bp.route("/new", methods=["GET", "POST"])
+def new():
+    """Register a mobile member."""
+    _require_registry()
+    form = NewMemberForm()
+    _village_choices(form)
+    if request.method == "GET":
+        form.request_id.data = new_request_id()
+        form.join_date.data = None
+    status = 200
+    if form.validate_on_submit():
+        village = get_village_or_404(current_user, form.village_id.data)
+        try:
+            member = svc.create_member(village, form.data_for_service(), form.request_id.data)
+        except RuleViolation as exc:
+            db.session.rollback()
+            _apply_errors(form, exc.errors)
+            status = 422
+        except DuplicateRequest:
+            abort(409)
+        else:
+            db.session.commit()
+            flash(f"已登记流动党员 {member.name}", "success")
+            return redirect(url_for("members.profile", member_id=member.id, saved="new"))
+    elif form.is_submitted():
+        status = 422
+    return render_template("members/form.html", form=form, member=None), status
+
+
+@bp.post("/validate")
+def validate_field():
+    """Inline validation of one field of the member form (htmx, on change)."""
+    _require_registry()
+    name = request.form.get("_field", "")
+    form = NewMemberForm() if "village_id" in request.form else MemberForm()
+    if name not in form or name in ("csrf_token", "version", "request_id"):
+        abort(400)
+    field = form[name]
+    if name == "village_id":
+        _village_choices(form)
+    field.validate(form)
+    if name == "id_number" and not field.errors and field.data:
+        member_id = request.form.get("member_id", type=int)
+        try:
+            svc.check_id_unique(field.data, member_id)
+        except RuleViolation as exc:
+            field.errors = [exc.errors["id_number"]]
+    message = escape(field.errors[0]) if field.errors else ""
+    return (
+        f'<p class="field-error" id="{field.id}-error" role="alert">{message}</p>',
+        200,
+        {"Vary": "HX-Request"},
+    )
+
+
+@bp.route("/<int:member_id>/edit", methods=["GET", "POST"])
+def edit(member_id: int):
+    """Edit a member; a save based on an old version is refused and the other's values shown."""
+    member = get_member_or_404(current_user, member_id)
+    _require_registry()
+    form = MemberForm(obj=member if request.method == "GET" else None)
+    if request.method == "GET":
+        form.id_number.data = ""
+        form.version.data = member.version
+    status = 200
+    conflict = None
+    if form.validate_on_submit():
+        try:
+            expected = int(form.version.data or 0)
+            svc.update_member(member, form.data_for_service(), expected)
+        except Conflict as exc:
+            db.session.rollback()
+            conflict = _conflict_rows(form, exc.current)
+            form.version.data = exc.version  # a second save now overwrites, knowingly
+            status = 409
+        except RuleViolation as exc:
+            db.session.rollback()
+            _apply_errors(form, exc.errors)
+            status = 422
+        else:
+            db.session.commit()
+            flash("已保存", "success")
+            return redirect(url_for("members.profile", member_id=member.id, saved="edit"))
+    elif form.is_submitted():
+        status = 422
+    return (
+        render_template("members/form.html", form=form, member=member, conflict=conflict),
+        status,
+    )
+
+
+def _conflict_rows(form, theirs: dict) -> list[tuple[str, str, str]]:
+    """(label, their saved value, what this user typed) for every field that differs."""
+    rows = []
+    for name, their_value in theirs.items():
+        if name == "id_number":
+            continue
+        mine = form[name].data
+        if name == "membership":
+            their_value, mine = (
+                MEMBERSHIPS.get(their_value, their_value),
+                MEMBERSHIPS.get(mine, mine),
+            )
+        their_text = "" if their_value in (None, False) else str(their_value)
+        mine_text = "" if mine in (None, False) else str(mine)
+        if name == "has_certificate":
+            their_text, mine_text = ("是" if their_value else "否"), ("是" if mine else "否")
+        if their_text != mine_text:
+            rows.append((form[name].label.text, their_text, mine_text))
+    return rows
+
+
+# --- profile -------------------------------------------------------------------------
+
+
+@bp.get("/me")
+def me():
+    """A member's own profile."""
+    if current_user.role != MEMBER or not current_user.member_id:
+        abort(404)
+    return redirect(url_for("members.profile", member_id=current_user.member_id))
+
+
+@bp.get("/<int:member_id>")
+def profile(member_id: int):
+    """Everything about one member that the viewer may see."""
+    member = get_member_or_404(current_user, member_id)
+    return render_template("members/profile.html", **_profile_context(member))
+
+
+def _profile_context(member, full_id: str | None = None) -> dict:
+    registry = can_manage_registry(current_user)
+    context = {
+        "member": member,
+        "alerts": svc.AlertCutoffs.today().alerts(member),
+        "alert_labels": svc.ALERT_LABELS,
+        "full_id": full_id,
+        "can_reveal": can_see_full_id(current_user, member),
+        "registry": registry,
+        "visits": svc.visits_of(member),
+        "contacts": svc.contacts_of(member) if registry else [],
+        "liaison_history": svc.liaison_history(member) if registry else [],
+        "saved": request.args.get("saved", ""),
+    }
+    if registry:
+        form = AssignLiaisonForm()
+        form.liaison_id.choices = [
+            (c.id, f"{c.name}（{c.role}）") for c in svc.liaisons_of_village(member.village_id)
+        ]
+        form.liaison_id.data = member.liaison_id
+        context["liaison_form"] = form
+    return context
+
+
+@bp.post("/<int:member_id>/reveal-id")
+def reveal_id(member_id: int):
+    """Show the full ID number to those allowed — audited, never put in a URL or cookie."""
+    member = get_member_or_404(current_user, member_id)
+    if not can_see_full_id(current_user, member):
+        abort(403)
+    full = svc.reveal_id(member)
+    db.session.commit()
+    if htmx.wants_fragment():
+        return render_template("members/_full_id.html", full_id=full)
+    return render_template("members/profile.html", **_profile_context(member, full_id=full))
+
+
+@bp.route("/<int:member_id>/contact-info", methods=["GET", "POST"])
+def self_contact(member_id: int):
+    """A member updates their own phone and current address."""
+    member = get_member_or_404(current_user, member_id)
+    if current_user.role != MEMBER:
+        abort(403)
+    form = SelfContactForm(obj=member if request.method == "GET" else None)
+    status = 200
+    if form.validate_on_submit():
+        svc.update_own_contact(
+            member, {"phone": form.phone.data, "dest_address": form.dest_address.data.strip()}
+        )
+        db.session.commit()
+        flash("联系方式已更新，谢谢！", "success")
+        return redirect(url_for("members.profile", member_id=member.id, saved="self"))
+    if form.is_submitted():
+        status = 422
+    return render_template("members/self_contact.html", form=form, member=member), status
+
+
+# --- registration visits, contacts, liaison ------------------------------------------
+
+
+@bp.route("/<int:member_id>/visit", methods=["GET", "POST"])
+def visit(member_id: int):
+    """Record a door-to-door registration visit (上门登记)."""
+    member = get_member_or_404(current_user, member_id)
+    _require_registry()
+    form = VisitForm()
+    if request.method == "GET":
+        form.visited_on.data = local_today()
+        form.request_id.data = new_request_id()
+        form.whereabouts_confirmed.data = True
+    status = 200
+    if form.validate_on_submit():
+        data = {
+            "visited_on": form.visited_on.data,
+            "met_with": form.met_with.data,
+            "items": form.items.data,
+            "whereabouts_confirmed": form.whereabouts_confirmed.data,
+            "note": form.note.data.strip(),
+        }
+        try:
+            svc.record_visit(member, current_user, data, form.request_id.data)
+        except RuleViolation as exc:
+            db.session.rollback()
+            _apply_errors(form, exc.errors)
+            status = 422
+        except DuplicateRequest:
+            abort(409)
+        else:
+            db.session.commit()
+            flash("上门登记已记录", "success")
+            return redirect(url_for("members.profile", member_id=member.id, saved="visit"))
+    elif form.is_submitted():
+        status = 422
+    return render_template("members/visit.html", form=form, member=member), status
+
+
+@bp.route("/<int:member_id>/contact", methods=["GET", "POST"])
+def contact(member_id: int):
+    """Note a call, message or meeting with the member."""
+    member = get_member_or_404(current_user, member_id)
+    _require_registry()
+    form = ContactForm()
+    if request.method == "GET":
+        form.contacted_on.data = local_today()
+        form.request_id.data = new_request_id()
+    status = 200
+    if form.validate_on_submit():
+        data = {
+            "contacted_on": form.contacted_on.data,
+            "channel": form.channel.data,
+            "note": form.note.data.strip(),
+        }
+        try:
+            svc.log_contact(member, current_user, data, form.request_id.data)
+        except RuleViolation as exc:
+            db.session.rollback()
+            _apply_errors(form, exc.errors)
+            status = 422
+        except DuplicateRequest:
+            abort(409)
+        else:
+            db.session.commit()
+            flash("联系记录已保存", "success")
+            return redirect(url_for("members.profile", member_id=member.id, saved="contact"))
+    elif form.is_submitted():
+        status = 422
+    return render_template("members/contact.html", form=form, member=member), status
+
+
+@bp.post("/<int:member_id>/liaison")
+def assign_liaison(member_id: int):
+    """Name the branch member who keeps in touch with this member."""
+    member = get_member_or_404(current_user, member_id)
+    _require_registry()
+    form = AssignLiaisonForm()
+    form.liaison_id.choices = [(c.id, c.name) for c in svc.liaisons_of_village(member.village_id)]
+    if not form.validate_on_submit():
+        flash("请选择本村的联络人", "error")
+        return redirect(url_for("members.profile", member_id=member.id)), 303
+    liaison = get_liaison_or_404(current_user, form.liaison_id.data)
+    try:
+        svc.assign_liaison(member, liaison, current_user)
+    except RuleViolation as exc:
+        db.session.rollback()
+        flash(next(iter(exc.errors.values())), "error")
+        return redirect(url_for("members.profile", member_id=member.id)), 303
+    db.session.commit()
+    flash(f"联络人已改为 {liaison.name}", "success")
+    return redirect(url_for("members.profile", member_id=member.id))
+
+
+@bp.route("/liaisons", methods=["GET", "POST"])
+def liaisons():
+    """A village's liaisons: add one, or hand all of one's members to another."""
+    _require_registry()
+    villages = scoped_villages(current_user)
+    if not villages:
+        abort(404)
+    village_id = _int_arg("village") or villages[0].id
+    village: OrgUnit = get_village_or_404(current_user, village_id)
+    contacts = svc.liaisons_of_village(village.id)
+    add_form = LiaisonForm(prefix="add")
+    handover_form = HandoverForm(prefix="handover")
+    choices = [(c.id, f"{c.name}（{c.role}）") for c in contacts]
+    handover_form.source_id.choices = choices
+    handover_form.target_id.choices = choices
+    status = 200
+    if request.method == "POST":
+        if request.form.get("action") == "add" and add_form.validate_on_submit():
+            svc.add_liaison(
+                village,
+                {
+                    "name": add_form.name.data.strip(),
+                    "phone": add_form.phone.data,
+                    "role": add_form.role.data,
+                },
+            )
+            db.session.commit()
+            flash(f"已添加联络人 {add_form.name.data}", "success")
+            return redirect(url_for("members.liaisons", village=village.id))
+        if request.form.get("action") == "handover" and handover_form.validate_on_submit():
+            source = get_liaison_or_404(current_user, handover_form.source_id.data)
+            target = get_liaison_or_404(current_user, handover_form.target_id.data)
+            try:
+                moved = svc.handover(source, target, current_user, handover_form.note.data.strip())
+            except RuleViolation as exc:
+                db.session.rollback()
+                _apply_errors(handover_form, exc.errors)
+                status = 422
+            else:
+                db.session.commit()
+                flash(f"已将 {source.name} 联系的 {moved} 名党员移交给 {target.name}", "success")
+                return redirect(url_for("members.liaisons", village=village.id))
+        else:
+            status = 422
+    counts = svc.liaison_member_counts(village.id)
+    return (
+        render_template(
+            "members/liaisons.html",
+            village=village,
+            villages=villages,
+            contacts=contacts,
+            counts=counts,
+            add_form=add_form,
+            handover_form=handover_form,
+        ),
+        status,
+    )

@@ -1,0 +1,226 @@
+"""Command-line tools: demo data, backups, users, deploy checks (DESIGN.md "Contract")."""
+
+import os
+import sqlite3
+import sys
+import time
+from pathlib import Path
+
+import click
+from flask import current_app
+from flask.cli import AppGroup
+from flask_migrate import downgrade, upgrade
+from sqlalchemy import select
+
+from baojing import demo as demo_data
+from baojing.extensions import db
+from baojing.models.org import TOWNSHIP, VILLAGE, OrgUnit
+from baojing.models.users import ROLES
+from baojing.services import RuleViolation, accounts
+
+demo_cli = AppGroup("demo", help="演示数据")
+backup_cli = AppGroup("backup", help="在线备份与恢复 SQLite 数据库")
+users_cli = AppGroup("users", help="账户管理")
+deploy_cli = AppGroup("deploy", help="上线前检查")
+
+
+def init_app(app):
+    for group in (demo_cli, backup_cli, users_cli, deploy_cli):
+        app.cli.add_command(group)
+
+
+# --- demo ----------------------------------------------------------------------------
+
+
+@demo_cli.command("load")
+@click.option("--members", default=300, show_default=True, type=click.IntRange(1, 200_000))
+@click.option("--keep", is_flag=True, help="已有演示数据时保持不变（make run 使用）")
+def demo_load(members: int, keep: bool):
+    """Load deterministic demo data; refuses a database holding real data."""
+    upgrade()
+    try:
+        already = demo_data.refuse_if_real(db.session)
+    except demo_data.RealDataPresent as exc:
+        raise click.ClickException(str(exc)) from exc
+    if already and keep:
+        click.echo("演示数据已存在，保持不变（去掉 --keep 可重新生成）")
+        return
+    if already:
+        db.session.remove()
+        # The audit log refuses DELETE, so a reload rebuilds the schema instead.
+        downgrade(revision="base")
+        upgrade()
+    started = time.perf_counter()
+    counts = demo_data.load(members=members)
+    db.session.commit()
+    current_app.extensions["baojing_demo"] = True
+    click.echo(
+        f"已载入演示数据：{counts['townships']} 个乡镇、{counts['villages']} 个村、"
+        f"{counts['members']} 名流动党员，用时 {time.perf_counter() - started:.1f} 秒"
+    )
+    click.echo(
+        f"演示账户 admin / township / secretary / secretary2 / clerk / member，密码 {demo_data.DEMO_PASSWORD}"
+    )
+
+
+# --- backup --------------------------------------------------------------------------
+
+
+def database_path() -> Path:
+    name = db.engine.url.database
+    if not name or name == ":memory:":
+        raise click.ClickException("只支持文件型 SQLite 数据库")
+    return Path(name)
+
+
+def integrity_ok(path: Path) -> tuple[bool, str]:
+    conn = sqlite3.connect(path)
+    try:
+        result = conn.execute("PRAGMA integrity_check").fetchone()[0]
+    finally:
+        conn.close()
+    return result == "ok", result
+
+
+def copy_database(source: Path, target: Path) -> None:
+    """SQLite's online backup: a consistent copy even while the app is writing."""
+    src = sqlite3.connect(source)
+    dst = sqlite3.connect(target)
+    try:
+        src.backup(dst)
+    finally:
+        dst.close()
+        src.close()
+
+
+@backup_cli.command("create")
+@click.argument("path", type=click.Path(dir_okay=False, path_type=Path))
+def backup_create(path: Path):
+    """Write a consistent copy of the live database to PATH and check it."""
+    source = database_path()
+    path.parent.mkdir(parents=True, exist_ok=True)
+    tmp = path.with_name(path.name + ".partial")
+    tmp.unlink(missing_ok=True)
+    copy_database(source, tmp)
+    ok, detail = integrity_ok(tmp)
+    if not ok:
+        tmp.unlink(missing_ok=True)
+        raise click.ClickException(f"备份完整性检查失败：{detail}")
+    os.replace(tmp, path)
+    click.echo(f"备份完成：{path}（{path.stat().st_size // 1024} KB，integrity_check ok）")
+
+
+@backup_cli.command("restore")
+@click.argument("path", type=click.Path(exists=True, dir_okay=False, path_type=Path))
+@click.option("--yes", is_flag=True, help="不再确认")
+def backup_restore(path: Path, yes: bool):
+    """Replace the live database with the backup at PATH (checked first)."""
+    ok, detail = integrity_ok(path)
+    if not ok:
+        raise click.ClickException(f"备份文件损坏，未恢复：{detail}")
+    target = database_path()
+    if not yes:
+        click.confirm(f"将用 {path} 覆盖 {target}，确定吗？", abort=True)
+    db.session.remove()
+    db.engine.dispose()
+    target.parent.mkdir(parents=True, exist_ok=True)
+    copy_database(path, target)
+    ok, detail = integrity_ok(target)
+    if not ok:
+        raise click.ClickException(f"恢复后的数据库完整性检查失败：{detail}")
+    click.echo(f"已从 {path} 恢复到 {target}")
+
+
+# --- users ---------------------------------------------------------------------------
+
+
+@users_cli.command("create")
+@click.option("--username", required=True)
+@click.option("--name", "display_name", default="", help="显示的姓名")
+@click.option("--role", required=True, type=click.Choice(ROLES))
+@click.option("--scope", default="", help="乡镇或村的名称，如 迁陵镇 或 迁陵镇/踏梯村")
+@click.option("--member-id", type=int, default=None, help="流动党员角色：党员编号")
+@click.option("--password", default=None, help="不提供则交互输入；输入为空则生成一次性密码")
+def users_create(username, display_name, role, scope, member_id, password):
+    """Create an account (the first county admin is created this way)."""
+    unit = _find_scope(scope) if scope else None
+    if password is None:
+        password = (
+            click.prompt(
+                "密码（留空则生成一次性密码）", default="", hide_input=True, show_default=False
+            )
+            or None
+        )
+    data = {
+        "username": username,
+        "display_name": display_name or username,
+        "role": role,
+        "org_unit_id": unit.id if unit else None,
+        "member_id": member_id,
+    }
+    try:
+        user, issued = accounts.create_user(data, password=password)
+    except RuleViolation as exc:
+        raise click.ClickException("；".join(exc.errors.values())) from exc
+    db.session.commit()
+    click.echo(f"已创建账户 {user.username}（{user.role_label}）")
+    if password is None:
+        click.echo(f"一次性密码：{issued}（首次登录须修改）")
+
+
+def _find_scope(text: str) -> OrgUnit:
+    township_name, _, village_name = text.partition("/")
+    township = db.session.scalar(
+        select(OrgUnit).where(OrgUnit.kind == TOWNSHIP, OrgUnit.name == township_name)
+    )
+    if township is None:
+        raise click.ClickException(f"没有名为 {township_name} 的乡镇")
+    if not village_name:
+        return township
+    village = db.session.scalar(
+        select(OrgUnit).where(
+            OrgUnit.kind == VILLAGE,
+            OrgUnit.township_id == township.id,
+            OrgUnit.name == village_name,
+        )
+    )
+    if village is None:
+        raise click.ClickException(f"{township_name} 没有名为 {village_name} 的村")
+    return village
+
+
+# --- deploy --------------------------------------------------------------------------
+
+WEAK_KEYS = {"dev", "secret", "changeme", "change-me", "development", "test", "secret-key"}
+
+
+def deploy_problems(app) -> list[str]:
+    """Each rule a production instance must meet; empty when all hold."""
+    problems = []
+    if app.debug or app.config.get("DEBUG"):
+        problems.append("DEBUG 已开启：生产环境必须关闭")
+    key = app.config.get("SECRET_KEY") or ""
+    if len(key) < 32 or key.lower() in WEAK_KEYS:
+        problems.append("SECRET_KEY 太短或是常见默认值：至少 32 个随机字符")
+    if not app.config.get("SESSION_COOKIE_SECURE"):
+        problems.append("SESSION_COOKIE_SECURE 未开启：通过 HTTPS 提供服务时必须开启")
+    if not app.config.get("SESSION_COOKIE_HTTPONLY"):
+        problems.append("SESSION_COOKIE_HTTPONLY 未开启")
+    if app.config.get("SESSION_COOKIE_SAMESITE") not in ("Lax", "Strict"):
+        problems.append("SESSION_COOKIE_SAMESITE 应为 Lax 或 Strict")
+    response = app.test_client().get("/healthz")
+    csp = response.headers.get("Content-Security-Policy", "")
+    if "default-src" not in csp or "unsafe-inline" in csp or "frame-ancestors 'none'" not in csp:
+        problems.append("Content-Security-Policy 缺失或过宽")
+    return problems
+
+
+@deploy_cli.command("check")
+def deploy_check():
+    """Fail on settings that must not reach production."""
+    problems = deploy_problems(current_app)
+    for p in problems:
+        click.echo(f"✗ {p}", err=True)
+    if problems:
+        sys.exit(1)
+    click.echo("✓ 上线检查通过")

@@ -1,0 +1,59 @@
+"""Default settings. Override in instance/config.py or with BAOJING_<NAME> environment variables."""
+
+from datetime import timedelta
+
+
+class Defaults:
+    # SQLite in instance/ unless overridden; see extensions.configure_sqlite for the pragmas.
+    SQLALCHEMY_DATABASE_URI = None  # filled in by create_app from the instance path
+    SQLITE_BUSY_TIMEOUT_MS = 5000
+
+    # Sessions: a server-side record per login (models.users.UserSession) backs the cookie.
+    SESSION_IDLE_MINUTES = 30
+    SESSION_ABSOLUTE_HOURS = 12
+    SESSION_COOKIE_NAME = "baojing_session"
+    SESSION_COOKIE_HTTPONLY = True
+    SESSION_COOKIE_SAMESITE = "Lax"
+    # Set True (BAOJING_SESSION_COOKIE_SECURE=1) when served over HTTPS; `flask deploy check` insists.
+    SESSION_COOKIE_SECURE = False
+    PERMANENT_SESSION_LIFETIME = timedelta(hours=12)
+    # Re-enter the password before granting roles or resetting passwords if the
+    # login is older than this.
+    REAUTH_MINUTES = 10
+
+    # CSRF tokens live as long as the session can: a counter page left open all day
+    # must still submit; the session's own idle/absolute timeouts bound it.
+    WTF_CSRF_TIME_LIMIT = 13 * 3600
+    WTF_CSRF_SSL_STRICT = True
+
+    # Account lockout: LOGIN_MAX_FAILURES failures within LOGIN_FAILURE_WINDOW_MINUTES
+    # lock the account for LOGIN_LOCK_MINUTES.
+    LOGIN_MAX_FAILURES = 10
+    LOGIN_FAILURE_WINDOW_MINUTES = 15
+    LOGIN_LOCK_MINUTES = 15
+
+    # Password policy. Default follows OWASP ASVS 5 / NIST 800-63B: length only, no
+    # composition rules, no forced expiry. Sites that must follow GB/T 22239 level 2
+    # (等保二级) set PASSWORD_MIN_CLASSES = 3 and PASSWORD_MAX_AGE_DAYS = 90.
+    PASSWORD_MIN_LENGTH = 12
+    PASSWORD_MAX_LENGTH = 128
+    PASSWORD_MIN_CLASSES = 0
+    PASSWORD_MAX_AGE_DAYS = 0
+
+    # Member alerts (DOMAIN.md): re-registration due after N months; 6 months without
+    # contact is the 失联 risk of art. 24/29.
+    REVERIFY_MONTHS = 12
+    NO_CONTACT_MONTHS = 6
+
+    MEMBERS_PER_PAGE = 20
+    AUDIT_PER_PAGE = 50
+    # Audit rows younger than this cannot be purged (Cybersecurity Law art. 21: >= 6 months).
+    AUDIT_RETENTION_DAYS = 183
+
+    BABEL_DEFAULT_LOCALE = "zh_CN"
+    BABEL_DEFAULT_TIMEZONE = "Asia/Shanghai"
+    DISPLAY_TIMEZONE = "Asia/Shanghai"
+
+    # Static files carry a content hash in their URL, so they can be cached for a year.
+    SEND_FILE_MAX_AGE_DEFAULT = 365 * 24 * 3600
+    MAX_CONTENT_LENGTH = 2 * 1024 * 1024

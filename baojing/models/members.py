@@ -1,0 +1,170 @@
+"""Mobile party members, their liaisons, registration visits and contacts."""
+
+from datetime import date, datetime
+
+from sqlalchemy import ForeignKey, Index, String, Text
+from sqlalchemy.orm import Mapped, mapped_column, relationship
+
+from baojing.extensions import db
+from baojing.models.org import OrgUnit
+from baojing.models.types import UTCDateTime, utcnow
+
+GENDERS = ("男", "女")
+# Baojing is mostly Tujia and Miao; the full list of 56 is not needed for a county form.
+ETHNICITIES = ("土家族", "苗族", "汉族", "其他")
+MEMBERSHIPS = {"full": "正式党员", "probationary": "预备党员"}
+ACTIVE = "active"
+TRANSFERRED = "transferred"
+
+LIAISON_ROLES = ("支委委员", "青年党员")
+VISIT_ITEMS = {
+    "identity": "身份信息",
+    "phone": "联系电话",
+    "whereabouts": "外出去向",
+    "employer": "工作单位",
+    "family": "家庭联系人",
+}
+CONTACT_CHANNELS = ("电话", "微信", "上门", "见面", "其他")
+
+
+class BranchContact(db.Model):
+    """A branch committee member or young member who can act as liaison (专人联络)."""
+
+    __tablename__ = "branch_contacts"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    village_id: Mapped[int] = mapped_column(ForeignKey("org_units.id"), index=True)
+    name: Mapped[str] = mapped_column(String(40))
+    phone: Mapped[str] = mapped_column(String(11))
+    role: Mapped[str] = mapped_column(String(20))
+    active: Mapped[bool] = mapped_column(default=True)
+
+
+class Member(db.Model):
+    __tablename__ = "members"
+    __table_args__ = (
+        Index("ix_members_village_name", "village_id", "name"),
+        Index("ix_members_township_name", "township_id", "name"),
+        Index("ix_members_id_tail", "id_tail"),
+        Index("ix_members_phone", "phone"),
+        Index("ix_members_liaison", "liaison_id"),
+    )
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    village_id: Mapped[int] = mapped_column(ForeignKey("org_units.id"))
+    # Copied from the village so that a township's scope is one indexed comparison.
+    township_id: Mapped[int] = mapped_column(ForeignKey("org_units.id"))
+
+    # Identity
+    name: Mapped[str] = mapped_column(String(40))
+    gender: Mapped[str] = mapped_column(String(2))
+    ethnicity: Mapped[str] = mapped_column(String(10))
+    birth_date: Mapped[date]
+    id_number: Mapped[str] = mapped_column(String(18), unique=True)
+    # Last four characters of the ID: the counter and the list search by them.
+    id_tail: Mapped[str] = mapped_column(String(4))
+    phone: Mapped[str] = mapped_column(String(11))
+
+    # Party data
+    join_date: Mapped[date]
+    membership: Mapped[str] = mapped_column(String(12), default="full")
+
+    # Mobile status
+    out_since: Mapped[date | None]
+    dest_province: Mapped[str] = mapped_column(String(20), default="")
+    dest_city: Mapped[str] = mapped_column(String(30), default="")
+    dest_address: Mapped[str] = mapped_column(String(120), default="")
+    employer: Mapped[str] = mapped_column(String(60), default="")
+    trade: Mapped[str] = mapped_column(String(30), default="")
+    has_certificate: Mapped[bool] = mapped_column(default=False)
+
+    # Family at home
+    family_contact_name: Mapped[str] = mapped_column(String(40), default="")
+    family_contact_relation: Mapped[str] = mapped_column(String(10), default="")
+    family_contact_phone: Mapped[str] = mapped_column(String(11), default="")
+
+    liaison_id: Mapped[int | None] = mapped_column(ForeignKey("branch_contacts.id"))
+    last_verified_on: Mapped[date | None]
+    last_contact_on: Mapped[date | None]
+    status: Mapped[str] = mapped_column(String(12), default=ACTIVE)
+
+    version: Mapped[int] = mapped_column(default=1)
+    # Idempotency key of the form that created the member: a double submit finds it.
+    request_id: Mapped[str | None] = mapped_column(String(40), unique=True)
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+    updated_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow, onupdate=utcnow)
+
+    village: Mapped[OrgUnit] = relationship(foreign_keys=[village_id])
+    liaison: Mapped[BranchContact | None] = relationship()
+
+    # Optimistic concurrency: every UPDATE checks and bumps the version.
+    __mapper_args__ = {"version_id_col": version}
+
+    @property
+    def membership_label(self) -> str:
+        return MEMBERSHIPS.get(self.membership, self.membership)
+
+    @property
+    def destination(self) -> str:
+        return f"{self.dest_province}{self.dest_city}"
+
+
+class LiaisonAssignment(db.Model):
+    """History of who was a member's liaison, and when; the open row has ended_on NULL."""
+
+    __tablename__ = "liaison_assignments"
+    __table_args__ = (Index("ix_liaison_assignments_member", "member_id", "started_on"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    member_id: Mapped[int] = mapped_column(ForeignKey("members.id"))
+    liaison_id: Mapped[int] = mapped_column(ForeignKey("branch_contacts.id"))
+    started_on: Mapped[date]
+    ended_on: Mapped[date | None]
+    assigned_by_id: Mapped[int | None] = mapped_column(ForeignKey("users.id"))
+    note: Mapped[str] = mapped_column(String(100), default="")
+
+    liaison: Mapped[BranchContact] = relationship()
+
+
+class RegistrationVisit(db.Model):
+    """上门登记: a door-to-door check of a member's record."""
+
+    __tablename__ = "registration_visits"
+    __table_args__ = (Index("ix_registration_visits_member", "member_id", "visited_on"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    member_id: Mapped[int] = mapped_column(ForeignKey("members.id"))
+    visited_on: Mapped[date]
+    verified_by_id: Mapped[int] = mapped_column(ForeignKey("users.id"))
+    # Who was met at the door: the member (home for the holidays) or family.
+    met_with: Mapped[str] = mapped_column(String(40))
+    # Comma-separated keys of VISIT_ITEMS that were checked.
+    items_verified: Mapped[str] = mapped_column(String(100))
+    whereabouts_confirmed: Mapped[bool]
+    note: Mapped[str] = mapped_column(Text, default="")
+    request_id: Mapped[str | None] = mapped_column(String(40), unique=True)
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+
+    verified_by = relationship("User")
+
+    @property
+    def item_labels(self) -> list[str]:
+        return [VISIT_ITEMS[k] for k in self.items_verified.split(",") if k in VISIT_ITEMS]
+
+
+class ContactLog(db.Model):
+    """A contact with a member (call, WeChat, visit) — what keeps the 失联 alert honest."""
+
+    __tablename__ = "contact_logs"
+    __table_args__ = (Index("ix_contact_logs_member", "member_id", "contacted_on"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    member_id: Mapped[int] = mapped_column(ForeignKey("members.id"))
+    contacted_on: Mapped[date]
+    channel: Mapped[str] = mapped_column(String(10))
+    note: Mapped[str] = mapped_column(String(200), default="")
+    by_user_id: Mapped[int] = mapped_column(ForeignKey("users.id"))
+    request_id: Mapped[str | None] = mapped_column(String(40), unique=True)
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+
+    by_user = relationship("User")

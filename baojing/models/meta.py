@@ -1,0 +1,13 @@
+"""Facts about this instance itself, such as whether it holds demo data."""
+
+from sqlalchemy import String
+from sqlalchemy.orm import Mapped, mapped_column
+
+from baojing.extensions import db
+
+
+class AppMeta(db.Model):
+    __tablename__ = "app_meta"
+
+    key: Mapped[str] = mapped_column(String(40), primary_key=True)
+    value: Mapped[str] = mapped_column(String(200))

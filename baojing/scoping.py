@@ -1,0 +1,104 @@
+"""Who may see which rows. Every member query goes through here (DESIGN.md "Scoping")."""
+
+from flask import abort
+from sqlalchemy import false, select, true
+
+from baojing.extensions import db
+from baojing.models.members import BranchContact, Member
+from baojing.models.org import VILLAGE, OrgUnit
+from baojing.models.users import (
+    CLERK,
+    COUNTY_ADMIN,
+    MEMBER,
+    TOWNSHIP_OFFICER,
+    VILLAGE_SECRETARY,
+    User,
+)
+
+# Roles that manage the member registry (create, edit, register, hand over liaisons).
+REGISTRY_ROLES = (COUNTY_ADMIN, TOWNSHIP_OFFICER, VILLAGE_SECRETARY)
+
+
+def member_condition(user: User):
+    """SQL condition limiting members to those the user may see."""
+    if user.role == COUNTY_ADMIN:
+        return true()
+    if user.role == TOWNSHIP_OFFICER and user.org_unit_id:
+        return Member.township_id == user.township_id
+    if user.role == VILLAGE_SECRETARY and user.org_unit_id:
+        return Member.village_id == user.org_unit_id
+    if user.role == MEMBER and user.member_id:
+        return Member.id == user.member_id
+    # The clerk's counter look-up is its own narrow query (points store), not this one.
+    return false()
+
+
+def scoped_members(user: User):
+    return select(Member).where(member_condition(user))
+
+
+def get_member_or_404(user: User, member_id: int) -> Member:
+    """The member with this id if the user may see it; otherwise 404, never 403."""
+    member = db.session.scalar(select(Member).where(Member.id == member_id, member_condition(user)))
+    if member is None:
+        abort(404)
+    return member
+
+
+def village_condition(user: User):
+    """Villages (branches) the user may manage."""
+    cond = OrgUnit.kind == VILLAGE
+    if user.role == COUNTY_ADMIN:
+        return cond
+    if user.role == TOWNSHIP_OFFICER and user.org_unit_id:
+        return cond & (OrgUnit.township_id == user.township_id)
+    if user.role == VILLAGE_SECRETARY and user.org_unit_id:
+        return cond & (OrgUnit.id == user.org_unit_id)
+    return false()
+
+
+def scoped_villages(user: User) -> list[OrgUnit]:
+    return list(
+        db.session.scalars(
+            select(OrgUnit).where(village_condition(user)).order_by(OrgUnit.township_id, OrgUnit.id)
+        )
+    )
+
+
+def get_village_or_404(user: User, village_id: int) -> OrgUnit:
+    village = db.session.scalar(
+        select(OrgUnit).where(OrgUnit.id == village_id, village_condition(user))
+    )
+    if village is None:
+        abort(404)
+    return village
+
+
+def liaison_condition(user: User):
+    """Branch contacts of the villages the user manages."""
+    villages = select(OrgUnit.id).where(village_condition(user))
+    return BranchContact.village_id.in_(villages)
+
+
+def get_liaison_or_404(user: User, liaison_id: int) -> BranchContact:
+    contact = db.session.scalar(
+        select(BranchContact).where(BranchContact.id == liaison_id, liaison_condition(user))
+    )
+    if contact is None:
+        abort(404)
+    return contact
+
+
+def can_manage_registry(user: User) -> bool:
+    return user.role in REGISTRY_ROLES
+
+
+def can_see_full_id(user: User, member: Member) -> bool:
+    """Registry roles in scope, and the member themself; never the clerk."""
+    if user.role == MEMBER:
+        return user.member_id == member.id
+    return user.role in REGISTRY_ROLES
+
+
+def is_clerk(user: User) -> bool:
+    return user.role == CLERK

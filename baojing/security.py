@@ -1,0 +1,226 @@
+"""Passwords, lockout and server-side sessions (SECURITY.md items 1–10)."""
+
+import hashlib
+import secrets
+from datetime import datetime, timedelta
+
+from argon2 import PasswordHasher, profiles
+from argon2.exceptions import InvalidHashError, VerificationError
+from flask import current_app, g
+from sqlalchemy import func, select, update
+
+from baojing.extensions import db
+from baojing.models.types import utcnow
+from baojing.models.users import LoginFailure, User, UserSession
+from baojing.validators import InvalidValue
+
+# Refused whatever the policy: the commonest passwords and words anyone would guess
+# for a party-member system in Baojing. Matching ignores case, digits and punctuation.
+_CONTEXT_WORDS = (
+    "baojing", "保靖", "dangyuan", "党员", "gongchandang", "共产党", "party", "xiangxi", "湘西",
+    "hunan", "湖南", "qianling", "迁陵", "liudong", "流动", "zuzhibu", "组织部",
+)  # fmt: skip
+_COMMON = (
+    "password", "passw0rd", "qwerty", "qwertyuiop", "123456", "12345678", "123456789",
+    "1234567890", "111111", "000000", "abc123", "iloveyou", "admin", "welcome", "letmein",
+    "woaini", "5201314", "aaaaaa", "zxcvbnm", "asdfghjkl", "1qaz2wsx", "qazwsx",
+)  # fmt: skip
+
+
+# --- passwords -----------------------------------------------------------------------
+
+
+def hasher() -> PasswordHasher:
+    """argon2id with RFC 9106 parameters (cheap ones only when the config says so, in tests)."""
+    ph = current_app.extensions.get("baojing_hasher")
+    if ph is None:
+        profile = profiles.CHEAPEST if current_app.config.get("PASSWORD_HASH_CHEAP") else None
+        ph = PasswordHasher.from_parameters(profile) if profile else PasswordHasher()
+        current_app.extensions["baojing_hasher"] = ph
+    return ph
+
+
+def hash_password(password: str) -> str:
+    return hasher().hash(password)
+
+
+def verify_password(user: User | None, password: str) -> bool:
+    """Check a password; an unknown user costs the same time as a known one."""
+    ph = hasher()
+    if user is None:
+        dummy = current_app.extensions.get("baojing_dummy_hash")
+        if dummy is None:
+            dummy = current_app.extensions["baojing_dummy_hash"] = ph.hash(secrets.token_hex(8))
+        try:
+            ph.verify(dummy, password)
+        except VerificationError:
+            pass
+        return False
+    try:
+        ph.verify(user.password_hash, password)
+    except (VerificationError, InvalidHashError):
+        return False
+    if ph.check_needs_rehash(user.password_hash):
+        user.password_hash = ph.hash(password)
+    return True
+
+
+def _classes(password: str) -> int:
+    return sum(
+        [
+            any(c.islower() for c in password),
+            any(c.isupper() for c in password),
+            any(c.isdigit() for c in password),
+            any(not c.isalnum() for c in password),
+        ]
+    )
+
+
+def check_password_policy(password: str, *, context: tuple[str, ...] = ()) -> str:
+    """Return the password unchanged if the configured policy accepts it, else raise."""
+    cfg = current_app.config
+    if len(password) < cfg["PASSWORD_MIN_LENGTH"]:
+        raise InvalidValue(f"密码至少 {cfg['PASSWORD_MIN_LENGTH']} 个字符，可以用一句好记的话")
+    if len(password) > cfg["PASSWORD_MAX_LENGTH"]:
+        raise InvalidValue(f"密码最多 {cfg['PASSWORD_MAX_LENGTH']} 个字符")
+    if cfg["PASSWORD_MIN_CLASSES"] and _classes(password) < cfg["PASSWORD_MIN_CLASSES"]:
+        raise InvalidValue(
+            f"密码须包含大写字母、小写字母、数字、符号中的至少 {cfg['PASSWORD_MIN_CLASSES']} 类"
+        )
+    core = "".join(c for c in password.lower() if c.isalpha() or ord(c) > 127)
+    if core in _COMMON or password.lower() in _COMMON or len(set(password)) <= 3:
+        raise InvalidValue("这个密码太常见，很容易被猜到")
+    words = _CONTEXT_WORDS + tuple(w.lower() for w in context if w and len(w) >= 3)
+    if any(core == w or (w in password.lower() and len(password) - len(w) < 8) for w in words):
+        raise InvalidValue("密码不能主要由用户名、县名、单位名等容易猜到的词组成")
+    return password
+
+
+def password_expired(user: User, now: datetime | None = None) -> bool:
+    days = current_app.config["PASSWORD_MAX_AGE_DAYS"]
+    if not days:
+        return False
+    return (now or utcnow()) - user.password_changed_at > timedelta(days=days)
+
+
+# --- lockout -------------------------------------------------------------------------
+
+
+def is_locked(user: User, now: datetime | None = None) -> bool:
+    return user.locked_until is not None and user.locked_until > (now or utcnow())
+
+
+def register_failure(user: User, now: datetime | None = None) -> bool:
+    """Count a failed password; lock the account when the window fills. Returns locked."""
+    now = now or utcnow()
+    cfg = current_app.config
+    db.session.add(LoginFailure(user_id=user.id, at=now))
+    db.session.flush()
+    since = now - timedelta(minutes=cfg["LOGIN_FAILURE_WINDOW_MINUTES"])
+    if user.failures_reset_at and user.failures_reset_at > since:
+        since = user.failures_reset_at
+    count = db.session.scalar(
+        select(func.count()).where(LoginFailure.user_id == user.id, LoginFailure.at > since)
+    )
+    if count >= cfg["LOGIN_MAX_FAILURES"]:
+        user.locked_until = now + timedelta(minutes=cfg["LOGIN_LOCK_MINUTES"])
+        return True
+    return False
+
+
+def unlock(user: User, now: datetime | None = None) -> None:
+    now = now or utcnow()
+    user.locked_until = None
+    user.failures_reset_at = now
+
+
+# --- sessions ------------------------------------------------------------------------
+
+
+def _digest(token: str) -> str:
+    return hashlib.sha256(token.encode()).hexdigest()
+
+
+def start_session(user: User) -> str:
+    """Open a server-side session for user and return its cookie token."""
+    token = secrets.token_urlsafe(32)
+    now = utcnow()
+    db.session.add(
+        UserSession(
+            token_hash=_digest(token),
+            user_id=user.id,
+            created_at=now,
+            authenticated_at=now,
+            last_seen_at=now,
+        )
+    )
+    user.session_token = token
+    return token
+
+
+def end_session(token: str | None, reason: str) -> None:
+    if not token:
+        return
+    db.session.execute(
+        update(UserSession)
+        .where(UserSession.token_hash == _digest(token), UserSession.ended_at.is_(None))
+        .values(ended_at=utcnow(), end_reason=reason)
+    )
+
+
+def end_all_sessions(user_id: int, reason: str) -> None:
+    """Log a user out everywhere (password change, disabling, admin reset)."""
+    db.session.execute(
+        update(UserSession)
+        .where(UserSession.user_id == user_id, UserSession.ended_at.is_(None))
+        .values(ended_at=utcnow(), end_reason=reason)
+    )
+
+
+def load_session_user(token: str) -> User | None:
+    """The user behind a cookie token, or None if the session ended, idled out or aged out."""
+    row = db.session.scalar(select(UserSession).where(UserSession.token_hash == _digest(token)))
+    if row is None or row.ended_at is not None or not row.user.active:
+        return None
+    cfg = current_app.config
+    now = utcnow()
+    idle = now - row.last_seen_at > timedelta(minutes=cfg["SESSION_IDLE_MINUTES"])
+    aged = now - row.created_at > timedelta(hours=cfg["SESSION_ABSOLUTE_HOURS"])
+    if idle or aged:
+        g.session_expired = True
+        _touch(row.id, ended_reason="idle" if idle else "absolute", now=now)
+        return None
+    # Touch at most once a minute: an idle timeout needs no finer grain, and a
+    # write per page view would cost every request a disk sync.
+    if now - row.last_seen_at > timedelta(seconds=60):
+        _touch(row.id, now=now)
+    g.user_session = row
+    row.user.session_token = token
+    return row.user
+
+
+def _touch(session_id: int, *, now: datetime, ended_reason: str | None = None) -> None:
+    # Its own short IMMEDIATE transaction on a separate connection: the request's
+    # read transaction must not be upgraded to a write halfway through.
+    values = {"last_seen_at": now}
+    if ended_reason:
+        values |= {"ended_at": now, "end_reason": ended_reason}
+    stmt = update(UserSession).where(UserSession.id == session_id).values(**values)
+    with db.engine.connect() as conn:
+        conn = conn.execution_options(sqlite_immediate=True)
+        with conn.begin():
+            conn.execute(stmt)
+
+
+def recently_authenticated() -> bool:
+    row = getattr(g, "user_session", None)
+    if row is None:
+        return False
+    limit = timedelta(minutes=current_app.config["REAUTH_MINUTES"])
+    return utcnow() - row.authenticated_at <= limit
+
+
+def mark_reauthenticated() -> None:
+    row = getattr(g, "user_session", None)
+    if row is not None:
+        row.authenticated_at = utcnow()

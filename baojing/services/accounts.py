@@ -1,0 +1,192 @@
+"""Logging in and out, passwords, and the accounts an admin manages."""
+
+import secrets
+from dataclasses import dataclass
+
+from sqlalchemy import select
+
+from baojing import audit, security
+from baojing.extensions import db
+from baojing.models.members import Member
+from baojing.models.org import TOWNSHIP, VILLAGE, OrgUnit
+from baojing.models.types import utcnow
+from baojing.models.users import (
+    CLERK,
+    COUNTY_ADMIN,
+    MEMBER,
+    ROLES,
+    TOWNSHIP_OFFICER,
+    VILLAGE_SECRETARY,
+    User,
+)
+from baojing.services import RuleViolation
+from baojing.validators import InvalidValue
+
+USER_FIELDS = ("username", "display_name", "role", "org_unit_id", "member_id", "active")
+
+
+@dataclass
+class LoginResult:
+    user: User | None
+    token: str | None = None
+    error: str = ""
+
+
+BAD_CREDENTIALS = "用户名或密码错误"
+LOCKED = "登录失败次数过多，账户已临时锁定，请 {minutes} 分钟后再试，或请管理员解锁"
+DISABLED = "该账户已停用，请联系县委组织部"
+
+
+def authenticate(username: str, password: str, lock_minutes: int) -> LoginResult:
+    """Check credentials, count failures, open a session. Audits every outcome."""
+    user = db.session.scalar(select(User).where(User.username == username.strip()))
+    if user is not None and security.is_locked(user):
+        security.verify_password(None, password)  # same time as any other refusal
+        audit.record("auth.login", user, outcome="locked", user=user)
+        return LoginResult(None, error=LOCKED.format(minutes=lock_minutes))
+    if not security.verify_password(user, password):
+        if user is None:
+            audit.record("auth.login", entity_type="users", outcome="unknown_user")
+            return LoginResult(None, error=BAD_CREDENTIALS)
+        locked = security.register_failure(user)
+        audit.record(
+            "auth.login", user, outcome="locked_now" if locked else "bad_password", user=user
+        )
+        if locked:
+            return LoginResult(None, error=LOCKED.format(minutes=lock_minutes))
+        return LoginResult(None, error=BAD_CREDENTIALS)
+    if not user.active:
+        audit.record("auth.login", user, outcome="disabled", user=user)
+        return LoginResult(None, error=DISABLED)
+    token = security.start_session(user)
+    audit.record("auth.login", user, user=user)
+    return LoginResult(user, token)
+
+
+def logout(user: User, token: str | None) -> None:
+    security.end_session(token, "logout")
+    audit.record("auth.logout", user, user=user)
+
+
+def change_password(user: User, current: str, new: str) -> str:
+    """Change one's own password; ends every session and returns a fresh token."""
+    if not security.verify_password(user, current):
+        raise RuleViolation({"current_password": "当前密码不正确"})
+    if new == current:
+        raise RuleViolation({"new_password": "新密码不能与当前密码相同"})
+    try:
+        security.check_password_policy(new, context=(user.username, user.display_name))
+    except InvalidValue as exc:
+        raise RuleViolation({"new_password": str(exc)}) from exc
+    user.password_hash = security.hash_password(new)
+    user.password_changed_at = utcnow()
+    user.must_change_password = False
+    security.end_all_sessions(user.id, "password_changed")
+    token = security.start_session(user)
+    audit.record("user.change_password", user)
+    return token
+
+
+# --- administration ------------------------------------------------------------------
+
+
+def temporary_password() -> str:
+    """A single-use password an admin hands over; the holder must replace it."""
+    return "-".join(secrets.token_hex(3) for _ in range(4))
+
+
+def _check_scope(role: str, org_unit: OrgUnit | None, member: Member | None) -> None:
+    if role not in ROLES:
+        raise RuleViolation({"role": "请选择角色"})
+    if role == TOWNSHIP_OFFICER and (org_unit is None or org_unit.kind != TOWNSHIP):
+        raise RuleViolation({"org_unit_id": "乡镇组织委员须指定所属乡镇"})
+    if role == VILLAGE_SECRETARY and (org_unit is None or org_unit.kind != VILLAGE):
+        raise RuleViolation({"org_unit_id": "村党支部书记须指定所在村"})
+    if role == MEMBER and member is None:
+        raise RuleViolation({"member_id": "流动党员账户须关联一名党员"})
+
+
+def create_user(
+    data: dict, *, password: str | None = None, is_demo: bool = False
+) -> tuple[User, str]:
+    """Create an account; without a password one is generated and must be changed at login."""
+    if db.session.scalar(select(User.id).where(User.username == data["username"])):
+        raise RuleViolation({"username": "该用户名已被使用"})
+    org_unit = db.session.get(OrgUnit, data["org_unit_id"]) if data.get("org_unit_id") else None
+    member = db.session.get(Member, data["member_id"]) if data.get("member_id") else None
+    role = data["role"]
+    _check_scope(role, org_unit, member)
+    if member is not None and db.session.scalar(select(User.id).where(User.member_id == member.id)):
+        raise RuleViolation({"member_id": "该党员已有账户"})
+    issued = password is None
+    if issued:
+        password = temporary_password()
+    elif not is_demo:
+        try:
+            security.check_password_policy(password, context=(data["username"],))
+        except InvalidValue as exc:
+            raise RuleViolation({"password": str(exc)}) from exc
+    if role == MEMBER:
+        org_unit = db.session.get(OrgUnit, member.village_id)
+    user = User(
+        username=data["username"],
+        display_name=data.get("display_name") or (member.name if member else data["username"]),
+        role=role,
+        org_unit_id=org_unit.id if org_unit and role not in (COUNTY_ADMIN, CLERK) else None,
+        member_id=member.id if role == MEMBER else None,
+        password_hash=security.hash_password(password),
+        must_change_password=issued,
+        is_demo=is_demo,
+    )
+    db.session.add(user)
+    db.session.flush()
+    audit.record("user.create", user, after=audit.snapshot(user, USER_FIELDS))
+    return user, password
+
+
+def update_user(user: User, data: dict) -> User:
+    """Change an account's name, role and scope; a role change logs the user out."""
+    org_unit = db.session.get(OrgUnit, data["org_unit_id"]) if data.get("org_unit_id") else None
+    member = db.session.get(Member, data["member_id"]) if data.get("member_id") else None
+    _check_scope(data["role"], org_unit, member)
+    before = audit.snapshot(user, USER_FIELDS)
+    user.display_name = data["display_name"]
+    user.role = data["role"]
+    user.org_unit_id = (
+        org_unit.id if org_unit and data["role"] not in (COUNTY_ADMIN, CLERK) else None
+    )
+    if data["role"] == MEMBER:
+        user.org_unit_id = member.village_id
+    user.member_id = member.id if data["role"] == MEMBER else None
+    old, new = audit.changes(before, audit.snapshot(user, USER_FIELDS))
+    if new:
+        if {"role", "org_unit_id", "member_id"} & new.keys():
+            security.end_all_sessions(user.id, "role_changed")
+        db.session.flush()
+        audit.record("user.update", user, before=old, after=new)
+    return user
+
+
+def reset_password(user: User) -> str:
+    """Issue a single-use password and log the user out everywhere."""
+    password = temporary_password()
+    user.password_hash = security.hash_password(password)
+    user.password_changed_at = utcnow()
+    user.must_change_password = True
+    security.end_all_sessions(user.id, "password_reset")
+    audit.record("user.reset_password", user)
+    return password
+
+
+def set_active(user: User, active: bool) -> None:
+    if user.active == active:
+        return
+    user.active = active
+    if not active:
+        security.end_all_sessions(user.id, "disabled")
+    audit.record("user.enable" if active else "user.disable", user)
+
+
+def unlock(user: User) -> None:
+    security.unlock(user)
+    audit.record("user.unlock", user)

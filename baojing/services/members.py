@@ -1,0 +1,472 @@
+"""The member registry: list and search, create and edit, registration visits, liaisons."""
+
+from dataclasses import dataclass
+from datetime import date
+
+from flask import current_app
+from sqlalchemy import and_, func, or_, select, update
+from sqlalchemy.orm import joinedload
+
+from baojing import audit
+from baojing.dates import local_today, months_before
+from baojing.extensions import db
+from baojing.models.members import (
+    ACTIVE,
+    BranchContact,
+    ContactLog,
+    LiaisonAssignment,
+    Member,
+    RegistrationVisit,
+)
+from baojing.models.org import OrgUnit
+from baojing.models.users import User
+from baojing.scoping import member_condition
+from baojing.services import Conflict, DuplicateRequest, RuleViolation
+from baojing.validators import id_birth_date, id_gender
+
+# Fields a registry user edits on the member form (never village, liaison or version:
+# those change through their own actions, so extra POST fields cannot reach them).
+EDITABLE = (
+    "name", "ethnicity", "id_number", "phone", "join_date", "membership", "out_since",
+    "dest_province", "dest_city", "dest_address", "employer", "trade", "has_certificate",
+    "family_contact_name", "family_contact_relation", "family_contact_phone",
+)  # fmt: skip
+# What a member may change about themself.
+SELF_EDITABLE = ("phone", "dest_address")
+AUDITED = EDITABLE + ("gender", "birth_date", "village_id", "liaison_id", "status")
+
+ALERT_REVERIFY = "reverify"
+ALERT_NO_CONTACT = "nocontact"
+ALERT_NO_LIAISON = "noliaison"
+ALERT_LABELS = {
+    ALERT_REVERIFY: "待重新登记",
+    ALERT_NO_CONTACT: "失联风险",
+    ALERT_NO_LIAISON: "未定联络人",
+}
+
+
+@dataclass(frozen=True)
+class AlertCutoffs:
+    """Dates before which a verification or contact counts as overdue."""
+
+    verified_before: date
+    contact_before: date
+
+    @classmethod
+    def today(cls) -> "AlertCutoffs":
+        today = local_today()
+        cfg = current_app.config
+        return cls(
+            verified_before=months_before(today, cfg["REVERIFY_MONTHS"]),
+            contact_before=months_before(today, cfg["NO_CONTACT_MONTHS"]),
+        )
+
+    def alerts(self, m) -> list[str]:
+        """Alert codes for a member row (anything with the three columns)."""
+        out = []
+        if m.last_verified_on is None or m.last_verified_on < self.verified_before:
+            out.append(ALERT_REVERIFY)
+        if m.last_contact_on is None or m.last_contact_on < self.contact_before:
+            out.append(ALERT_NO_CONTACT)
+        if m.liaison_id is None:
+            out.append(ALERT_NO_LIAISON)
+        return out
+
+    def condition(self, code: str):
+        if code == ALERT_REVERIFY:
+            return or_(
+                Member.last_verified_on.is_(None), Member.last_verified_on < self.verified_before
+            )
+        if code == ALERT_NO_CONTACT:
+            return or_(
+                Member.last_contact_on.is_(None), Member.last_contact_on < self.contact_before
+            )
+        if code == ALERT_NO_LIAISON:
+            return Member.liaison_id.is_(None)
+        raise ValueError(code)
+
+
+# --- listing -------------------------------------------------------------------------
+
+LIST_COLUMNS = (
+    Member.id, Member.name, Member.gender, Member.phone, Member.id_tail, Member.dest_province,
+    Member.dest_city, Member.trade, Member.last_verified_on, Member.last_contact_on,
+    Member.liaison_id, Member.village_id, BranchContact.name.label("liaison_name"),
+)  # fmt: skip
+
+
+@dataclass
+class MemberPage:
+    rows: list
+    total: int
+    page: int
+    per_page: int
+
+    @property
+    def pages(self) -> int:
+        return max(1, -(-self.total // self.per_page))
+
+
+def _like(text: str) -> str:
+    escaped = text.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_")
+    return f"%{escaped}%"
+
+
+def search_condition(q: str):
+    """Name, phone, or the last 4 of the ID number, whichever the text looks like."""
+    q = q.strip().replace(" ", "")
+    if not q:
+        return None
+    upper = q.upper()
+    if len(upper) == 4 and (upper.isdigit() or (upper[:3].isdigit() and upper[3] == "X")):
+        return or_(Member.id_tail == upper, Member.phone.like(_like(q), escape="\\"))
+    if q.isdigit():
+        return Member.phone.like(_like(q), escape="\\")
+    return Member.name.like(_like(q), escape="\\")
+
+
+def list_members(
+    user: User,
+    *,
+    q: str = "",
+    province: str = "",
+    alert: str = "",
+    village_id: int | None = None,
+    page: int = 1,
+    per_page: int = 20,
+    cutoffs: AlertCutoffs,
+) -> MemberPage:
+    """One page of the active members the user may see, with the filters applied."""
+    conds = [member_condition(user), Member.status == ACTIVE]
+    if (cond := search_condition(q)) is not None:
+        conds.append(cond)
+    if province:
+        conds.append(Member.dest_province == province)
+    if alert in ALERT_LABELS:
+        conds.append(cutoffs.condition(alert))
+    if village_id:
+        conds.append(Member.village_id == village_id)
+    where = and_(*conds)
+    total = db.session.scalar(select(func.count()).select_from(Member).where(where))
+    page = max(1, min(page, max(1, -(-total // per_page))))
+    rows = db.session.execute(
+        select(*LIST_COLUMNS)
+        .outerjoin(BranchContact, BranchContact.id == Member.liaison_id)
+        .where(where)
+        .order_by(Member.name, Member.id)
+        .limit(per_page)
+        .offset((page - 1) * per_page)
+    ).all()
+    return MemberPage(rows=rows, total=total, page=page, per_page=per_page)
+
+
+def provinces_in_scope(user: User) -> list[str]:
+    """Destination provinces that occur among the user's members, for the filter."""
+    return list(
+        db.session.scalars(
+            select(Member.dest_province)
+            .where(member_condition(user), Member.dest_province != "")
+            .distinct()
+            .order_by(Member.dest_province)
+        )
+    )
+
+
+def alert_counts(user: User, cutoffs: AlertCutoffs) -> dict[str, int]:
+    """How many active members in scope carry each alert, in one query."""
+    cols = [
+        func.coalesce(func.sum(cutoffs.condition(code).cast(db.Integer)), 0).label(code)
+        for code in ALERT_LABELS
+    ]
+    row = db.session.execute(
+        select(*cols).where(member_condition(user), Member.status == ACTIVE)
+    ).one()
+    return dict(row._mapping)
+
+
+# --- create and edit -----------------------------------------------------------------
+
+
+def check_id_unique(id_number: str, member_id: int | None) -> None:
+    clash = db.session.scalar(
+        select(Member.id).where(Member.id_number == id_number, Member.id != (member_id or 0))
+    )
+    if clash:
+        raise RuleViolation({"id_number": "该身份证号码已经登记过，请勿重复登记"})
+
+
+def _apply(member: Member, data: dict) -> None:
+    for name in EDITABLE:
+        if name in data:
+            setattr(member, name, data[name])
+    if "id_number" in data:
+        member.id_tail = member.id_number[-4:]
+        member.birth_date = id_birth_date(member.id_number)
+        member.gender = id_gender(member.id_number)
+
+
+def _replayed(model, request_id: str | None, **same):
+    """The row an earlier submit of the same form created, if any (idempotency).
+
+    The key must have been used for the same target; otherwise DuplicateRequest.
+    """
+    if not request_id:
+        return None
+    row = db.session.scalar(select(model).where(model.request_id == request_id))
+    if row is not None and any(getattr(row, k) != v for k, v in same.items()):
+        raise DuplicateRequest(request_id)
+    return row
+
+
+def create_member(village: OrgUnit, data: dict, request_id: str | None = None) -> Member:
+    """Register a mobile member in a village the caller already proved to be in scope."""
+    if (earlier := _replayed(Member, request_id, village_id=village.id)) is not None:
+        return earlier
+    check_id_unique(data["id_number"], None)
+    member = Member(
+        village_id=village.id, township_id=village.township_id, status=ACTIVE, request_id=request_id
+    )
+    _apply(member, data)
+    db.session.add(member)
+    db.session.flush()
+    audit.record("member.create", member, after=audit.snapshot(member, AUDITED))
+    return member
+
+
+def update_member(member: Member, data: dict, expected_version: int) -> Member:
+    """Save edits unless someone else saved first (then raise Conflict with their values)."""
+    if member.version != expected_version:
+        raise Conflict(audit.snapshot(member, EDITABLE), member.version)
+    if data.get("id_number") and data["id_number"] != member.id_number:
+        check_id_unique(data["id_number"], member.id)
+    else:
+        data.pop("id_number", None)
+    before = audit.snapshot(member, AUDITED)
+    _apply(member, data)
+    after = audit.snapshot(member, AUDITED)
+    old, new = audit.changes(before, after)
+    if new:
+        db.session.flush()  # the version check happens here: UPDATE … WHERE version = ?
+        audit.record("member.update", member, before=old, after=new)
+    return member
+
+
+def update_own_contact(member: Member, data: dict) -> Member:
+    """A member corrects their own phone and current address."""
+    before = audit.snapshot(member, SELF_EDITABLE)
+    for name in SELF_EDITABLE:
+        setattr(member, name, data[name])
+    old, new = audit.changes(before, audit.snapshot(member, SELF_EDITABLE))
+    if new:
+        member.last_contact_on = local_today()
+        db.session.flush()
+        audit.record("member.self_update", member, before=old, after=new)
+    return member
+
+
+# --- registration visits and contacts -----------------------------------------------
+
+
+def record_visit(
+    member: Member, actor: User, data: dict, request_id: str | None = None
+) -> RegistrationVisit:
+    """Record a 上门登记 and move the member's last-verified and last-contact dates."""
+    if (earlier := _replayed(RegistrationVisit, request_id, member_id=member.id)) is not None:
+        return earlier
+    if data["visited_on"] > local_today():
+        raise RuleViolation({"visited_on": "登记日期不能晚于今天"})
+    visit = RegistrationVisit(
+        member_id=member.id,
+        visited_on=data["visited_on"],
+        verified_by_id=actor.id,
+        met_with=data["met_with"],
+        items_verified=",".join(data["items"]),
+        whereabouts_confirmed=data["whereabouts_confirmed"],
+        note=data.get("note", ""),
+        request_id=request_id,
+    )
+    db.session.add(visit)
+    before = audit.snapshot(member, ("last_verified_on", "last_contact_on"))
+    member.last_verified_on = max(filter(None, [member.last_verified_on, visit.visited_on]))
+    member.last_contact_on = max(filter(None, [member.last_contact_on, visit.visited_on]))
+    db.session.flush()
+    audit.record(
+        "member.registration_visit",
+        visit,
+        before=before,
+        after={
+            "member_id": member.id,
+            "visited_on": visit.visited_on.isoformat(),
+            "items": visit.items_verified,
+            "whereabouts_confirmed": visit.whereabouts_confirmed,
+        },
+    )
+    return visit
+
+
+def log_contact(
+    member: Member, actor: User, data: dict, request_id: str | None = None
+) -> ContactLog:
+    """Note a call or visit; it resets the 失联 clock."""
+    if (earlier := _replayed(ContactLog, request_id, member_id=member.id)) is not None:
+        return earlier
+    if data["contacted_on"] > local_today():
+        raise RuleViolation({"contacted_on": "联系日期不能晚于今天"})
+    entry = ContactLog(member_id=member.id, by_user_id=actor.id, request_id=request_id, **data)
+    db.session.add(entry)
+    member.last_contact_on = max(filter(None, [member.last_contact_on, entry.contacted_on]))
+    db.session.flush()
+    audit.record("member.contact", entry, after={"member_id": member.id, "channel": entry.channel})
+    return entry
+
+
+def visits_of(member: Member, limit: int = 20) -> list[RegistrationVisit]:
+    return list(
+        db.session.scalars(
+            select(RegistrationVisit)
+            .options(joinedload(RegistrationVisit.verified_by))
+            .where(RegistrationVisit.member_id == member.id)
+            .order_by(RegistrationVisit.visited_on.desc(), RegistrationVisit.id.desc())
+            .limit(limit)
+        )
+    )
+
+
+def contacts_of(member: Member, limit: int = 10) -> list[ContactLog]:
+    return list(
+        db.session.scalars(
+            select(ContactLog)
+            .options(joinedload(ContactLog.by_user))
+            .where(ContactLog.member_id == member.id)
+            .order_by(ContactLog.contacted_on.desc(), ContactLog.id.desc())
+            .limit(limit)
+        )
+    )
+
+
+# --- liaisons ------------------------------------------------------------------------
+
+
+def liaisons_of_village(village_id: int) -> list[BranchContact]:
+    return list(
+        db.session.scalars(
+            select(BranchContact)
+            .where(BranchContact.village_id == village_id, BranchContact.active.is_(True))
+            .order_by(BranchContact.name)
+        )
+    )
+
+
+def add_liaison(village: OrgUnit, data: dict) -> BranchContact:
+    contact = BranchContact(village_id=village.id, **data)
+    db.session.add(contact)
+    db.session.flush()
+    audit.record(
+        "liaison.create", contact, after=audit.snapshot(contact, ("name", "phone", "role"))
+    )
+    return contact
+
+
+def assign_liaison(member: Member, liaison: BranchContact, actor: User, note: str = "") -> None:
+    """Make liaison the member's contact person, closing the previous assignment."""
+    if liaison.village_id != member.village_id:
+        raise RuleViolation({"liaison_id": "联络人须是本村党支部的党员"})
+    if member.liaison_id == liaison.id:
+        return
+    today = local_today()
+    db.session.execute(
+        update(LiaisonAssignment)
+        .where(LiaisonAssignment.member_id == member.id, LiaisonAssignment.ended_on.is_(None))
+        .values(ended_on=today)
+    )
+    db.session.add(
+        LiaisonAssignment(
+            member_id=member.id,
+            liaison_id=liaison.id,
+            started_on=today,
+            assigned_by_id=actor.id,
+            note=note,
+        )  # fmt: skip
+    )
+    before = {"liaison_id": member.liaison_id}
+    member.liaison_id = liaison.id
+    db.session.flush()
+    audit.record("member.assign_liaison", member, before=before, after={"liaison_id": liaison.id})
+
+
+def handover(source: BranchContact, target: BranchContact, actor: User, note: str = "") -> int:
+    """Move all of one liaison's members to another in one step; returns how many moved."""
+    if source.id == target.id:
+        raise RuleViolation({"target_id": "请选择另一位联络人"})
+    if source.village_id != target.village_id:
+        raise RuleViolation({"target_id": "只能移交给本村党支部的联络人"})
+    member_ids = list(
+        db.session.scalars(
+            select(Member.id).where(Member.liaison_id == source.id, Member.status == ACTIVE)
+        )
+    )
+    if not member_ids:
+        return 0
+    today = local_today()
+    db.session.execute(
+        update(LiaisonAssignment)
+        .where(LiaisonAssignment.member_id.in_(member_ids), LiaisonAssignment.ended_on.is_(None))
+        .values(ended_on=today)
+    )
+    db.session.execute(
+        LiaisonAssignment.__table__.insert(),
+        [
+            {
+                "member_id": mid,
+                "liaison_id": target.id,
+                "started_on": today,
+                "assigned_by_id": actor.id,
+                "note": note or f"由 {source.name} 移交",
+            }  # fmt: skip
+            for mid in member_ids
+        ],
+    )
+    # A bulk UPDATE bypasses the ORM's version counter, so bump it here: an editor
+    # holding one of these members open must see that the record changed.
+    db.session.execute(
+        update(Member)
+        .where(Member.id.in_(member_ids))
+        .values(liaison_id=target.id, version=Member.version + 1)
+        .execution_options(synchronize_session=False)
+    )
+    audit.record(
+        "liaison.handover",
+        source,
+        before={"liaison_id": source.id, "member_ids": member_ids},
+        after={"liaison_id": target.id, "count": len(member_ids)},
+    )
+    return len(member_ids)
+
+
+def liaison_history(member: Member) -> list[LiaisonAssignment]:
+    return list(
+        db.session.scalars(
+            select(LiaisonAssignment)
+            .options(joinedload(LiaisonAssignment.liaison))
+            .where(LiaisonAssignment.member_id == member.id)
+            .order_by(LiaisonAssignment.started_on.desc(), LiaisonAssignment.id.desc())
+        )
+    )
+
+
+def reveal_id(member: Member) -> str:
+    """Show the full resident ID: an explicit action, always audited."""
+    audit.record("member.reveal_id", member)
+    return member.id_number
+
+
+def liaison_member_counts(village_id: int) -> dict[int, int]:
+    """How many active members each liaison of a village looks after."""
+    rows = db.session.execute(
+        select(Member.liaison_id, func.count())
+        .where(
+            Member.village_id == village_id, Member.status == ACTIVE, Member.liaison_id.is_not(None)
+        )
+        .group_by(Member.liaison_id)
+    )
+    return dict(rows.all())

@@ -1,0 +1,112 @@
+// Small glue around htmx 4. No inline script anywhere: the CSP forbids it.
+(function () {
+  "use strict";
+
+  function csrfToken(elt) {
+    // Prefer the token of the form the request comes from: after a re-login the
+    // page's <meta> may be older than the form.
+    var form = elt && elt.closest ? elt.closest("form") : null;
+    var field = form ? form.querySelector("input[name=csrf_token]") : null;
+    if (field) return field.value;
+    var meta = document.querySelector("meta[name=csrf-token]");
+    return meta ? meta.content : "";
+  }
+
+  // Every htmx request carries the CSRF token as a header as well (Flask-WTF reads it).
+  document.addEventListener("htmx:config:request", function (evt) {
+    var ctx = evt.detail.ctx;
+    ctx.request.headers["X-CSRFToken"] = csrfToken(ctx.sourceElement);
+  });
+
+  // A failed request on a weak signal: say so, and leave what was typed where it is.
+  document.addEventListener("htmx:error", function (evt) {
+    var box = document.getElementById("messages");
+    if (!box) return;
+    var status = evt.detail && evt.detail.ctx && evt.detail.ctx.response && evt.detail.ctx.response.status;
+    if (status) return; // the server answered; its answer is already on the page
+    box.innerHTML = "";
+    var p = document.createElement("p");
+    p.className = "flash warning";
+    p.textContent = "网络不畅，请求没有送达。您填写的内容仍在页面上，请稍后再试。";
+    box.appendChild(p);
+  });
+
+  // Drafts: forms marked data-draft keep what was typed in this tab's sessionStorage
+  // until the server confirms the save (a page carrying data-clear-draft).
+  var SKIP = { csrf_token: 1, password: 1, current_password: 1, new_password: 1, confirm: 1, version: 1 };
+
+  function saveDraft(form) {
+    var data = {};
+    Array.prototype.forEach.call(form.elements, function (el) {
+      if (!el.name || SKIP[el.name] || el.type === "hidden" || el.type === "file") return;
+      if (el.type === "checkbox" || el.type === "radio") {
+        data[el.name + "=" + el.value] = el.checked;
+      } else {
+        data[el.name] = el.value;
+      }
+    });
+    try { sessionStorage.setItem("draft:" + form.dataset.draft, JSON.stringify(data)); } catch (e) { /* full or disabled */ }
+  }
+
+  function restoreDraft(form) {
+    var raw = null;
+    try { raw = sessionStorage.getItem("draft:" + form.dataset.draft); } catch (e) { return; }
+    if (!raw) return;
+    var data = JSON.parse(raw), restored = false;
+    Array.prototype.forEach.call(form.elements, function (el) {
+      if (!el.name || SKIP[el.name] || el.type === "hidden") return;
+      if (el.type === "checkbox" || el.type === "radio") {
+        var key = el.name + "=" + el.value;
+        if (key in data && el.checked !== data[key]) { el.checked = data[key]; restored = true; }
+      } else if (el.name in data && el.value !== data[el.name]) {
+        el.value = data[el.name]; restored = true;
+      }
+    });
+    if (restored) {
+      var note = form.querySelector(".draft-note");
+      if (!note) return;
+      note.hidden = false;
+      var discard = note.querySelector("button");
+      if (discard) discard.addEventListener("click", function (evt) {
+        evt.preventDefault();
+        try { sessionStorage.removeItem("draft:" + form.dataset.draft); } catch (e) { /* ignore */ }
+        window.location.reload();
+      });
+    }
+  }
+
+  function initForms(root) {
+    Array.prototype.forEach.call(root.querySelectorAll("form[data-draft]"), function (form) {
+      if (form.dataset.draftReady) return;
+      form.dataset.draftReady = "1";
+      if (!form.dataset.fresh) restoreDraft(form);
+      form.addEventListener("input", function () { saveDraft(form); });
+      form.addEventListener("change", function () { saveDraft(form); });
+    });
+    var clear = document.querySelector("[data-clear-draft]");
+    if (clear) {
+      clear.getAttribute("data-clear-draft").split(" ").forEach(function (key) {
+        try { sessionStorage.removeItem("draft:" + key); } catch (e) { /* ignore */ }
+      });
+    }
+  }
+
+  // A second tap on a submit button while the first is on its way does nothing
+  // (a courtesy only: the server refuses duplicates by itself).
+  document.addEventListener("submit", function (evt) {
+    var form = evt.target;
+    if (form.hasAttribute("hx-post") || form.hasAttribute("hx-get")) return;
+    if (form.dataset.submitting) { evt.preventDefault(); return; }
+    form.dataset.submitting = "1";
+    setTimeout(function () { delete form.dataset.submitting; }, 8000);
+  });
+
+  // Buttons that confirm before a destructive or privileged POST.
+  document.addEventListener("click", function (evt) {
+    var btn = evt.target.closest ? evt.target.closest("[data-confirm]") : null;
+    if (btn && !window.confirm(btn.getAttribute("data-confirm"))) evt.preventDefault();
+  });
+
+  document.addEventListener("DOMContentLoaded", function () { initForms(document); });
+  document.addEventListener("htmx:after:swap", function () { initForms(document); });
+})();

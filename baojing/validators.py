@@ -1,0 +1,87 @@
+"""Identity formats and masking (DOMAIN.md "Identity formats", SECURITY.md items 15 and 32)."""
+
+import re
+from datetime import date
+
+_ID_WEIGHTS = (7, 9, 10, 5, 8, 4, 2, 1, 6, 3, 7, 9, 10, 5, 8, 4, 2)
+_ID_CHECK = "10X98765432"
+_MOBILE = re.compile(r"1[3-9]\d{9}")
+
+
+class InvalidValue(ValueError):
+    """A value a user typed that cannot be accepted; str() is the message to show."""
+
+
+def id_check_char(first17: str) -> str:
+    """GB 11643 check character for the first 17 digits."""
+    total = sum(int(d) * w for d, w in zip(first17, _ID_WEIGHTS, strict=True))
+    return _ID_CHECK[total % 11]
+
+
+def normalize_resident_id(raw: str, today: date | None = None) -> str:
+    """Return the ID upper-cased and stripped, or raise InvalidValue with the reason."""
+    value = (raw or "").strip().replace(" ", "").upper()
+    if not value:
+        raise InvalidValue("请填写身份证号码")
+    if len(value) != 18:
+        raise InvalidValue(f"身份证号码应为 18 位，当前为 {len(value)} 位")
+    if not value[:17].isdigit() or not (value[17].isdigit() or value[17] == "X"):
+        raise InvalidValue("身份证号码前 17 位应为数字，最后一位为数字或 X")
+    birth = id_birth_date(value)
+    if birth is None:
+        raise InvalidValue("身份证号码中的出生日期无效")
+    if birth > (today or date.today()):
+        raise InvalidValue("身份证号码中的出生日期在未来")
+    if id_check_char(value[:17]) != value[17]:
+        raise InvalidValue("身份证号码校验位不正确，请核对")
+    return value
+
+
+def id_birth_date(value: str) -> date | None:
+    """Birth date encoded in an 18-character ID, or None if it is not a real date."""
+    try:
+        return date(int(value[6:10]), int(value[10:12]), int(value[12:14]))
+    except ValueError:
+        return None
+
+
+def id_gender(value: str) -> str:
+    """男 for an odd sequence digit, 女 for even (GB 11643)."""
+    return "男" if int(value[16]) % 2 else "女"
+
+
+def normalize_mobile(raw: str) -> str:
+    """Strip spaces, dashes and +86/0086; return 11 digits or raise InvalidValue."""
+    value = re.sub(r"[\s\-()]", "", raw or "")
+    if not value:
+        raise InvalidValue("请填写手机号码")
+    for prefix in ("+86", "0086"):
+        if value.startswith(prefix):
+            value = value[len(prefix) :]
+            break
+    if not _MOBILE.fullmatch(value):
+        raise InvalidValue("手机号码应为以 13–19 开头的 11 位数字")
+    return value
+
+
+def mask_id(value: str | None) -> str:
+    """433125********1234 — area code and last four only."""
+    if not value:
+        return ""
+    return value[:6] + "*" * (len(value) - 10) + value[-4:]
+
+
+def mask_phone(value: str | None) -> str:
+    """138****1234."""
+    if not value:
+        return ""
+    return value[:3] + "****" + value[-4:]
+
+
+def mask_name(value: str | None) -> str:
+    """张*明 for public pages; 张* for two-character names."""
+    if not value:
+        return ""
+    if len(value) <= 2:
+        return value[0] + "*"
+    return value[0] + "*" * (len(value) - 2) + value[-1]

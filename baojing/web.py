@@ -1,0 +1,111 @@
+"""Response headers, error pages, template filters and static asset URLs."""
+
+import hashlib
+from datetime import date, datetime
+from pathlib import Path
+
+from flask import render_template, request, url_for
+from flask_wtf.csrf import CSRFError
+from sqlalchemy import select
+from werkzeug.exceptions import HTTPException
+
+from baojing.dates import SHANGHAI
+from baojing.extensions import db
+from baojing.htmx import wants_fragment
+from baojing.models.meta import AppMeta
+from baojing.validators import mask_id, mask_phone
+
+CSP = (
+    "default-src 'self'; script-src 'self'; style-src 'self'; img-src 'self' data:; "
+    "object-src 'none'; base-uri 'none'; frame-ancestors 'none'; form-action 'self'"
+)
+# Fields never echoed back into a re-submit form after a CSRF failure.
+_NOT_ECHOED = {"csrf_token", "password", "current_password", "new_password", "confirm"}
+
+
+def init_app(app):
+    _asset_hashes: dict[str, str] = {}
+
+    def asset(filename: str) -> str:
+        """Static URL with a content hash, so the file can be cached for a year."""
+        digest = _asset_hashes.get(filename)
+        if digest is None:
+            data = (Path(app.static_folder) / filename).read_bytes()
+            digest = _asset_hashes[filename] = hashlib.sha256(data).hexdigest()[:10]
+        return url_for("static", filename=filename, v=digest)
+
+    app.jinja_env.globals["asset"] = asset
+    app.jinja_env.filters["dt"] = format_datetime
+    app.jinja_env.filters["d"] = format_date
+    app.jinja_env.globals.update(mask_id=mask_id, mask_phone=mask_phone)
+    app.jinja_env.trim_blocks = True
+    app.jinja_env.lstrip_blocks = True
+
+    @app.context_processor
+    def _globals():
+        return {"demo_instance": is_demo_instance(app)}
+
+    @app.after_request
+    def _security_headers(response):
+        h = response.headers
+        h.setdefault("Content-Security-Policy", CSP)
+        h["X-Content-Type-Options"] = "nosniff"
+        h["Referrer-Policy"] = "same-origin"
+        h["X-Frame-Options"] = "DENY"
+        if request.is_secure:
+            h["Strict-Transport-Security"] = "max-age=31536000"
+        if request.endpoint != "static":
+            # Every page here is somebody's personal data or an action on it.
+            h["Cache-Control"] = "no-store"
+        return response
+
+    @app.errorhandler(CSRFError)
+    def _csrf_error(exc):
+        db.session.rollback()
+        fields = [(k, v) for k, v in request.form.items(multi=True) if k not in _NOT_ECHOED]
+        return _error_response(
+            "errors/csrf.html", 400, reason=exc.description, fields=fields, action=request.path
+        )
+
+    @app.errorhandler(HTTPException)
+    def _http_error(exc):
+        if exc.code and exc.code < 400:
+            return exc
+        db.session.rollback()
+        return _error_response("errors/http.html", exc.code or 500, error=exc)
+
+    @app.errorhandler(Exception)
+    def _unexpected(exc):
+        db.session.rollback()
+        app.logger.exception("unhandled error on %s %s", request.method, request.path)
+        return _error_response("errors/http.html", 500, error=None)
+
+
+def _error_response(template: str, status: int, **context):
+    fragment = wants_fragment()
+    body = render_template(template, fragment=fragment, status=status, **context)
+    response = (body, status)
+    if fragment:
+        # Never swap an error page into a form or list as if it were content:
+        # put the message in the page's message area instead.
+        return response + ({"HX-Retarget": "#messages", "HX-Reswap": "innerHTML"},)
+    return response
+
+
+def is_demo_instance(app) -> bool:
+    """Whether this database was filled by `flask demo load` (cached per process)."""
+    cached = app.extensions.get("baojing_demo")
+    if cached is None:
+        value = db.session.scalar(select(AppMeta.value).where(AppMeta.key == "demo"))
+        cached = app.extensions["baojing_demo"] = value == "1"
+    return cached
+
+
+def format_datetime(value: datetime | None) -> str:
+    if value is None:
+        return ""
+    return value.astimezone(SHANGHAI).strftime("%Y-%m-%d %H:%M")
+
+
+def format_date(value: date | None) -> str:
+    return value.isoformat() if value else ""

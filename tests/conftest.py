@@ -1,0 +1,114 @@
+"""Fixtures: an app on a migrated SQLite file per test, a CSRF-aware client, an org with users."""
+
+import re
+import shutil
+from pathlib import Path
+
+import pytest
+from flask_migrate import upgrade
+
+from baojing import create_app
+from baojing.extensions import db
+from tests import factories
+
+PASSWORD = "correct horse battery staple"
+BASE_CONFIG = {
+    "TESTING": True,
+    "SECRET_KEY": "test-secret-key-that-is-long-enough-0123456789",
+    "PASSWORD_HASH_CHEAP": True,
+    "SQLITE_BUSY_TIMEOUT_MS": 5000,
+}
+
+
+def make_app(db_path: Path, **config):
+    return create_app(BASE_CONFIG | {"SQLALCHEMY_DATABASE_URI": f"sqlite:///{db_path}"} | config)
+
+
+@pytest.fixture(scope="session")
+def migrated_db(tmp_path_factory) -> Path:
+    """One database migrated with Alembic (triggers included), copied for every test."""
+    path = tmp_path_factory.mktemp("template") / "template.db"
+    app = make_app(path)
+    with app.app_context():
+        upgrade()
+        db.session.remove()
+        db.engine.dispose()
+    return path
+
+
+@pytest.fixture
+def db_path(migrated_db, tmp_path) -> Path:
+    target = tmp_path / "baojing.db"
+    shutil.copy(migrated_db, target)
+    return target
+
+
+@pytest.fixture
+def app(db_path):
+    app = make_app(db_path)
+    with app.app_context():
+        yield app
+        db.session.remove()
+        db.engine.dispose()
+
+
+@pytest.fixture
+def org(app):
+    """Two townships, three villages, a user of every role, members in every village."""
+    data = factories.build_org()
+    db.session.commit()
+    return data
+
+
+class Client:
+    """Test client that logs in like a browser and sends the CSRF token it was given."""
+
+    def __init__(self, flask_client):
+        self.c = flask_client
+        self._token = None
+
+    def __getattr__(self, name):
+        return getattr(self.c, name)
+
+    def csrf(self) -> str:
+        if self._token is None:
+            page = self.c.get("/login").get_data(as_text=True)
+            if "csrf-token" not in page:
+                page = self.c.get("/account/password").get_data(as_text=True)
+            self._token = re.search(r'name="csrf-token" content="([^"]+)"', page).group(1)
+        return self._token
+
+    def post(self, url, data=None, *, csrf=True, **kwargs):
+        data = dict(data or {})
+        if csrf and "csrf_token" not in data:
+            data["csrf_token"] = self.csrf()
+        return self.c.post(url, data=data, **kwargs)
+
+    def login(self, username: str, password: str = PASSWORD):
+        self._token = None
+        response = self.post("/login", {"username": username, "password": password})
+        self._token = None  # the session was renewed at login; so was its token
+        return response
+
+    def logout(self):
+        response = self.post("/logout")
+        self._token = None
+        return response
+
+
+@pytest.fixture
+def client(app):
+    return Client(app.test_client())
+
+
+@pytest.fixture
+def login(app, org):
+    """login('secretary') → a Client logged in as that org user."""
+
+    def _login(key: str) -> Client:
+        c = Client(app.test_client())
+        response = c.login(org.users[key].username)
+        assert response.status_code == 302, response.get_data(as_text=True)
+        return c
+
+    return _login
