@@ -45,7 +45,13 @@ def init_app(app):
     @app.before_request
     def _mark_write_intent():
         # Read-then-write requests take the write lock up front (BEGIN IMMEDIATE).
-        write_intent.set(request.method not in ("GET", "HEAD", "OPTIONS"))
+        g.write_intent_token = write_intent.set(request.method not in ("GET", "HEAD", "OPTIONS"))
+
+    @app.teardown_request
+    def _clear_write_intent(_exc):
+        token = g.pop("write_intent_token", None)
+        if token is not None:
+            write_intent.reset(token)
 
     @app.before_request
     def _require_login():

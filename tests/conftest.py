@@ -45,10 +45,26 @@ def db_path(migrated_db, tmp_path) -> Path:
 
 @pytest.fixture
 def app(db_path):
+    """The app as test code sees it: an app context is pushed for direct database access."""
     app = make_app(db_path)
     with app.app_context():
         yield app
         db.session.remove()
+        db.engine.dispose()
+
+
+@pytest.fixture
+def server(app, db_path):
+    """A second instance on the same database that serves the test clients.
+
+    Requests must not run inside the test's app context (they would share its `g`
+    and its session, hiding exactly the per-request state these tests are about).
+    Config is shared, so a test may change a setting on `app`.
+    """
+    server = make_app(db_path)
+    server.config = app.config
+    yield server
+    with server.app_context():
         db.engine.dispose()
 
 
@@ -61,7 +77,11 @@ def org(app):
 
 
 class Client:
-    """Test client that logs in like a browser and sends the CSRF token it was given."""
+    """Test client that logs in like a browser and sends the CSRF token it was given.
+
+    After every request the test's own session is rolled back, so that test code
+    reads what the request committed, not an older snapshot.
+    """
 
     def __init__(self, flask_client):
         self.c = flask_client
@@ -69,6 +89,13 @@ class Client:
 
     def __getattr__(self, name):
         return getattr(self.c, name)
+
+    def _fresh(self, response):
+        db.session.rollback()
+        return response
+
+    def get(self, *args, **kwargs):
+        return self._fresh(self.c.get(*args, **kwargs))
 
     def csrf(self) -> str:
         if self._token is None:
@@ -82,7 +109,7 @@ class Client:
         data = dict(data or {})
         if csrf and "csrf_token" not in data:
             data["csrf_token"] = self.csrf()
-        return self.c.post(url, data=data, **kwargs)
+        return self._fresh(self.c.post(url, data=data, **kwargs))
 
     def login(self, username: str, password: str = PASSWORD):
         self._token = None
@@ -97,16 +124,22 @@ class Client:
 
 
 @pytest.fixture
-def client(app):
-    return Client(app.test_client())
+def new_client(server):
+    """A fresh browser: new_client() → Client with an empty cookie jar."""
+    return lambda: Client(server.test_client())
 
 
 @pytest.fixture
-def login(app, org):
+def client(new_client):
+    return new_client()
+
+
+@pytest.fixture
+def login(new_client, org):
     """login('secretary') → a Client logged in as that org user."""
 
     def _login(key: str) -> Client:
-        c = Client(app.test_client())
+        c = new_client()
         response = c.login(org.users[key].username)
         assert response.status_code == 302, response.get_data(as_text=True)
         return c

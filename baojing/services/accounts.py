@@ -30,6 +30,7 @@ class LoginResult:
     user: User | None
     token: str | None = None
     error: str = ""
+    status: int = 200  # the HTTP status a refusal deserves
 
 
 BAD_CREDENTIALS = "用户名或密码错误"
@@ -43,21 +44,21 @@ def authenticate(username: str, password: str, lock_minutes: int) -> LoginResult
     if user is not None and security.is_locked(user):
         security.verify_password(None, password)  # same time as any other refusal
         audit.record("auth.login", user, outcome="locked", user=user)
-        return LoginResult(None, error=LOCKED.format(minutes=lock_minutes))
+        return LoginResult(None, error=LOCKED.format(minutes=lock_minutes), status=429)
     if not security.verify_password(user, password):
         if user is None:
             audit.record("auth.login", entity_type="users", outcome="unknown_user")
-            return LoginResult(None, error=BAD_CREDENTIALS)
+            return LoginResult(None, error=BAD_CREDENTIALS, status=401)
         locked = security.register_failure(user)
         audit.record(
             "auth.login", user, outcome="locked_now" if locked else "bad_password", user=user
         )
         if locked:
-            return LoginResult(None, error=LOCKED.format(minutes=lock_minutes))
-        return LoginResult(None, error=BAD_CREDENTIALS)
+            return LoginResult(None, error=LOCKED.format(minutes=lock_minutes), status=429)
+        return LoginResult(None, error=BAD_CREDENTIALS, status=401)
     if not user.active:
         audit.record("auth.login", user, outcome="disabled", user=user)
-        return LoginResult(None, error=DISABLED)
+        return LoginResult(None, error=DISABLED, status=403)
     token = security.start_session(user)
     audit.record("auth.login", user, user=user)
     return LoginResult(user, token)

@@ -37,8 +37,7 @@ def login():
             if result.user.must_change_password:
                 return redirect(url_for("auth.change_password"))
             return redirect(safe_next(request.args.get("next")) or url_for("main.home"))
-        error = result.error
-        status = 429 if error.startswith("登录失败次数过多") else 401
+        error, status = result.error, result.status
     elif form.is_submitted():
         status = 422
     return render_template("auth/login.html", form=form, error=error), status
