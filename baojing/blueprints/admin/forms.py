@@ -2,14 +2,17 @@ from flask_wtf import FlaskForm
 from wtforms import IntegerField, SelectField, StringField
 from wtforms.validators import DataRequired, Length, Optional, Regexp
 
+from baojing.blueprints.options import options, strip_text
 from baojing.models.users import ROLE_LABELS
 
 
 class UserForm(FlaskForm):
     display_name = StringField(
-        "姓名", validators=[DataRequired("请填写姓名"), Length(max=40, message="最多 40 个字")]
+        "姓名",
+        filters=[strip_text],
+        validators=[DataRequired("请填写姓名"), Length(max=40, message="最多 40 个字")],
     )
-    role = SelectField("角色", choices=list(ROLE_LABELS.items()))
+    role = SelectField("角色", choices=options(ROLE_LABELS.items()))
     org_unit_id = SelectField("所属乡镇或村", coerce=int, validate_choice=True)
     member_id = IntegerField(
         "关联党员编号",
@@ -21,6 +24,7 @@ class UserForm(FlaskForm):
 class NewUserForm(UserForm):
     username = StringField(
         "用户名",
+        filters=[strip_text],
         validators=[
             DataRequired("请填写用户名"),
             Length(min=3, max=40, message="用户名 3–40 个字符"),

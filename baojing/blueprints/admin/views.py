@@ -9,6 +9,7 @@ from sqlalchemy import select
 from baojing import security
 from baojing.blueprints.admin import bp
 from baojing.blueprints.admin.forms import ConfirmForm, NewUserForm, UserForm
+from baojing.blueprints.options import options
 from baojing.extensions import db
 from baojing.models.org import TOWNSHIP, VILLAGE, OrgUnit
 from baojing.models.types import utcnow
@@ -42,14 +43,15 @@ def _org_choices(form) -> None:
         .where(OrgUnit.kind.in_((TOWNSHIP, VILLAGE)))
         .order_by(OrgUnit.township_id, OrgUnit.kind.desc(), OrgUnit.id)
     )
-    form.org_unit_id.choices = [(0, "（县级 / 不需要）")] + [
-        (u.id, u.name + "党委" if u.kind == TOWNSHIP else "　" + u.branch_name) for u in units
-    ]
+    form.org_unit_id.choices = options(
+        [(0, "（县级 / 不需要）")]
+        + [(u.id, u.name + "党委" if u.kind == TOWNSHIP else "　" + u.branch_name) for u in units]
+    )
 
 
 def _form_data(form) -> dict:
     return {
-        "display_name": form.display_name.data.strip(),
+        "display_name": form.display_name.data,
         "role": form.role.data,
         "org_unit_id": form.org_unit_id.data or None,
         "member_id": form.member_id.data,
@@ -85,7 +87,7 @@ def user_new():
         form.member_id.data = request.args.get("member", type=int)
     status = 200
     if form.validate_on_submit():
-        data = _form_data(form) | {"username": form.username.data.strip()}
+        data = _form_data(form) | {"username": form.username.data}
         try:
             user, password = accounts.create_user(data)
         except RuleViolation as exc:

@@ -2,9 +2,13 @@ from flask_wtf import FlaskForm
 from wtforms import PasswordField, StringField
 from wtforms.validators import DataRequired, EqualTo, Length
 
+from baojing.blueprints.options import strip_text
+
 
 class LoginForm(FlaskForm):
-    username = StringField("用户名", validators=[DataRequired("请填写用户名"), Length(max=40)])
+    username = StringField(
+        "用户名", filters=[strip_text], validators=[DataRequired("请填写用户名"), Length(max=40)]
+    )
     password = PasswordField("密码", validators=[DataRequired("请填写密码"), Length(max=200)])
 
 

@@ -15,6 +15,7 @@ from wtforms import (
 )
 from wtforms.validators import DataRequired, InputRequired, Length, Optional, ValidationError
 
+from baojing.blueprints.options import options, strip_text
 from baojing.dates import local_today
 from baojing.models.members import (
     CONTACT_CHANNELS,
@@ -74,41 +75,54 @@ def not_future(form, field):
 
 def _choices(values, blank=None):
     out = [(v, v) for v in values]
-    return [("", blank)] + out if blank else out
+    return options([("", blank)] + out if blank else out)
 
 
 class MemberForm(FlaskForm):
     name = StringField(
-        "姓名", validators=[DataRequired("请填写姓名"), Length(max=40, message="姓名最多 40 个字")]
+        "姓名",
+        filters=[strip_text],
+        validators=[DataRequired("请填写姓名"), Length(max=40, message="姓名最多 40 个字")],
     )
     ethnicity = SelectField("民族", choices=_choices(ETHNICITIES))
     id_number = StringField(
         "身份证号码",
+        filters=[strip_text],
         validators=[Optional(), resident_id],
         render_kw={"autocomplete": "off", "maxlength": 18, "inputmode": "text"},
     )
     phone = StringField(
         "手机号码",
+        filters=[strip_text],
         validators=[DataRequired("请填写手机号码"), mobile],
         render_kw={"inputmode": "tel", "autocomplete": "off"},
     )
     join_date = DateField("入党日期", validators=[InputRequired("请填写入党日期"), not_future])
-    membership = SelectField("党员类别", choices=list(MEMBERSHIPS.items()))
+    membership = SelectField("党员类别", choices=options(MEMBERSHIPS.items()))
     out_since = DateField("外出时间", validators=[Optional(), not_future])
     dest_province = SelectField("务工省份", choices=_choices(PROVINCES, "（未填写）"), default="")
-    dest_city = StringField("务工城市", validators=[Length(max=30, message="最多 30 个字")])
-    dest_address = StringField("现住址", validators=[Length(max=120, message="最多 120 个字")])
-    employer = StringField("工作单位", validators=[Length(max=60, message="最多 60 个字")])
+    dest_city = StringField(
+        "务工城市", filters=[strip_text], validators=[Length(max=30, message="最多 30 个字")]
+    )
+    dest_address = StringField(
+        "现住址", filters=[strip_text], validators=[Length(max=120, message="最多 120 个字")]
+    )
+    employer = StringField(
+        "工作单位", filters=[strip_text], validators=[Length(max=60, message="最多 60 个字")]
+    )
     trade = SelectField("从事行业", choices=_choices(TRADES, "（未填写）"), default="")
     has_certificate = BooleanField("已持流动党员活动证或证明信")
     family_contact_name = StringField(
-        "家中联系人", validators=[Length(max=40, message="最多 40 个字")]
+        "家中联系人", filters=[strip_text], validators=[Length(max=40, message="最多 40 个字")]
     )
     family_contact_relation = SelectField(
         "与本人关系", choices=_choices(RELATIONS, "（未填写）"), default=""
     )
     family_contact_phone = StringField(
-        "家中联系人电话", validators=[Optional(), mobile], render_kw={"inputmode": "tel"}
+        "家中联系人电话",
+        filters=[strip_text],
+        validators=[Optional(), mobile],
+        render_kw={"inputmode": "tel"},
     )
     version = HiddenField()
     request_id = HiddenField()
@@ -136,20 +150,24 @@ class MemberForm(FlaskForm):
 
 class NewMemberForm(MemberForm):
     village_id = SelectField("所在村党支部", coerce=int, validate_choice=True)
-
-    def validate_id_number(self, field):
-        if not field.data:
-            raise ValidationError("请填写身份证号码")
+    id_number = StringField(
+        "身份证号码",
+        filters=[strip_text],
+        validators=[DataRequired("请填写身份证号码"), resident_id],
+        render_kw=MemberForm.id_number.kwargs["render_kw"],
+    )
 
 
 class SelfContactForm(FlaskForm):
     phone = StringField(
         "手机号码",
+        filters=[strip_text],
         validators=[DataRequired("请填写手机号码"), mobile],
         render_kw={"inputmode": "tel"},
     )
     dest_address = StringField(
         "现住址",
+        filters=[strip_text],
         validators=[DataRequired("请填写现住址"), Length(max=120, message="最多 120 个字")],
     )
 
@@ -162,9 +180,11 @@ class MultiCheckboxField(SelectMultipleField):
 class VisitForm(FlaskForm):
     visited_on = DateField("登记日期", validators=[InputRequired("请填写登记日期"), not_future])
     met_with = SelectField("见到的人", choices=_choices(MET_WITH))
-    items = MultiCheckboxField("核实了哪些信息", choices=list(VISIT_ITEMS.items()))
+    items = MultiCheckboxField("核实了哪些信息", choices=options(VISIT_ITEMS.items()))
     whereabouts_confirmed = BooleanField("去向已核实（去向明）")
-    note = TextAreaField("备注", validators=[Length(max=500, message="最多 500 个字")])
+    note = TextAreaField(
+        "备注", filters=[strip_text], validators=[Length(max=500, message="最多 500 个字")]
+    )
     request_id = HiddenField()
 
     def validate_items(self, field):
@@ -175,7 +195,9 @@ class VisitForm(FlaskForm):
 class ContactForm(FlaskForm):
     contacted_on = DateField("联系日期", validators=[InputRequired("请填写联系日期"), not_future])
     channel = SelectField("联系方式", choices=_choices(CONTACT_CHANNELS))
-    note = StringField("情况", validators=[Length(max=200, message="最多 200 个字")])
+    note = StringField(
+        "情况", filters=[strip_text], validators=[Length(max=200, message="最多 200 个字")]
+    )
     request_id = HiddenField()
 
 
@@ -185,13 +207,19 @@ class AssignLiaisonForm(FlaskForm):
 
 class LiaisonForm(FlaskForm):
     name = StringField(
-        "姓名", validators=[DataRequired("请填写姓名"), Length(max=40, message="最多 40 个字")]
+        "姓名",
+        filters=[strip_text],
+        validators=[DataRequired("请填写姓名"), Length(max=40, message="最多 40 个字")],
     )
-    phone = StringField("手机号码", validators=[DataRequired("请填写手机号码"), mobile])
+    phone = StringField(
+        "手机号码", filters=[strip_text], validators=[DataRequired("请填写手机号码"), mobile]
+    )
     role = SelectField("身份", choices=_choices(LIAISON_ROLES))
 
 
 class HandoverForm(FlaskForm):
     source_id = SelectField("原联络人", coerce=int, validate_choice=True)
     target_id = SelectField("移交给", coerce=int, validate_choice=True)
-    note = StringField("原因", validators=[Length(max=100, message="最多 100 个字")])
+    note = StringField(
+        "原因", filters=[strip_text], validators=[Length(max=100, message="最多 100 个字")]
+    )

@@ -17,6 +17,7 @@ from baojing.blueprints.members.forms import (
     VisitForm,
     new_request_id,
 )
+from baojing.blueprints.options import options
 from baojing.dates import local_today
 from baojing.extensions import db
 from baojing.models.members import MEMBERSHIPS
@@ -105,7 +106,7 @@ def index():
 
 def _village_choices(form) -> None:
     villages = scoped_villages(current_user)
-    form.village_id.choices = [(v.id, v.branch_name) for v in villages]
+    form.village_id.choices = options((v.id, v.branch_name) for v in villages)
     if len(villages) == 1 and not form.village_id.data:
         form.village_id.data = villages[0].id
 
@@ -256,9 +257,9 @@ def _profile_context(member, full_id: str | None = None) -> dict:
     }
     if registry:
         form = AssignLiaisonForm()
-        form.liaison_id.choices = [
+        form.liaison_id.choices = options(
             (c.id, f"{c.name}（{c.role}）") for c in svc.liaisons_of_village(member.village_id)
-        ]
+        )
         form.liaison_id.data = member.liaison_id
         context["liaison_form"] = form
     return context
@@ -287,7 +288,7 @@ def self_contact(member_id: int):
     status = 200
     if form.validate_on_submit():
         svc.update_own_contact(
-            member, {"phone": form.phone.data, "dest_address": form.dest_address.data.strip()}
+            member, {"phone": form.phone.data, "dest_address": form.dest_address.data}
         )
         db.session.commit()
         flash("联系方式已更新，谢谢！", "success")
@@ -317,7 +318,7 @@ def visit(member_id: int):
             "met_with": form.met_with.data,
             "items": form.items.data,
             "whereabouts_confirmed": form.whereabouts_confirmed.data,
-            "note": form.note.data.strip(),
+            "note": form.note.data,
         }
         try:
             svc.record_visit(member, current_user, data, form.request_id.data)
@@ -350,7 +351,7 @@ def contact(member_id: int):
         data = {
             "contacted_on": form.contacted_on.data,
             "channel": form.channel.data,
-            "note": form.note.data.strip(),
+            "note": form.note.data,
         }
         try:
             svc.log_contact(member, current_user, data, form.request_id.data)
@@ -375,7 +376,9 @@ def assign_liaison(member_id: int):
     member = get_member_or_404(current_user, member_id)
     _require_registry()
     form = AssignLiaisonForm()
-    form.liaison_id.choices = [(c.id, c.name) for c in svc.liaisons_of_village(member.village_id)]
+    form.liaison_id.choices = options(
+        (c.id, c.name) for c in svc.liaisons_of_village(member.village_id)
+    )
     if not form.validate_on_submit():
         flash("请选择本村的联络人", "error")
         return redirect(url_for("members.profile", member_id=member.id)), 303
@@ -403,7 +406,7 @@ def liaisons():
     contacts = svc.liaisons_of_village(village.id)
     add_form = LiaisonForm(prefix="add")
     handover_form = HandoverForm(prefix="handover")
-    choices = [(c.id, f"{c.name}（{c.role}）") for c in contacts]
+    choices = options((c.id, f"{c.name}（{c.role}）") for c in contacts)
     handover_form.source_id.choices = choices
     handover_form.target_id.choices = choices
     status = 200
@@ -412,7 +415,7 @@ def liaisons():
             svc.add_liaison(
                 village,
                 {
-                    "name": add_form.name.data.strip(),
+                    "name": add_form.name.data,
                     "phone": add_form.phone.data,
                     "role": add_form.role.data,
                 },
@@ -424,7 +427,7 @@ def liaisons():
             source = get_liaison_or_404(current_user, handover_form.source_id.data)
             target = get_liaison_or_404(current_user, handover_form.target_id.data)
             try:
-                moved = svc.handover(source, target, current_user, handover_form.note.data.strip())
+                moved = svc.handover(source, target, current_user, handover_form.note.data)
             except RuleViolation as exc:
                 db.session.rollback()
                 _apply_errors(handover_form, exc.errors)

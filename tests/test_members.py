@@ -1,0 +1,525 @@
+"""The member registry as a secretary uses it: search, create, edit, register, liaisons."""
+
+import json
+import re
+from datetime import timedelta
+
+import pytest
+from sqlalchemy import event, func, select
+
+from baojing.dates import local_today
+from baojing.extensions import db
+from baojing.models import AuditEntry, ContactLog, LiaisonAssignment, Member, RegistrationVisit
+from tests import factories
+
+VALID_NEW = {
+    "name": "龙小兵",
+    "ethnicity": "苗族",
+    "id_number": "11010519491231002x",
+    "phone": "+86 139-0000-2222",
+    "join_date": "1980-07-01",
+    "membership": "full",
+    "dest_province": "广东省",
+    "dest_city": "东莞市",
+    "trade": "制造业",
+    "family_contact_relation": "",
+}
+
+
+def count(model) -> int:
+    return db.session.scalar(select(func.count()).select_from(model))
+
+
+def audit_rows(action):
+    return db.session.scalars(select(AuditEntry).where(AuditEntry.action == action)).all()
+
+
+# --- list and search -----------------------------------------------------------------
+
+
+def test_search_by_name_phone_and_id_tail(login, org):
+    c = login("secretary")
+    m = org.members["tati"]
+    other = factories.member(org.villages["tati"], name="石秀英")
+    db.session.commit()
+    for q in ("光明", m.phone[-5:], m.id_number[-4:]):
+        page = c.get("/members/", query_string={"q": q}).get_data(as_text=True)
+        assert "向光明" in page, q
+        assert "石秀英" not in page, q
+    page = c.get("/members/", query_string={"q": "秀英"}).get_data(as_text=True)
+    assert "石秀英" in page and "向光明" not in page
+    assert other.id
+
+
+def test_search_fragment_for_htmx_and_full_page_otherwise(login, org):
+    c = login("secretary")
+    fragment = c.get("/members/?q=光明", headers={"HX-Request": "true"})
+    assert "<html" not in fragment.get_data(as_text=True)
+    assert "向光明" in fragment.get_data(as_text=True)
+    assert "HX-Request" in fragment.headers["Vary"]
+    boosted = c.get("/members/?q=光明", headers={"HX-Request": "true", "HX-Boosted": "true"})
+    assert "<html" in boosted.get_data(as_text=True)
+    assert "<html" in c.get("/members/?q=光明").get_data(as_text=True)
+
+
+def test_like_wildcards_are_literal(login, org):
+    c = login("secretary")
+    page = c.get("/members/", query_string={"q": "%"}).get_data(as_text=True)
+    assert "没有找到" in page
+
+
+def test_list_never_shows_a_full_id_or_phone(login, org):
+    c = login("secretary")
+    m = org.members["tati"]
+    page = c.get("/members/").get_data(as_text=True)
+    assert m.id_number not in page
+    assert m.phone not in page
+    assert m.phone[:3] + "****" + m.phone[-4:] in page
+
+
+def test_paging(login, org, app):
+    for i in range(25):
+        factories.member(org.villages["tati"], name=f"党员{i:02d}")
+    db.session.commit()
+    c = login("secretary")
+    first = c.get("/members/").get_data(as_text=True)
+    assert "共 26 人" in first and "第 1/2 页" in first
+    second = c.get("/members/?page=2").get_data(as_text=True)
+    assert "第 2/2 页" in second
+    names_1 = set(re.findall(r'row-title">([^<]+)<', first))
+    names_2 = set(re.findall(r'row-title">([^<]+)<', second))
+    assert len(names_1) == 20 and len(names_2) == 6 and not names_1 & names_2
+    assert c.get("/members/?page=999").status_code == 200  # clamps to the last page
+
+
+def test_alert_filters(login, org, app):
+    today = local_today()
+    stale = factories.member(
+        org.villages["tati"], name="久未登记", last_verified_on=today - timedelta(days=400)
+    )
+    lost = factories.member(
+        org.villages["tati"], name="失联者", last_contact_on=today - timedelta(days=200)
+    )
+    db.session.commit()
+    c = login("secretary")
+    page = c.get("/members/?alert=reverify").get_data(as_text=True)
+    assert "久未登记" in page and "向光明" not in page
+    page = c.get("/members/?alert=nocontact").get_data(as_text=True)
+    assert "失联者" in page and "久未登记" not in page
+    page = c.get("/members/?alert=noliaison").get_data(as_text=True)
+    assert "失联者" in page and "向光明" not in page  # 向光明 has a liaison
+    app.config["REVERIFY_MONTHS"] = 24
+    page = c.get("/members/?alert=reverify").get_data(as_text=True)
+    assert "久未登记" not in page
+    assert stale.id and lost.id
+
+
+def test_home_counts_alerts_in_scope(login, org):
+    factories.member(org.villages["tati"], name="无联络人")
+    factories.member(org.villages["xinmin"], name="别村无联络人")
+    db.session.commit()
+    page = login("secretary").get("/").get_data(as_text=True)
+    # 踏梯村: the new member has no liaison; 新民村's do not count here.
+    assert re.search(r"未定联络人</span> 1 人", page)
+
+
+def test_query_count_does_not_grow_with_rows(server, login, org):
+    c = login("secretary")
+
+    def statements_for(url):
+        seen = []
+        with server.app_context():
+            engine = db.engine
+        listener = lambda *a: seen.append(a[2])  # noqa: E731
+        event.listen(engine, "before_cursor_execute", listener)
+        try:
+            assert c.get(url).status_code == 200
+        finally:
+            event.remove(engine, "before_cursor_execute", listener)
+        return len(seen)
+
+    few = statements_for("/members/")
+    profile_few = statements_for(f"/members/{org.members['tati'].id}")
+    for i in range(30):
+        m = factories.member(
+            org.villages["tati"], name=f"多{i}", liaison_id=org.liaisons["tati"].id
+        )
+        db.session.add(RegistrationVisit(member_id=org.members["tati"].id, visited_on=local_today(),
+                                         verified_by_id=org.users["secretary"].id, met_with="本人",
+                                         items_verified="identity", whereabouts_confirmed=True))  # fmt: skip
+        db.session.add(ContactLog(member_id=org.members["tati"].id, contacted_on=local_today(),
+                                  channel="电话", by_user_id=org.users["secretary"].id))  # fmt: skip
+        assert m.id
+    db.session.commit()
+    assert statements_for("/members/") == few
+    assert statements_for(f"/members/{org.members['tati'].id}") == profile_few
+
+
+# --- create --------------------------------------------------------------------------
+
+
+def test_create_member(login, org):
+    c = login("secretary")
+    form = c.get("/members/new").get_data(as_text=True)
+    request_id = re.search(r'name="request_id" type="hidden" value="([^"]+)"', form).group(1)
+    response = c.post(
+        "/members/new",
+        VALID_NEW | {"village_id": org.villages["tati"].id, "request_id": request_id},
+    )
+    assert response.status_code == 302
+    m = db.session.scalar(select(Member).where(Member.name == "龙小兵"))
+    assert m.id_number == "11010519491231002X"
+    assert m.phone == "13900002222"
+    assert m.gender == "女" and m.birth_date.isoformat() == "1949-12-31"
+    assert m.village_id == org.villages["tati"].id and m.township_id == org.townships["迁陵镇"].id
+    (row,) = audit_rows("member.create")
+    after = json.loads(row.after)
+    assert after["id_number"] == "110105********002X"
+    assert after["phone"] == "139****2222"
+    assert "11010519491231002X" not in (row.after or "")
+
+
+def test_double_submit_creates_one_member(login, org):
+    c = login("secretary")
+    data = VALID_NEW | {"village_id": org.villages["tati"].id, "request_id": "same-key"}
+    first = c.post("/members/new", data)
+    second = c.post("/members/new", data)
+    assert first.headers["Location"] == second.headers["Location"]
+    assert (
+        db.session.scalar(select(func.count()).select_from(Member).where(Member.name == "龙小兵"))
+        == 1
+    )
+
+
+@pytest.mark.parametrize(
+    ("field", "value", "message"),
+    [
+        ("id_number", "110105194912310021", "校验位"),
+        ("id_number", "", "请填写身份证号码"),
+        ("phone", "12345", "手机号码"),
+        ("name", "", "请填写姓名"),
+        ("name", "长" * 41, "最多 40"),
+        ("join_date", "2099-01-01", "不能晚于今天"),
+        ("join_date", "1955-01-01", "年满 18"),
+        ("join_date", "not-a-date", "日期"),
+        ("family_contact_phone", "010-1234", "手机号码"),
+        ("dest_province", "火星", "选择"),
+    ],
+)
+def test_bad_input_is_refused_next_to_the_field(login, org, field, value, message):
+    c = login("secretary")
+    before = count(Member)
+    data = VALID_NEW | {
+        "village_id": org.villages["tati"].id,
+        "request_id": f"bad-{field}",
+        field: value,
+    }
+    response = c.post("/members/new", data)
+    assert response.status_code == 422
+    page = response.get_data(as_text=True)
+    error = re.search(rf'id="{field}-error" role="alert">([^<]*)<', page).group(1)
+    assert message in error
+    assert count(Member) == before
+    assert 'data-fresh="1"' in page  # the browser must not overwrite what was typed with a draft
+
+
+def test_duplicate_id_is_refused(login, org):
+    c = login("secretary")
+    data = VALID_NEW | {
+        "village_id": org.villages["tati"].id,
+        "id_number": org.members["xinmin"].id_number,
+        "join_date": "2010-07-01",
+        "request_id": "dup",
+    }
+    response = c.post("/members/new", data)
+    assert response.status_code == 422
+    assert "已经登记过" in response.get_data(as_text=True)
+
+
+def test_inline_validation_fragment(login, org):
+    c = login("secretary")
+    response = c.post(
+        "/members/validate",
+        {"_field": "id_number", "id_number": "110105194912310021", "village_id": "1"},
+        headers={"HX-Request": "true"},
+    )
+    assert response.status_code == 200
+    assert "校验位" in response.get_data(as_text=True)
+    assert 'id="id_number-error"' in response.get_data(as_text=True)
+    ok = c.post(
+        "/members/validate",
+        {"_field": "phone", "phone": "13900001234"},
+        headers={"HX-Request": "true"},
+    )
+    assert re.search(r'role="alert"></p>', ok.get_data(as_text=True))
+    assert c.post("/members/validate", {"_field": "csrf_token"}).status_code == 400
+    assert count(Member) == 3
+
+
+# --- edit ----------------------------------------------------------------------------
+
+
+def edit_form(c, member_id):
+    page = c.get(f"/members/{member_id}/edit").get_data(as_text=True)
+    version = re.search(r'name="version" type="hidden" value="(\d+)"', page).group(1)
+    data = {
+        "name": "向光明", "ethnicity": "土家族", "id_number": "", "phone": "13900000001",
+        "join_date": "2010-07-01", "membership": "full", "dest_province": "浙江省",
+        "dest_city": "宁波市", "trade": "建筑业", "family_contact_relation": "", "version": version,
+    }  # fmt: skip
+    return data
+
+
+def test_edit_keeps_the_id_when_left_blank(login, org):
+    c = login("secretary")
+    m = org.members["tati"]
+    original_id = m.id_number
+    data = edit_form(c, m.id) | {"employer": "余姚建工集团"}
+    response = c.post(f"/members/{m.id}/edit", data)
+    assert response.status_code == 302
+    m = db.session.get(Member, m.id)
+    assert m.employer == "余姚建工集团" and m.id_number == original_id
+    (row,) = audit_rows("member.update")
+    assert json.loads(row.after)["employer"] == "余姚建工集团"
+
+
+def test_edit_form_never_contains_the_full_id(login, org):
+    page = login("secretary").get(f"/members/{org.members['tati'].id}/edit").get_data(as_text=True)
+    assert org.members["tati"].id_number not in page
+
+
+def test_second_save_is_told_the_record_changed(login, org):
+    alice, bob = login("secretary"), login("township")
+    m = org.members["tati"]
+    form_a = edit_form(alice, m.id)
+    form_b = edit_form(bob, m.id)
+    assert alice.post(f"/members/{m.id}/edit", form_a | {"dest_city": "余姚市"}).status_code == 302
+    response = bob.post(f"/members/{m.id}/edit", form_b | {"dest_city": "杭州市"})
+    assert response.status_code == 409
+    page = response.get_data(as_text=True)
+    assert "刚被别人修改过" in page
+    assert "余姚市" in page and "杭州市" in page  # theirs and mine, side by side
+    assert db.session.get(Member, m.id).dest_city == "余姚市"  # nothing overwritten
+    # Saving again from the conflict page is a deliberate overwrite.
+    new_version = re.search(r'name="version" type="hidden" value="(\d+)"', page).group(1)
+    again = bob.post(
+        f"/members/{m.id}/edit", form_b | {"dest_city": "杭州市", "version": new_version}
+    )
+    assert again.status_code == 302
+    assert db.session.get(Member, m.id).dest_city == "杭州市"
+
+
+def test_extra_fields_are_ignored(login, org):
+    c = login("secretary")
+    m = org.members["tati"]
+    data = edit_form(c, m.id) | {
+        "village_id": org.villages["xinmin"].id,
+        "township_id": org.townships["葫芦镇"].id,
+        "liaison_id": org.liaisons["xinmin"].id,
+        "status": "transferred",
+        "role": "county_admin",
+        "last_verified_on": "2000-01-01",
+    }
+    assert c.post(f"/members/{m.id}/edit", data).status_code == 302
+    m = db.session.get(Member, m.id)
+    assert m.village_id == org.villages["tati"].id
+    assert m.township_id == org.townships["迁陵镇"].id
+    assert m.liaison_id == org.liaisons["tati"].id
+    assert m.status == "active"
+    assert m.last_verified_on != local_today().replace(year=2000)
+
+
+# --- registration visits and contacts -------------------------------------------------
+
+
+def test_registration_visit_moves_the_dates(login, org):
+    c = login("secretary")
+    m = org.members["tati"]
+    today = local_today().isoformat()
+    data = {
+        "visited_on": today,
+        "met_with": "父母",
+        "items": ["identity", "whereabouts"],
+        "whereabouts_confirmed": "y",
+        "note": "春节回家",
+        "request_id": "v1",
+    }
+    assert c.post(f"/members/{m.id}/visit", data).status_code == 302
+    assert c.post(f"/members/{m.id}/visit", data).status_code == 302  # double submit
+    m = db.session.get(Member, m.id)
+    assert m.last_verified_on.isoformat() == today
+    assert m.last_contact_on.isoformat() == today
+    visits = db.session.scalars(
+        select(RegistrationVisit).where(RegistrationVisit.member_id == m.id)
+    ).all()
+    assert len(visits) == 1
+    assert visits[0].verified_by_id == org.users["secretary"].id
+    page = c.get(f"/members/{m.id}").get_data(as_text=True)
+    assert f"最近核实：{today}" in page and "核实身份信息、外出去向" in page
+
+
+def test_visit_needs_an_item_and_a_past_date(login, org):
+    c = login("secretary")
+    m = org.members["tati"]
+    future = (local_today() + timedelta(days=1)).isoformat()
+    response = c.post(
+        f"/members/{m.id}/visit", {"visited_on": future, "met_with": "本人", "request_id": "v2"}
+    )
+    assert response.status_code == 422
+    page = response.get_data(as_text=True)
+    assert "不能晚于今天" in page and "至少勾选一项" in page
+    assert count(RegistrationVisit) == 0
+
+
+def test_visit_key_reused_for_another_member_is_a_conflict(login, org):
+    c = login("township")
+    data = {
+        "visited_on": local_today().isoformat(),
+        "met_with": "本人",
+        "items": "phone",
+        "request_id": "k",
+    }
+    assert c.post(f"/members/{org.members['tati'].id}/visit", data).status_code == 302
+    assert c.post(f"/members/{org.members['angdong'].id}/visit", data).status_code == 409
+    assert count(RegistrationVisit) == 1
+
+
+def test_contact_clears_the_lost_contact_alert(login, org):
+    today = local_today()
+    m = factories.member(
+        org.villages["tati"], name="久未联系", last_contact_on=today - timedelta(days=300)
+    )
+    db.session.commit()
+    c = login("secretary")
+    assert "久未联系" in c.get("/members/?alert=nocontact").get_data(as_text=True)
+    data = {
+        "contacted_on": today.isoformat(),
+        "channel": "微信",
+        "note": "在东莞",
+        "request_id": "c1",
+    }
+    assert c.post(f"/members/{m.id}/contact", data).status_code == 302
+    assert "久未联系" not in c.get("/members/?alert=nocontact").get_data(as_text=True)
+
+
+# --- liaisons ------------------------------------------------------------------------
+
+
+def test_assign_liaison_keeps_history(login, org):
+    c = login("secretary")
+    m = org.members["tati"]
+    second = factories.liaison(org.villages["tati"], name="第二联络员")
+    db.session.commit()
+    assert c.post(f"/members/{m.id}/liaison", {"liaison_id": second.id}).status_code == 302
+    assert db.session.get(Member, m.id).liaison_id == second.id
+    history = db.session.scalars(
+        select(LiaisonAssignment).where(LiaisonAssignment.member_id == m.id)
+    ).all()
+    assert [h.liaison_id for h in history] == [second.id]
+    page = c.get(f"/members/{m.id}").get_data(as_text=True)
+    assert "第二联络员" in page
+
+
+def test_liaison_from_another_village_is_refused(login, org):
+    c = login("secretary")
+    m = org.members["tati"]
+    response = c.post(f"/members/{m.id}/liaison", {"liaison_id": org.liaisons["xinmin"].id})
+    assert response.status_code == 303
+    assert db.session.get(Member, m.id).liaison_id == org.liaisons["tati"].id
+
+
+def test_handover_moves_all_members_in_one_step(login, org):
+    village = org.villages["tati"]
+    old = org.liaisons["tati"]
+    new = factories.liaison(village, name="接手人")
+    extra = [factories.member(village, name=f"交接{i}", liaison_id=old.id) for i in range(3)]
+    db.session.commit()
+    versions = {m.id: m.version for m in extra}
+    c = login("secretary")
+    response = c.post(
+        "/members/liaisons",
+        {
+            "action": "handover",
+            "handover-source_id": old.id,
+            "handover-target_id": new.id,
+            "handover-note": "外出",
+        },
+    )
+    assert response.status_code == 302
+    moved = db.session.scalars(select(Member).where(Member.liaison_id == new.id)).all()
+    assert len(moved) == 4
+    assert all(m.version == versions.get(m.id, m.version - 1) + 1 for m in moved)
+    open_rows = db.session.scalars(
+        select(LiaisonAssignment).where(
+            LiaisonAssignment.ended_on.is_(None), LiaisonAssignment.liaison_id == new.id
+        )
+    ).all()
+    assert len(open_rows) == 4
+    (row,) = audit_rows("liaison.handover")
+    assert json.loads(row.after)["count"] == 4
+
+
+def test_handover_to_the_same_liaison_is_refused(login, org):
+    c = login("secretary")
+    old = org.liaisons["tati"]
+    factories.liaison(org.villages["tati"], name="另一位")
+    db.session.commit()
+    response = c.post(
+        "/members/liaisons",
+        {"action": "handover", "handover-source_id": old.id, "handover-target_id": old.id},
+    )
+    assert response.status_code == 422
+    assert "另一位联络人" in response.get_data(as_text=True)
+
+
+def test_add_liaison_validates_phone(login, org):
+    c = login("secretary")
+    response = c.post(
+        "/members/liaisons",
+        {"action": "add", "add-name": "新人", "add-phone": "123", "add-role": "青年党员"},
+    )
+    assert response.status_code == 422
+    response = c.post(
+        "/members/liaisons",
+        {"action": "add", "add-name": "新人", "add-phone": "13912345678", "add-role": "青年党员"},
+    )
+    assert response.status_code == 302
+    assert "新人" in c.get("/members/liaisons").get_data(as_text=True)
+
+
+# --- the member themself, and the full ID -------------------------------------------
+
+
+def test_member_updates_own_phone_and_address(login, org):
+    c = login("member")
+    m = org.members["tati"]
+    response = c.post(
+        f"/members/{m.id}/contact-info",
+        {
+            "phone": "13711112222",
+            "dest_address": "宁波市北仑区新碶街道 8 号",
+            "name": "改名",
+            "village_id": 99,
+        },
+    )
+    assert response.status_code == 302
+    m = db.session.get(Member, m.id)
+    assert m.phone == "13711112222" and m.dest_address.startswith("宁波市北仑区")
+    assert m.name == "向光明"
+    (row,) = audit_rows("member.self_update")
+    assert json.loads(row.after)["phone"] == "137****2222"
+    assert row.username == "member"
+
+
+def test_reveal_full_id_is_audited(login, org):
+    c = login("secretary")
+    m = org.members["tati"]
+    profile = c.get(f"/members/{m.id}")
+    assert m.id_number not in profile.get_data(as_text=True)
+    assert profile.headers["Cache-Control"] == "no-store"
+    response = c.post(f"/members/{m.id}/reveal-id", headers={"HX-Request": "true"})
+    assert m.id_number in response.get_data(as_text=True)
+    (row,) = audit_rows("member.reveal_id")
+    assert row.entity_id == m.id and row.username == "secretary"
+    plain = c.post(f"/members/{m.id}/reveal-id")  # without JavaScript: the profile, not a redirect
+    assert plain.status_code == 200 and m.id_number in plain.get_data(as_text=True)
