@@ -9,6 +9,8 @@ from baojing.htmx import wants_fragment
 
 # Everything else needs a logged-in user (default deny; SECURITY.md item 11).
 PUBLIC_ENDPOINTS = {"auth.login", "main.healthz", "static", "verify.show"}
+# POSTs that only read (search, inline validation): no write lock for them.
+READ_ONLY_POSTS = {"members.index", "members.validate_field"}
 # Endpoints a user who must change their password can still reach.
 _PASSWORD_CHANGE_ALLOWED = {"auth.change_password", "auth.logout", "static", "main.healthz"}
 
@@ -45,7 +47,8 @@ def init_app(app):
     @app.before_request
     def _mark_write_intent():
         # Read-then-write requests take the write lock up front (BEGIN IMMEDIATE).
-        g.write_intent_token = write_intent.set(request.method not in ("GET", "HEAD", "OPTIONS"))
+        writes = request.method not in ("GET", "HEAD", "OPTIONS")
+        g.write_intent_token = write_intent.set(writes and request.endpoint not in READ_ONLY_POSTS)
 
     @app.teardown_request
     def _clear_write_intent(_exc):

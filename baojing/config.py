@@ -17,6 +17,9 @@ class Defaults:
     # Set True (BAOJING_SESSION_COOKIE_SECURE=1) when served over HTTPS; `flask deploy check` insists.
     SESSION_COOKIE_SECURE = False
     PERMANENT_SESSION_LIFETIME = timedelta(hours=12)
+    # The cookie only names the server-side session, whose own record tracks idle
+    # time; re-signing it on every response would cost every page for nothing.
+    SESSION_REFRESH_EACH_REQUEST = False
     # Re-enter the password before granting roles or resetting passwords if the
     # login is older than this.
     REAUTH_MINUTES = 10

@@ -1,8 +1,9 @@
 """Who may see which rows. Every member query goes through here (DESIGN.md "Scoping")."""
 
 from flask import abort
-from sqlalchemy import false, select, true
+from sqlalchemy import bindparam, false, select, true
 
+from baojing.cache import ttl_cache
 from baojing.extensions import db
 from baojing.models.members import BranchContact, Member
 from baojing.models.org import VILLAGE, OrgUnit
@@ -33,13 +34,35 @@ def member_condition(user: User):
     return false()
 
 
-def scoped_members(user: User):
-    return select(Member).where(member_condition(user))
+def member_scope(user: User) -> tuple[str, int | None]:
+    """The user's scope as (kind, id), for statements built once and bound per request."""
+    if user.role == COUNTY_ADMIN:
+        return "all", None
+    if user.role == TOWNSHIP_OFFICER and user.org_unit_id:
+        return "township", user.township_id
+    if user.role == VILLAGE_SECRETARY and user.org_unit_id:
+        return "village", user.org_unit_id
+    if user.role == MEMBER and user.member_id:
+        return "self", user.member_id
+    return "none", None
 
 
-def get_member_or_404(user: User, member_id: int) -> Member:
+def scope_condition(kind: str):
+    """member_condition with the id left as the bind parameter :scope_id."""
+    scope_id = bindparam("scope_id")
+    return {
+        "all": true(),
+        "township": Member.township_id == scope_id,
+        "village": Member.village_id == scope_id,
+        "self": Member.id == scope_id,
+    }.get(kind, false())
+
+
+def get_member_or_404(user: User, member_id: int, *options) -> Member:
     """The member with this id if the user may see it; otherwise 404, never 403."""
-    member = db.session.scalar(select(Member).where(Member.id == member_id, member_condition(user)))
+    member = db.session.scalar(
+        select(Member).options(*options).where(Member.id == member_id, member_condition(user))
+    )
     if member is None:
         abort(404)
     return member
@@ -63,6 +86,20 @@ def scoped_villages(user: User) -> list[OrgUnit]:
             select(OrgUnit).where(village_condition(user)).order_by(OrgUnit.township_id, OrgUnit.id)
         )
     )
+
+
+@ttl_cache(60, key=lambda user: (user.role, user.org_unit_id))
+def village_choices(user: User) -> list[tuple[int, str]]:
+    """(id, name) of the villages the user manages, for filters and selects.
+
+    Only a menu: access is still checked by get_village_or_404 on every write.
+    """
+    stmt = (
+        select(OrgUnit.id, OrgUnit.name)
+        .where(village_condition(user))
+        .order_by(OrgUnit.township_id, OrgUnit.id)
+    )
+    return [tuple(row) for row in db.session.connection().execute(stmt)]
 
 
 def get_village_or_404(user: User, village_id: int) -> OrgUnit:

@@ -2,16 +2,18 @@
 
 import hashlib
 import secrets
+from dataclasses import dataclass
 from datetime import datetime, timedelta
 
 from argon2 import PasswordHasher, profiles
 from argon2.exceptions import InvalidHashError, VerificationError
 from flask import current_app, g
-from sqlalchemy import func, select, update
+from sqlalchemy import bindparam, func, select, update
 
 from baojing.extensions import db
+from baojing.models.org import VILLAGE, OrgUnit
 from baojing.models.types import utcnow
-from baojing.models.users import LoginFailure, User, UserSession
+from baojing.models.users import ROLE_LABELS, LoginFailure, User, UserSession
 from baojing.validators import InvalidValue
 
 # Refused whatever the policy: the commonest passwords and words anyone would guess
@@ -108,7 +110,7 @@ def check_password_policy(password: str, *, context: tuple[str, ...] = ()) -> st
     return password
 
 
-def password_expired(user: User, now: datetime | None = None) -> bool:
+def password_expired(user, now: datetime | None = None) -> bool:
     days = current_app.config["PASSWORD_MAX_AGE_DAYS"]
     if not days:
         return False
@@ -189,26 +191,96 @@ def end_all_sessions(user_id: int, reason: str) -> None:
     )
 
 
-def load_session_user(token: str) -> User | None:
+@dataclass(eq=False)
+class SessionUser:
+    """The logged-in user as one request sees it: a read-only snapshot, not an ORM row.
+
+    Loaded with one SQL statement per request (the hot path of every page). Code
+    that changes the account loads the User row itself (accounts.account_of).
+    """
+
+    id: int
+    username: str
+    display_name: str
+    role: str
+    org_unit_id: int | None
+    member_id: int | None
+    township_id: int | None
+    scope_name: str
+    must_change_password: bool
+    password_changed_at: datetime
+    session_id: int
+    authenticated_at: datetime
+    session_token: str
+
+    is_authenticated = True
+    is_active = True
+    is_anonymous = False
+
+    def get_id(self) -> str:
+        return self.session_token
+
+    @property
+    def role_label(self) -> str:
+        return ROLE_LABELS.get(self.role, self.role)
+
+
+_SESSION_QUERY = (
+    select(
+        UserSession.id,
+        UserSession.created_at,
+        UserSession.last_seen_at,
+        UserSession.authenticated_at,
+        User.id,
+        User.username,
+        User.display_name,
+        User.role,
+        User.org_unit_id,
+        User.member_id,
+        User.must_change_password,
+        User.password_changed_at,
+        OrgUnit.township_id,
+        OrgUnit.name,
+        OrgUnit.kind,
+    )  # fmt: skip
+    .join(User, User.id == UserSession.user_id)
+    .outerjoin(OrgUnit, OrgUnit.id == User.org_unit_id)
+    .where(
+        UserSession.token_hash == bindparam("token_hash"),
+        UserSession.ended_at.is_(None),
+        User.active.is_(True),
+    )
+)
+
+
+def load_session_user(token: str) -> SessionUser | None:
     """The user behind a cookie token, or None if the session ended, idled out or aged out."""
-    row = db.session.scalar(select(UserSession).where(UserSession.token_hash == _digest(token)))
-    if row is None or row.ended_at is not None or not row.user.active:
+    # Core, not ORM: this runs on every request and the ORM's bookkeeping cost more
+    # than the query itself.
+    row = db.session.connection().execute(_SESSION_QUERY, {"token_hash": _digest(token)}).first()
+    if row is None:
         return None
+    (sid, created, last_seen, authenticated, uid, username, display, role, unit_id, member_id,
+     must_change, changed_at, township_id, unit_name, unit_kind) = row  # fmt: skip
     cfg = current_app.config
     now = utcnow()
-    idle = now - row.last_seen_at > timedelta(minutes=cfg["SESSION_IDLE_MINUTES"])
-    aged = now - row.created_at > timedelta(hours=cfg["SESSION_ABSOLUTE_HOURS"])
+    idle = now - last_seen > timedelta(minutes=cfg["SESSION_IDLE_MINUTES"])
+    aged = now - created > timedelta(hours=cfg["SESSION_ABSOLUTE_HOURS"])
     if idle or aged:
         g.session_expired = True
-        _touch(row.id, ended_reason="idle" if idle else "absolute", now=now)
+        _touch(sid, ended_reason="idle" if idle else "absolute", now=now)
         return None
     # Touch at most once a minute: an idle timeout needs no finer grain, and a
     # write per page view would cost every request a disk sync.
-    if now - row.last_seen_at > timedelta(seconds=60):
-        _touch(row.id, now=now)
-    g.user_session = row
-    row.user.session_token = token
-    return row.user
+    if now - last_seen > timedelta(seconds=60):
+        _touch(sid, now=now)
+    scope_name = f"{unit_name}党支部" if unit_kind == VILLAGE else (unit_name or "")
+    return SessionUser(
+        id=uid, username=username, display_name=display, role=role, org_unit_id=unit_id,
+        member_id=member_id, township_id=township_id, scope_name=scope_name,
+        must_change_password=must_change, password_changed_at=changed_at, session_id=sid,
+        authenticated_at=authenticated, session_token=token,
+    )  # fmt: skip
 
 
 def _touch(session_id: int, *, now: datetime, ended_reason: str | None = None) -> None:
@@ -224,15 +296,14 @@ def _touch(session_id: int, *, now: datetime, ended_reason: str | None = None) -
             conn.execute(stmt)
 
 
-def recently_authenticated() -> bool:
-    row = getattr(g, "user_session", None)
-    if row is None:
-        return False
+def recently_authenticated(user: SessionUser) -> bool:
     limit = timedelta(minutes=current_app.config["REAUTH_MINUTES"])
-    return utcnow() - row.authenticated_at <= limit
+    return utcnow() - user.authenticated_at <= limit
 
 
-def mark_reauthenticated() -> None:
-    row = getattr(g, "user_session", None)
-    if row is not None:
-        row.authenticated_at = utcnow()
+def mark_reauthenticated(user: SessionUser) -> None:
+    db.session.execute(
+        update(UserSession)
+        .where(UserSession.id == user.session_id)
+        .values(authenticated_at=utcnow())
+    )

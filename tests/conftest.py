@@ -7,7 +7,7 @@ from pathlib import Path
 import pytest
 from flask_migrate import upgrade
 
-from baojing import create_app
+from baojing import cache, create_app
 from baojing.extensions import db
 from tests import factories
 
@@ -34,6 +34,12 @@ def migrated_db(tmp_path_factory) -> Path:
         db.session.remove()
         db.engine.dispose()
     return path
+
+
+@pytest.fixture(autouse=True)
+def _fresh_caches():
+    """Per-process menu caches must not carry one test's database into the next."""
+    cache.clear_all()
 
 
 @pytest.fixture

@@ -2,6 +2,10 @@
 
 
 def register_blueprints(app):
+    from baojing.blueprints.params import BoundedIntConverter
+
+    # Before any route is added: every <int:…> in the app is bounded.
+    app.url_map.converters["int"] = BoundedIntConverter
     from baojing.blueprints.admin import bp as admin
     from baojing.blueprints.auth import bp as auth
     from baojing.blueprints.branches import bp as branches

@@ -64,9 +64,14 @@ def authenticate(username: str, password: str, lock_minutes: int) -> LoginResult
     return LoginResult(user, token)
 
 
-def logout(user: User, token: str | None) -> None:
+def account_of(session_user) -> User:
+    """The User row behind the request's session snapshot, for changing it."""
+    return db.session.get(User, session_user.id)
+
+
+def logout(user, token: str | None) -> None:
     security.end_session(token, "logout")
-    audit.record("auth.logout", user, user=user)
+    audit.record("auth.logout", entity_type="users", entity_id=user.id, user=user)
 
 
 def change_password(user: User, current: str, new: str) -> str:

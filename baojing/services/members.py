@@ -1,13 +1,14 @@
 """The member registry: list and search, create and edit, registration visits, liaisons."""
 
+import functools
 from dataclasses import dataclass
 from datetime import date
 
 from flask import current_app
-from sqlalchemy import and_, func, or_, select, update
-from sqlalchemy.orm import joinedload
+from sqlalchemy import Date, and_, bindparam, case, func, or_, select, update
 
 from baojing import audit
+from baojing.cache import ttl_cache
 from baojing.dates import local_today, months_before
 from baojing.extensions import db
 from baojing.models.members import (
@@ -20,7 +21,7 @@ from baojing.models.members import (
 )
 from baojing.models.org import OrgUnit
 from baojing.models.users import User
-from baojing.scoping import member_condition
+from baojing.scoping import member_condition, member_scope, scope_condition
 from baojing.services import Conflict, DuplicateRequest, RuleViolation
 from baojing.validators import id_birth_date, id_gender
 
@@ -72,26 +73,45 @@ class AlertCutoffs:
             out.append(ALERT_NO_LIAISON)
         return out
 
-    def condition(self, code: str):
-        if code == ALERT_REVERIFY:
-            return or_(
-                Member.last_verified_on.is_(None), Member.last_verified_on < self.verified_before
-            )
-        if code == ALERT_NO_CONTACT:
-            return or_(
-                Member.last_contact_on.is_(None), Member.last_contact_on < self.contact_before
-            )
-        if code == ALERT_NO_LIAISON:
-            return Member.liaison_id.is_(None)
-        raise ValueError(code)
+    def params(self) -> dict:
+        """Values for the :verified_before and :contact_before of alert_condition."""
+        return {"verified_before": self.verified_before, "contact_before": self.contact_before}
+
+
+def alert_condition(code: str):
+    """SQL for one alert, its cut-off dates left as bind parameters (AlertCutoffs.params)."""
+    if code == ALERT_REVERIFY:
+        return or_(
+            Member.last_verified_on.is_(None),
+            Member.last_verified_on < bindparam("verified_before", type_=Date),
+        )
+    if code == ALERT_NO_CONTACT:
+        return or_(
+            Member.last_contact_on.is_(None),
+            Member.last_contact_on < bindparam("contact_before", type_=Date),
+        )
+    if code == ALERT_NO_LIAISON:
+        return Member.liaison_id.is_(None)
+    raise ValueError(code)
 
 
 # --- listing -------------------------------------------------------------------------
 
+
+def _flag(condition):
+    return case((condition, 1), else_=0)
+
+
+# What a list row shows. Masking and alert flags are computed by SQLite: a row is
+# then only printed by the template, which is the cheapest way to render 20 of them.
 LIST_COLUMNS = (
-    Member.id, Member.name, Member.gender, Member.phone, Member.id_tail, Member.dest_province,
-    Member.dest_city, Member.trade, Member.last_verified_on, Member.last_contact_on,
-    Member.liaison_id, Member.village_id, BranchContact.name.label("liaison_name"),
+    Member.id, Member.name, Member.dest_province, Member.dest_city, Member.trade,
+    Member.last_verified_on, Member.liaison_id,
+    (func.substr(Member.phone, 1, 3) + "****" + func.substr(Member.phone, 8)).label("phone_masked"),
+    BranchContact.name.label("liaison_name"), OrgUnit.name.label("village_name"),
+    _flag(alert_condition(ALERT_REVERIFY)).label(ALERT_REVERIFY),
+    _flag(alert_condition(ALERT_NO_CONTACT)).label(ALERT_NO_CONTACT),
+    _flag(alert_condition(ALERT_NO_LIAISON)).label(ALERT_NO_LIAISON),
 )  # fmt: skip
 
 
@@ -112,17 +132,58 @@ def _like(text: str) -> str:
     return f"%{escaped}%"
 
 
-def search_condition(q: str):
+def search_kind(q: str) -> tuple[str, dict]:
     """Name, phone, or the last 4 of the ID number, whichever the text looks like."""
     q = q.strip().replace(" ", "")
     if not q:
-        return None
+        return "", {}
     upper = q.upper()
     if len(upper) == 4 and (upper.isdigit() or (upper[:3].isdigit() and upper[3] == "X")):
-        return or_(Member.id_tail == upper, Member.phone.like(_like(q), escape="\\"))
+        return "tail", {"q_tail": upper, "q_like": _like(q)}
     if q.isdigit():
-        return Member.phone.like(_like(q), escape="\\")
-    return Member.name.like(_like(q), escape="\\")
+        return "phone", {"q_like": _like(q)}
+    return "name", {"q_like": _like(q)}
+
+
+_SEARCH = {
+    "tail": lambda: or_(
+        Member.id_tail == bindparam("q_tail"), Member.phone.like(bindparam("q_like"), escape="\\")
+    ),
+    "phone": lambda: Member.phone.like(bindparam("q_like"), escape="\\"),
+    "name": lambda: Member.name.like(bindparam("q_like"), escape="\\"),
+}
+
+
+@functools.lru_cache(maxsize=512)
+def _list_statements(scope: str, search: str, by_province: bool, alert: str, by_village: bool):
+    """(count, page) statements for one shape of filters, built once per process.
+
+    Every value is a bind parameter, so the hot path only binds and executes:
+    building a select costs more than running it here. The page statement carries
+    the count as an uncorrelated subquery (SQLite runs it once, on the covering
+    index), so a page is one round trip; the count alone is for pages past the end.
+    """
+    conds = [scope_condition(scope), Member.status == ACTIVE]
+    if search:
+        conds.append(_SEARCH[search]())
+    if by_province:
+        conds.append(Member.dest_province == bindparam("province"))
+    if alert:
+        conds.append(alert_condition(alert))
+    if by_village:
+        conds.append(Member.village_id == bindparam("village_id"))
+    where = and_(*conds)
+    count = select(func.count()).select_from(Member).where(where)
+    rows = (
+        select(*LIST_COLUMNS, count.scalar_subquery().label("total"))
+        .outerjoin(BranchContact, BranchContact.id == Member.liaison_id)
+        .join(OrgUnit, OrgUnit.id == Member.village_id)
+        .where(where)
+        .order_by(Member.name, Member.id)
+        .limit(bindparam("limit"))
+        .offset(bindparam("offset"))
+    )
+    return count, rows
 
 
 def list_members(
@@ -137,49 +198,51 @@ def list_members(
     cutoffs: AlertCutoffs,
 ) -> MemberPage:
     """One page of the active members the user may see, with the filters applied."""
-    conds = [member_condition(user), Member.status == ACTIVE]
-    if (cond := search_condition(q)) is not None:
-        conds.append(cond)
-    if province:
-        conds.append(Member.dest_province == province)
-    if alert in ALERT_LABELS:
-        conds.append(cutoffs.condition(alert))
-    if village_id:
-        conds.append(Member.village_id == village_id)
-    where = and_(*conds)
-    total = db.session.scalar(select(func.count()).select_from(Member).where(where))
-    page = max(1, min(page, max(1, -(-total // per_page))))
-    rows = db.session.execute(
-        select(*LIST_COLUMNS)
-        .outerjoin(BranchContact, BranchContact.id == Member.liaison_id)
-        .where(where)
-        .order_by(Member.name, Member.id)
-        .limit(per_page)
-        .offset((page - 1) * per_page)
-    ).all()
-    return MemberPage(rows=rows, total=total, page=page, per_page=per_page)
+    scope, scope_id = member_scope(user)
+    search, params = search_kind(q)
+    alert = alert if alert in ALERT_LABELS else ""
+    count, rows = _list_statements(scope, search, bool(province), alert, bool(village_id))
+    params |= {"scope_id": scope_id, "province": province, "village_id": village_id}
+    params |= cutoffs.params()
+    # Plain Core execution: these run on every list view and search keystroke, and
+    # the ORM layer adds nothing for column rows.
+    conn = db.session.connection()
+    page = max(1, page)
+    found = conn.execute(rows, params | {"limit": per_page, "offset": (page - 1) * per_page}).all()
+    if found:
+        return MemberPage(found, found[0].total, page, per_page)
+    total = conn.execute(count, params).scalar()
+    if total == 0 or page == 1:
+        return MemberPage([], total, 1, per_page)
+    # Past the last page (the list shrank, or a typed URL): show the last one.
+    last = -(-total // per_page)
+    found = conn.execute(rows, params | {"limit": per_page, "offset": (last - 1) * per_page}).all()
+    return MemberPage(found, total, last, per_page)
 
 
+@ttl_cache(60, key=lambda user: (user.role, user.org_unit_id, user.member_id))
 def provinces_in_scope(user: User) -> list[str]:
-    """Destination provinces that occur among the user's members, for the filter."""
+    """Destination provinces among the user's members, for the filter menu."""
     return list(
-        db.session.scalars(
+        db.session.connection()
+        .execute(
             select(Member.dest_province)
             .where(member_condition(user), Member.dest_province != "")
             .distinct()
             .order_by(Member.dest_province)
         )
+        .scalars()
     )
 
 
 def alert_counts(user: User, cutoffs: AlertCutoffs) -> dict[str, int]:
     """How many active members in scope carry each alert, in one query."""
     cols = [
-        func.coalesce(func.sum(cutoffs.condition(code).cast(db.Integer)), 0).label(code)
+        func.coalesce(func.sum(alert_condition(code).cast(db.Integer)), 0).label(code)
         for code in ALERT_LABELS
     ]
     row = db.session.execute(
-        select(*cols).where(member_condition(user), Member.status == ACTIVE)
+        select(*cols).where(member_condition(user), Member.status == ACTIVE), cutoffs.params()
     ).one()
     return dict(row._mapping)
 
@@ -320,30 +383,6 @@ def log_contact(
     return entry
 
 
-def visits_of(member: Member, limit: int = 20) -> list[RegistrationVisit]:
-    return list(
-        db.session.scalars(
-            select(RegistrationVisit)
-            .options(joinedload(RegistrationVisit.verified_by))
-            .where(RegistrationVisit.member_id == member.id)
-            .order_by(RegistrationVisit.visited_on.desc(), RegistrationVisit.id.desc())
-            .limit(limit)
-        )
-    )
-
-
-def contacts_of(member: Member, limit: int = 10) -> list[ContactLog]:
-    return list(
-        db.session.scalars(
-            select(ContactLog)
-            .options(joinedload(ContactLog.by_user))
-            .where(ContactLog.member_id == member.id)
-            .order_by(ContactLog.contacted_on.desc(), ContactLog.id.desc())
-            .limit(limit)
-        )
-    )
-
-
 # --- liaisons ------------------------------------------------------------------------
 
 
@@ -441,17 +480,6 @@ def handover(source: BranchContact, target: BranchContact, actor: User, note: st
         after={"liaison_id": target.id, "count": len(member_ids)},
     )
     return len(member_ids)
-
-
-def liaison_history(member: Member) -> list[LiaisonAssignment]:
-    return list(
-        db.session.scalars(
-            select(LiaisonAssignment)
-            .options(joinedload(LiaisonAssignment.liaison))
-            .where(LiaisonAssignment.member_id == member.id)
-            .order_by(LiaisonAssignment.started_on.desc(), LiaisonAssignment.id.desc())
-        )
-    )
 
 
 def reveal_id(member: Member) -> str:

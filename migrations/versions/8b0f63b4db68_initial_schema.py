@@ -115,8 +115,8 @@ def upgrade():
         batch_op.create_index('ix_members_id_tail', ['id_tail'], unique=False)
         batch_op.create_index('ix_members_liaison', ['liaison_id'], unique=False)
         batch_op.create_index('ix_members_phone', ['phone'], unique=False)
-        batch_op.create_index('ix_members_township_name', ['township_id', 'name'], unique=False)
-        batch_op.create_index('ix_members_village_name', ['village_id', 'name'], unique=False)
+        batch_op.create_index('ix_members_township_list', ['township_id', 'status', 'name'], unique=False)
+        batch_op.create_index('ix_members_village_list', ['village_id', 'status', 'name'], unique=False)
 
     op.create_table('users',
     sa.Column('id', sa.Integer(), nullable=False),
@@ -251,8 +251,8 @@ def downgrade():
     op.drop_table('contact_logs')
     op.drop_table('users')
     with op.batch_alter_table('members', schema=None) as batch_op:
-        batch_op.drop_index('ix_members_village_name')
-        batch_op.drop_index('ix_members_township_name')
+        batch_op.drop_index('ix_members_village_list')
+        batch_op.drop_index('ix_members_township_list')
         batch_op.drop_index('ix_members_phone')
         batch_op.drop_index('ix_members_liaison')
         batch_op.drop_index('ix_members_id_tail')

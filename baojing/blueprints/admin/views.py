@@ -29,7 +29,7 @@ def recent_auth_required(view):
 
     @wraps(view)
     def wrapper(*args, **kwargs):
-        if not security.recently_authenticated():
+        if not security.recently_authenticated(current_user):
             target = request.path if request.method == "GET" else request.referrer or request.path
             return redirect(url_for("auth.reauth", next=target))
         return view(*args, **kwargs)

@@ -60,9 +60,10 @@ def change_password():
     form = ChangePasswordForm()
     status = 200
     if form.validate_on_submit():
+        user = accounts.account_of(current_user)
         try:
             token = accounts.change_password(
-                current_user, form.current_password.data, form.new_password.data
+                user, form.current_password.data, form.new_password.data
             )
         except RuleViolation as exc:
             for name, message in exc.errors.items():
@@ -70,7 +71,6 @@ def change_password():
             db.session.rollback()
             status = 422
         else:
-            user = current_user._get_current_object()
             db.session.commit()
             _establish(user, token)
             flash("密码已修改，其他设备上的登录已全部退出", "success")
@@ -92,8 +92,8 @@ def reauth():
     status = 200
     target = safe_next(request.args.get("next")) or url_for("main.home")
     if form.validate_on_submit():
-        if security.verify_password(current_user, form.password.data):
-            security.mark_reauthenticated()
+        if security.verify_password(accounts.account_of(current_user), form.password.data):
+            security.mark_reauthenticated(current_user)
             db.session.commit()
             return redirect(target)
         form.password.errors.append("密码不正确")

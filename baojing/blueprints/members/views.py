@@ -18,9 +18,10 @@ from baojing.blueprints.members.forms import (
     new_request_id,
 )
 from baojing.blueprints.options import options
+from baojing.blueprints.params import int_param
 from baojing.dates import local_today
 from baojing.extensions import db
-from baojing.models.members import MEMBERSHIPS
+from baojing.models.members import MEMBERSHIPS, VISIT_ITEMS
 from baojing.models.org import OrgUnit
 from baojing.models.users import MEMBER, VILLAGE_SECRETARY
 from baojing.scoping import (
@@ -30,8 +31,9 @@ from baojing.scoping import (
     get_member_or_404,
     get_village_or_404,
     scoped_villages,
+    village_choices,
 )
-from baojing.services import Conflict, DuplicateRequest, RuleViolation
+from baojing.services import Conflict, DuplicateRequest, RuleViolation, member_profile
 from baojing.services import members as svc
 
 
@@ -47,30 +49,30 @@ def _apply_errors(form, errors: dict) -> None:
             field.errors = [*field.errors, message] if isinstance(field.errors, list) else [message]
 
 
-def _int_arg(name: str) -> int | None:
-    return request.args.get(name, type=int)
-
-
 # --- list ----------------------------------------------------------------------------
 
 
-@bp.get("/")
+@bp.route("/", methods=["GET", "POST"])
 def index():
-    """The members in scope, searchable by name / phone / ID tail, with alert filters."""
+    """The members in scope, searchable by name / phone / ID tail, with alert filters.
+
+    GET ?q= works (the contract, and browsers without JavaScript); the page itself
+    searches by POST so that a name or phone number never lands in a URL, the
+    browser history or an access log.
+    """
     _require_registry()
     cutoffs = svc.AlertCutoffs.today()
+    values = request.values
     filters = {
-        "q": request.args.get("q", "")[:40],
-        "province": request.args.get("province", "")[:20],
-        "alert": request.args.get("alert", "")
-        if request.args.get("alert") in svc.ALERT_LABELS
-        else "",
-        "village_id": _int_arg("village"),
+        "q": values.get("q", "").strip()[:40],
+        "province": values.get("province", "")[:20],
+        "alert": values.get("alert", "") if values.get("alert") in svc.ALERT_LABELS else "",
+        "village_id": int_param("village"),
     }
     result = svc.list_members(
         current_user,
         **filters,
-        page=_int_arg("page") or 1,
+        page=int_param("page") or 1,
         per_page=current_app.config["MEMBERS_PER_PAGE"],
         cutoffs=cutoffs,
     )
@@ -79,20 +81,12 @@ def index():
         "filters": filters,
         "cutoffs": cutoffs,
         "alert_labels": svc.ALERT_LABELS,
-        "page_args": {
-            k: v
-            for k, v in (
-                ("q", filters["q"]),
-                ("province", filters["province"]),
-                ("alert", filters["alert"]),
-                ("village", filters["village_id"]),
-            )
-            if v
-        },  # fmt: skip
+        "profile_prefix": url_for("members.index"),
+        "show_village": current_user.role != VILLAGE_SECRETARY,
     }
     if htmx.wants_fragment():
         return htmx.render("members/list.html", "members/_results.html", **context)
-    villages = [] if current_user.role == VILLAGE_SECRETARY else scoped_villages(current_user)
+    villages = [] if current_user.role == VILLAGE_SECRETARY else village_choices(current_user)
     return htmx.render(
         "members/list.html",
         provinces=svc.provinces_in_scope(current_user),
@@ -105,10 +99,10 @@ def index():
 
 
 def _village_choices(form) -> None:
-    villages = scoped_villages(current_user)
-    form.village_id.choices = options((v.id, v.branch_name) for v in villages)
+    villages = village_choices(current_user)
+    form.village_id.choices = options((vid, f"{name}党支部") for vid, name in villages)
     if len(villages) == 1 and not form.village_id.data:
-        form.village_id.data = villages[0].id
+        form.village_id.data = villages[0][0]
 
 
 @bp.route("/new", methods=["GET", "POST"])
@@ -237,32 +231,26 @@ def me():
 @bp.get("/<int:member_id>")
 def profile(member_id: int):
     """Everything about one member that the viewer may see."""
-    member = get_member_or_404(current_user, member_id)
-    return render_template("members/profile.html", **_profile_context(member))
+    return render_template("members/profile.html", **_profile_context(member_id))
 
 
-def _profile_context(member, full_id: str | None = None) -> dict:
+def _profile_context(member_id: int, full_id: str | None = None) -> dict:
     registry = can_manage_registry(current_user)
-    context = {
-        "member": member,
-        "alerts": svc.AlertCutoffs.today().alerts(member),
+    view = member_profile.load(current_user, member_id, registry=registry)
+    if view is None:
+        abort(404)
+    return {
+        "view": view,
+        "m": view.member,
+        "alerts": svc.AlertCutoffs.today().alerts(view.member),
         "alert_labels": svc.ALERT_LABELS,
+        "memberships": MEMBERSHIPS,
+        "visit_items": VISIT_ITEMS,
         "full_id": full_id,
-        "can_reveal": can_see_full_id(current_user, member),
+        "can_reveal": can_see_full_id(current_user, view.member),
         "registry": registry,
-        "visits": svc.visits_of(member),
-        "contacts": svc.contacts_of(member) if registry else [],
-        "liaison_history": svc.liaison_history(member) if registry else [],
         "saved": request.args.get("saved", ""),
     }
-    if registry:
-        form = AssignLiaisonForm()
-        form.liaison_id.choices = options(
-            (c.id, f"{c.name}（{c.role}）") for c in svc.liaisons_of_village(member.village_id)
-        )
-        form.liaison_id.data = member.liaison_id
-        context["liaison_form"] = form
-    return context
 
 
 @bp.post("/<int:member_id>/reveal-id")
@@ -274,8 +262,8 @@ def reveal_id(member_id: int):
     full = svc.reveal_id(member)
     db.session.commit()
     if htmx.wants_fragment():
-        return render_template("members/_full_id.html", full_id=full)
-    return render_template("members/profile.html", **_profile_context(member, full_id=full))
+        return render_template("members/_full_id.html", full_id=full, member_id=member.id)
+    return render_template("members/profile.html", **_profile_context(member.id, full_id=full))
 
 
 @bp.route("/<int:member_id>/contact-info", methods=["GET", "POST"])
@@ -401,7 +389,7 @@ def liaisons():
     villages = scoped_villages(current_user)
     if not villages:
         abort(404)
-    village_id = _int_arg("village") or villages[0].id
+    village_id = int_param("village") or villages[0].id
     village: OrgUnit = get_village_or_404(current_user, village_id)
     contacts = svc.liaisons_of_village(village.id)
     add_form = LiaisonForm(prefix="add")

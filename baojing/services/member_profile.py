@@ -1,0 +1,120 @@
+"""The member profile as a read model: a handful of prebuilt Core statements, no ORM.
+
+The profile is the page a secretary opens most; every statement here is built once
+per process and only bound and executed per request.
+"""
+
+import functools
+from dataclasses import dataclass
+
+from sqlalchemy import bindparam, select
+
+from baojing.extensions import db
+from baojing.models.members import (
+    BranchContact,
+    ContactLog,
+    LiaisonAssignment,
+    Member,
+    RegistrationVisit,
+)
+from baojing.models.org import OrgUnit
+from baojing.models.users import User
+from baojing.scoping import member_scope, scope_condition
+
+VISITS_SHOWN = 20
+CONTACTS_SHOWN = 10
+
+
+@dataclass
+class Profile:
+    member: object  # a Row with every member column plus village and liaison names
+    visits: list
+    contacts: list
+    liaison_history: list
+    liaisons: list  # (id, name, role) of the village's liaisons, for the change form
+
+
+@functools.lru_cache(maxsize=8)
+def _member_statement(scope: str):
+    return (
+        select(
+            *Member.__table__.c,
+            OrgUnit.name.label("village_name"),
+            BranchContact.name.label("liaison_name"),
+            BranchContact.phone.label("liaison_phone"),
+            BranchContact.role.label("liaison_role"),
+        )
+        .join(OrgUnit, OrgUnit.id == Member.village_id)
+        .outerjoin(BranchContact, BranchContact.id == Member.liaison_id)
+        .where(Member.id == bindparam("member_id"), scope_condition(scope))
+    )
+
+
+_VISITS = (
+    select(
+        RegistrationVisit.visited_on,
+        RegistrationVisit.met_with,
+        RegistrationVisit.items_verified,
+        RegistrationVisit.whereabouts_confirmed,
+        RegistrationVisit.note,
+        User.display_name.label("verifier"),
+    )  # fmt: skip
+    .join(User, User.id == RegistrationVisit.verified_by_id)
+    .where(RegistrationVisit.member_id == bindparam("member_id"))
+    .order_by(RegistrationVisit.visited_on.desc(), RegistrationVisit.id.desc())
+    .limit(VISITS_SHOWN)
+)
+_CONTACTS = (
+    select(
+        ContactLog.contacted_on,
+        ContactLog.channel,
+        ContactLog.note,
+        User.display_name.label("by_name"),
+    )  # fmt: skip
+    .join(User, User.id == ContactLog.by_user_id)
+    .where(ContactLog.member_id == bindparam("member_id"))
+    .order_by(ContactLog.contacted_on.desc(), ContactLog.id.desc())
+    .limit(CONTACTS_SHOWN)
+)
+_HISTORY = (
+    select(
+        LiaisonAssignment.started_on,
+        LiaisonAssignment.ended_on,
+        LiaisonAssignment.note,
+        BranchContact.name.label("liaison_name"),
+    )  # fmt: skip
+    .join(BranchContact, BranchContact.id == LiaisonAssignment.liaison_id)
+    .where(LiaisonAssignment.member_id == bindparam("member_id"))
+    .order_by(LiaisonAssignment.started_on.desc(), LiaisonAssignment.id.desc())
+)
+_LIAISONS = (
+    select(BranchContact.id, BranchContact.name, BranchContact.role)
+    .where(BranchContact.village_id == bindparam("village_id"), BranchContact.active.is_(True))
+    .order_by(BranchContact.name)
+)
+
+
+def load(user, member_id: int, *, registry: bool) -> Profile | None:
+    """Everything the profile shows, or None when the member is out of the user's scope.
+
+    Registry users (secretaries and up) also get contacts, liaison history and the
+    village's liaisons; a member looking at themself does not.
+    """
+    scope, scope_id = member_scope(user)
+    conn = db.session.connection()
+    member = conn.execute(
+        _member_statement(scope), {"member_id": member_id, "scope_id": scope_id}
+    ).first()
+    if member is None:
+        return None
+    ids = {"member_id": member_id}
+    visits = conn.execute(_VISITS, ids).all()
+    if not registry:
+        return Profile(member, visits, [], [], [])
+    return Profile(
+        member,
+        visits,
+        conn.execute(_CONTACTS, ids).all(),
+        conn.execute(_HISTORY, ids).all(),
+        conn.execute(_LIAISONS, {"village_id": member.village_id}).all(),
+    )
