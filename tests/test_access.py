@@ -159,6 +159,7 @@ def test_visit_form_field_for_another_member_is_ignored(login, org):
         {
             "visited_on": "2026-01-02",
             "met_with": "本人",
+            "whereabouts": "yes",
             "items": "identity",
             "member_id": org.members["xinmin"].id,
             "request_id": "r-visit-x",

@@ -116,8 +116,8 @@ def test_user_list_and_unknown_user(login, org):
 def test_audit_log_browsing(login, org):
     login("secretary")
     admin = login("admin")
-    page = admin.get("/admin/audit?action=auth.&username=secretary").get_data(as_text=True)
-    assert "auth.login" in page and "secretary" in page
+    page = admin.get("/admin/audit?action=auth.login&username=secretary").get_data(as_text=True)
+    assert "登录" in page and "secretary" in page and "村党支部书记" in page
     page = admin.get("/admin/audit?username=nobody").get_data(as_text=True)
     assert "没有记录" in page
 

@@ -1,5 +1,6 @@
 """The member registry as a secretary uses it: search, create, edit, register, liaisons."""
 
+import html
 import json
 import re
 from datetime import timedelta
@@ -268,10 +269,12 @@ def test_inline_validation_fragment(login, org):
 def edit_form(c, member_id):
     page = c.get(f"/members/{member_id}/edit").get_data(as_text=True)
     version = re.search(r'name="version" type="hidden" value="(\d+)"', page).group(1)
+    original = html.unescape(re.search(r'name="original" type="hidden" value="([^"]*)"', page).group(1))
     data = {
         "name": "向光明", "ethnicity": "土家族", "id_number": "", "phone": "13900000001",
         "join_date": "2010-07-01", "membership": "full", "dest_province": "浙江省",
         "dest_city": "宁波市", "trade": "建筑业", "family_contact_relation": "", "version": version,
+        "original": original,
     }  # fmt: skip
     return data
 
@@ -315,6 +318,38 @@ def test_second_save_is_told_the_record_changed(login, org):
     assert db.session.get(Member, m.id).dest_city == "杭州市"
 
 
+def test_changes_to_different_fields_are_merged_not_lost(login, org):
+    alice, bob = login("secretary"), login("township")
+    m = org.members["tati"]
+    form_a, form_b = edit_form(alice, m.id), edit_form(bob, m.id)
+    assert alice.post(f"/members/{m.id}/edit", form_a | {"dest_city": "余姚市"}).status_code == 302
+    response = bob.post(f"/members/{m.id}/edit", form_b | {"employer": "东莞电子厂"})
+    assert response.status_code == 409
+    page = response.get_data(as_text=True)
+    assert "已换成对方的" in page and "两人都改了" not in page
+    assert 'name="dest_city" type="text" value="余姚市"' in page  # theirs, merged in
+    assert 'value="东莞电子厂"' in page  # mine, kept
+    assert db.session.get(Member, m.id).employer != "东莞电子厂"  # nothing saved yet
+    merged = edit_form_from(page) | {"employer": "东莞电子厂", "dest_city": "余姚市"}
+    assert bob.post(f"/members/{m.id}/edit", form_b | merged).status_code == 302
+    saved = db.session.get(Member, m.id)
+    assert (saved.dest_city, saved.employer) == ("余姚市", "东莞电子厂")
+
+
+def test_a_stale_version_that_is_not_a_number_is_a_conflict(login, org):
+    c = login("secretary")
+    m = org.members["tati"]
+    response = c.post(f"/members/{m.id}/edit", edit_form(c, m.id) | {"version": "abc", "employer": "x"})
+    assert response.status_code == 409
+    assert db.session.get(Member, m.id).employer != "x"
+
+
+def edit_form_from(page: str) -> dict:
+    version = re.search(r'name="version" type="hidden" value="(\d+)"', page).group(1)
+    original = html.unescape(re.search(r'name="original" type="hidden" value="([^"]*)"', page).group(1))
+    return {"version": version, "original": original}
+
+
 def test_extra_fields_are_ignored(login, org):
     c = login("secretary")
     m = org.members["tati"]
@@ -346,7 +381,7 @@ def test_registration_visit_moves_the_dates(login, org):
         "visited_on": today,
         "met_with": "父母",
         "items": ["identity", "whereabouts"],
-        "whereabouts_confirmed": "y",
+        "whereabouts": "yes",
         "note": "春节回家",
         "request_id": "v1",
     }
@@ -369,11 +404,13 @@ def test_visit_needs_an_item_and_a_past_date(login, org):
     m = org.members["tati"]
     future = (local_today() + timedelta(days=1)).isoformat()
     response = c.post(
-        f"/members/{m.id}/visit", {"visited_on": future, "met_with": "本人", "request_id": "v2"}
+        f"/members/{m.id}/visit", {"visited_on": future, "met_with": "", "request_id": "v2"}
     )
     assert response.status_code == 422
     page = response.get_data(as_text=True)
-    assert "不能晚于今天" in page and "至少勾选一项" in page
+    # Nothing is assumed: who was met and whether the whereabouts were confirmed are asked.
+    for message in ("不能晚于今天", "至少勾选一项", "请选择见到的人", "请选择去向是否已核实"):
+        assert message in page
     assert count(RegistrationVisit) == 0
 
 
@@ -383,6 +420,7 @@ def test_visit_key_reused_for_another_member_is_a_conflict(login, org):
         "visited_on": local_today().isoformat(),
         "met_with": "本人",
         "items": "phone",
+        "whereabouts": "no",
         "request_id": "k",
     }
     assert c.post(f"/members/{org.members['tati'].id}/visit", data).status_code == 302

@@ -40,7 +40,7 @@ DISABLED = "该账户已停用，请联系县委组织部"
 
 def authenticate(username: str, password: str, lock_minutes: int) -> LoginResult:
     """Check credentials, count failures, open a session. Audits every outcome."""
-    user = db.session.scalar(select(User).where(User.username == username.strip()))
+    user = db.session.scalar(select(User).where(User.username == username.strip().lower()))
     if user is not None and security.is_locked(user):
         security.verify_password(None, password)  # same time as any other refusal
         audit.record("auth.login", user, outcome="locked", user=user)
@@ -116,6 +116,7 @@ def create_user(
     data: dict, *, password: str | None = None, is_demo: bool = False
 ) -> tuple[User, str]:
     """Create an account; without a password one is generated and must be changed at login."""
+    data = data | {"username": data["username"].strip().lower()}
     if db.session.scalar(select(User.id).where(User.username == data["username"])):
         raise RuleViolation({"username": "该用户名已被使用"})
     org_unit = db.session.get(OrgUnit, data["org_unit_id"]) if data.get("org_unit_id") else None

@@ -7,7 +7,7 @@ from sqlalchemy import or_, select
 
 from baojing.extensions import db
 from baojing.models.audit import AuditEntry
-from baojing.models.users import User
+from baojing.models.users import ROLE_LABELS, User
 
 
 @dataclass
@@ -43,12 +43,58 @@ def list_entries(
     return AuditPage(rows, rows[-1].id if more else None)
 
 
-def describe(entry: AuditEntry) -> list[tuple[str, object, object]]:
-    """(field, before, after) triples for display."""
+ACTION_LABELS = {
+    "auth.login": "登录", "auth.logout": "退出",
+    "member.create": "登记党员", "member.update": "修改党员信息",
+    "member.self_update": "党员本人更新联系方式", "member.registration_visit": "上门登记",
+    "member.contact": "记录联系", "member.assign_liaison": "更换联络人",
+    "member.reveal_id": "查看完整身份证号", "liaison.create": "添加联络人",
+    "liaison.handover": "联络人整体移交", "user.create": "新建账户", "user.update": "修改账户",
+    "user.reset_password": "重置密码", "user.change_password": "修改密码",
+    "user.enable": "启用账户", "user.disable": "停用账户", "user.unlock": "解锁账户",
+    "demo.load": "载入演示数据",
+}  # fmt: skip
+OUTCOME_LABELS = {
+    "ok": "成功", "bad_password": "密码错误", "unknown_user": "用户名不存在",
+    "locked": "账户锁定中", "locked_now": "失败过多，已锁定", "disabled": "账户已停用",
+}  # fmt: skip
+FIELD_LABELS = {
+    "name": "姓名", "ethnicity": "民族", "id_number": "身份证号", "phone": "手机",
+    "join_date": "入党日期", "membership": "党员类别", "out_since": "外出时间",
+    "dest_province": "务工省份", "dest_city": "务工城市", "dest_address": "现住址",
+    "employer": "工作单位", "trade": "行业", "has_certificate": "持证",
+    "family_contact_name": "家中联系人", "family_contact_relation": "关系",
+    "family_contact_phone": "家中联系人电话", "gender": "性别", "birth_date": "出生日期",
+    "village_id": "村党支部", "liaison_id": "联络人", "status": "状态",
+    "last_verified_on": "最近核实", "last_contact_on": "最近联系", "visited_on": "登记日期",
+    "items": "核实项目", "whereabouts_confirmed": "去向已核实", "member_id": "党员编号",
+    "channel": "联系方式", "username": "用户名", "display_name": "显示名", "role": "角色",
+    "org_unit_id": "所属组织", "active": "启用", "count": "人数", "member_ids": "党员编号",
+    "role_label": "角色",
+}  # fmt: skip
+_VALUE_LABELS = {True: "是", False: "否", None: "（空）", "full": "正式党员",
+                 "probationary": "预备党员", "active": "在册"}  # fmt: skip
+
+
+def _shown(value) -> str:
+    if isinstance(value, bool) or value is None:
+        return _VALUE_LABELS[value]
+    if isinstance(value, str):
+        return ROLE_LABELS.get(value) or _VALUE_LABELS.get(value, value)
+    if isinstance(value, list):
+        return "、".join(str(v) for v in value[:20]) + ("…" if len(value) > 20 else "")
+    return str(value)
+
+
+def describe(entry: AuditEntry) -> list[tuple[str, str, str]]:
+    """(field, before, after) in words, for display."""
     before = json.loads(entry.before) if entry.before else {}
     after = json.loads(entry.after) if entry.after else {}
     keys = list(dict.fromkeys([*before, *after]))
-    return [(k, before.get(k), after.get(k)) for k in keys]
+    return [
+        (FIELD_LABELS.get(k, k), _shown(before.get(k)) if k in before else "", _shown(after.get(k)))
+        for k in keys
+    ]
 
 
 def list_users(*, q: str = "", role: str = "") -> list[User]:

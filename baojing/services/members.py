@@ -286,9 +286,13 @@ def create_member(village: OrgUnit, data: dict, request_id: str | None = None) -
     if (earlier := _replayed(Member, request_id, village_id=village.id)) is not None:
         return earlier
     check_id_unique(data["id_number"], None)
+    # Registering a member is itself a check of the record and a contact with them,
+    # so a new member does not start out flagged as overdue or lost.
+    today = local_today()
     member = Member(
-        village_id=village.id, township_id=village.township_id, status=ACTIVE, request_id=request_id
-    )
+        village_id=village.id, township_id=village.township_id, status=ACTIVE,
+        request_id=request_id, last_verified_on=today, last_contact_on=today,
+    )  # fmt: skip
     _apply(member, data)
     db.session.add(member)
     db.session.flush()
@@ -299,7 +303,7 @@ def create_member(village: OrgUnit, data: dict, request_id: str | None = None) -
 def update_member(member: Member, data: dict, expected_version: int) -> Member:
     """Save edits unless someone else saved first (then raise Conflict with their values)."""
     if member.version != expected_version:
-        raise Conflict(audit.snapshot(member, EDITABLE), member.version)
+        raise Conflict({f: getattr(member, f) for f in EDITABLE}, member.version)
     if data.get("id_number") and data["id_number"] != member.id_number:
         check_id_unique(data["id_number"], member.id)
     else:

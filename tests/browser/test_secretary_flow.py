@@ -115,6 +115,7 @@ def test_secretary_finds_edits_and_registers_a_member(live_server, page):
     page.get_by_label("联系电话").check()
     page.get_by_label("工作单位").check()
     page.locator("#met_with").select_option("本人")
+    page.get_by_label("已核实，去向明确").check()
     note = "浏览器测试：在宁波工地见到本人，春节回家"
     page.locator("#note").fill(note)
     with page.expect_navigation():

@@ -24,7 +24,8 @@ class UserForm(FlaskForm):
 class NewUserForm(UserForm):
     username = StringField(
         "用户名",
-        filters=[strip_text],
+        filters=[strip_text, str.lower],
+        render_kw={"autocapitalize": "none", "autocorrect": "off", "spellcheck": "false"},
         validators=[
             DataRequired("请填写用户名"),
             Length(min=3, max=40, message="用户名 3–40 个字符"),

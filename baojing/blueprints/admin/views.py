@@ -10,6 +10,7 @@ from baojing import security
 from baojing.blueprints.admin import bp
 from baojing.blueprints.admin.forms import ConfirmForm, NewUserForm, UserForm
 from baojing.blueprints.options import options
+from baojing.blueprints.params import int_param
 from baojing.extensions import db
 from baojing.models.org import TOWNSHIP, VILLAGE, OrgUnit
 from baojing.models.types import utcnow
@@ -182,11 +183,11 @@ def audit():
         "action": request.args.get("action", "").strip()[:40],
         "username": request.args.get("username", "").strip()[:40],
         "entity_type": request.args.get("entity_type", "").strip()[:30],
-        "entity_id": request.args.get("entity_id", type=int),
+        "entity_id": int_param("entity_id"),
     }
     page = audit_svc.list_entries(
         **filters,
-        before_id=request.args.get("before", type=int),
+        before_id=int_param("before"),
         per_page=current_app.config["AUDIT_PER_PAGE"],
     )
     next_url = None
@@ -199,4 +200,7 @@ def audit():
         filters=filters,
         describe=audit_svc.describe,
         next_url=next_url,
+        actions=audit_svc.ACTION_LABELS,
+        outcomes=audit_svc.OUTCOME_LABELS,
+        roles=ROLE_LABELS,
     )

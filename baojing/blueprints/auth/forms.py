@@ -7,9 +7,22 @@ from baojing.blueprints.options import strip_text
 
 class LoginForm(FlaskForm):
     username = StringField(
-        "用户名", filters=[strip_text], validators=[DataRequired("请填写用户名"), Length(max=40)]
+        "用户名",
+        # Phone keyboards capitalise the first letter; usernames are stored lower case.
+        filters=[strip_text, str.lower],
+        validators=[DataRequired("请填写用户名"), Length(max=40)],
+        render_kw={
+            "autocapitalize": "none",
+            "autocorrect": "off",
+            "spellcheck": "false",
+            "autocomplete": "username",
+        },  # fmt: skip
     )
-    password = PasswordField("密码", validators=[DataRequired("请填写密码"), Length(max=200)])
+    password = PasswordField(
+        "密码",
+        validators=[DataRequired("请填写密码"), Length(max=200)],
+        render_kw={"autocomplete": "current-password"},
+    )
 
 
 class ChangePasswordForm(FlaskForm):

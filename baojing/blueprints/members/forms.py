@@ -7,6 +7,7 @@ from wtforms import (
     BooleanField,
     DateField,
     HiddenField,
+    RadioField,
     SelectField,
     SelectMultipleField,
     StringField,
@@ -125,6 +126,9 @@ class MemberForm(FlaskForm):
         render_kw={"inputmode": "tel"},
     )
     version = HiddenField()
+    # The values as the form was opened (JSON), to tell apart on a conflict what this
+    # user changed from what someone else changed in the meantime.
+    original = HiddenField()
     request_id = HiddenField()
 
     def validate_join_date(self, field):
@@ -179,9 +183,17 @@ class MultiCheckboxField(SelectMultipleField):
 
 class VisitForm(FlaskForm):
     visited_on = DateField("登记日期", validators=[InputRequired("请填写登记日期"), not_future])
-    met_with = SelectField("见到的人", choices=_choices(MET_WITH))
+    met_with = SelectField(
+        "见到的人",
+        choices=_choices(MET_WITH, "请选择"),
+        validators=[DataRequired("请选择见到的人")],
+    )
     items = MultiCheckboxField("核实了哪些信息", choices=options(VISIT_ITEMS.items()))
-    whereabouts_confirmed = BooleanField("去向已核实（去向明）")
+    whereabouts = RadioField(
+        "去向是否核实",
+        choices=options([("yes", "已核实，去向明确"), ("no", "未能核实")]),
+        validators=[InputRequired("请选择去向是否已核实")],
+    )
     note = TextAreaField(
         "备注", filters=[strip_text], validators=[Length(max=500, message="最多 500 个字")]
     )
@@ -195,7 +207,7 @@ class VisitForm(FlaskForm):
 class ContactForm(FlaskForm):
     contacted_on = DateField("联系日期", validators=[InputRequired("请填写联系日期"), not_future])
     channel = SelectField("联系方式", choices=_choices(CONTACT_CHANNELS))
-    note = StringField(
+    note = TextAreaField(
         "情况", filters=[strip_text], validators=[Length(max=200, message="最多 200 个字")]
     )
     request_id = HiddenField()

@@ -5,7 +5,7 @@ from flask_login import current_user
 from markupsafe import escape
 
 from baojing import htmx
-from baojing.blueprints.members import bp
+from baojing.blueprints.members import bp, merge
 from baojing.blueprints.members.forms import (
     AssignLiaisonForm,
     ContactForm,
@@ -169,16 +169,19 @@ def edit(member_id: int):
     if request.method == "GET":
         form.id_number.data = ""
         form.version.data = member.version
+        form.original.data = merge.fingerprint(form, svc.EDITABLE)
     status = 200
     conflict = None
     if form.validate_on_submit():
+        version = form.version.data or ""
         try:
-            expected = int(form.version.data or 0)
-            svc.update_member(member, form.data_for_service(), expected)
+            svc.update_member(
+                member, form.data_for_service(), int(version) if version.isdigit() else 0
+            )
         except Conflict as exc:
             db.session.rollback()
-            conflict = _conflict_rows(form, exc.current)
-            form.version.data = exc.version  # a second save now overwrites, knowingly
+            conflict = merge.merge_into(form, exc.current, svc.EDITABLE)
+            form.version.data = exc.version  # the next save is made knowing theirs
             status = 409
         except RuleViolation as exc:
             db.session.rollback()
@@ -194,27 +197,6 @@ def edit(member_id: int):
         render_template("members/form.html", form=form, member=member, conflict=conflict),
         status,
     )
-
-
-def _conflict_rows(form, theirs: dict) -> list[tuple[str, str, str]]:
-    """(label, their saved value, what this user typed) for every field that differs."""
-    rows = []
-    for name, their_value in theirs.items():
-        if name == "id_number":
-            continue
-        mine = form[name].data
-        if name == "membership":
-            their_value, mine = (
-                MEMBERSHIPS.get(their_value, their_value),
-                MEMBERSHIPS.get(mine, mine),
-            )
-        their_text = "" if their_value in (None, False) else str(their_value)
-        mine_text = "" if mine in (None, False) else str(mine)
-        if name == "has_certificate":
-            their_text, mine_text = ("是" if their_value else "否"), ("是" if mine else "否")
-        if their_text != mine_text:
-            rows.append((form[name].label.text, their_text, mine_text))
-    return rows
 
 
 # --- profile -------------------------------------------------------------------------
@@ -298,14 +280,13 @@ def visit(member_id: int):
     if request.method == "GET":
         form.visited_on.data = local_today()
         form.request_id.data = new_request_id()
-        form.whereabouts_confirmed.data = True
     status = 200
     if form.validate_on_submit():
         data = {
             "visited_on": form.visited_on.data,
             "met_with": form.met_with.data,
             "items": form.items.data,
-            "whereabouts_confirmed": form.whereabouts_confirmed.data,
+            "whereabouts_confirmed": form.whereabouts.data == "yes",
             "note": form.note.data,
         }
         try:

@@ -107,6 +107,11 @@
     if (btn && !window.confirm(btn.getAttribute("data-confirm"))) evt.preventDefault();
   });
 
-  document.addEventListener("DOMContentLoaded", function () { initForms(document); });
+  document.addEventListener("DOMContentLoaded", function () {
+    initForms(document);
+    // After a refused submit, put the cursor where the first problem is.
+    var bad = document.querySelector("[aria-invalid=true]");
+    if (bad) bad.focus();
+  });
   document.addEventListener("htmx:after:swap", function () { initForms(document); });
 })();
