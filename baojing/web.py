@@ -24,15 +24,19 @@ _NOT_ECHOED = {"csrf_token", "password", "current_password", "new_password", "co
 
 
 def init_app(app):
-    _asset_hashes: dict[str, str] = {}
+    _asset_urls: dict[str, str] = {}
 
     def asset(filename: str) -> str:
-        """Static URL with a content hash, so the file can be cached for a year."""
-        digest = _asset_hashes.get(filename)
-        if digest is None:
+        """Static URL with a content hash, so the file can be cached for a year.
+
+        Computed once per process: files do not change under a running server.
+        """
+        url = _asset_urls.get(filename)
+        if url is None:
             data = (Path(app.static_folder) / filename).read_bytes()
-            digest = _asset_hashes[filename] = hashlib.sha256(data).hexdigest()[:10]
-        return url_for("static", filename=filename, v=digest)
+            digest = hashlib.sha256(data).hexdigest()[:10]
+            url = _asset_urls[filename] = url_for("static", filename=filename, v=digest)
+        return url
 
     app.jinja_env.globals["asset"] = asset
     app.jinja_env.filters["dt"] = format_datetime
