@@ -16,3 +16,6 @@ accesslog = "-"
 access_log_format = '%(h)s "%(m)s %(U)s" %(s)s %(B)s %(M)sms'
 errorlog = "-"
 forwarded_allow_ips = os.environ.get("BAOJING_FORWARDED_ALLOW_IPS", "127.0.0.1")
+# gunicorn 27 opens a runtime control socket in ~/.gunicorn by default; this service
+# is managed by systemd, so no extra local control surface is wanted.
+control_socket_disable = True

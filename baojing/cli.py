@@ -10,7 +10,7 @@ import click
 from flask import current_app
 from flask.cli import AppGroup
 from flask_migrate import downgrade, upgrade
-from sqlalchemy import select
+from sqlalchemy import select, text
 
 from baojing import demo as demo_data
 from baojing.extensions import db
@@ -53,6 +53,7 @@ def demo_load(members: int, keep: bool):
     started = time.perf_counter()
     counts = demo_data.load(members=members)
     db.session.commit()
+    db.session.execute(text("PRAGMA wal_checkpoint(TRUNCATE)"))
     current_app.extensions["baojing_demo"] = True
     click.echo(
         f"已载入演示数据：{counts['townships']} 个乡镇、{counts['villages']} 个村、"

@@ -48,6 +48,9 @@ def configure_sqlite(engine, busy_timeout_ms: int) -> None:
         cur.execute("PRAGMA synchronous=FULL")
         cur.execute("PRAGMA foreign_keys=ON")
         cur.execute(f"PRAGMA busy_timeout={int(busy_timeout_ms)}")
+        # After a checkpoint the WAL file is cut back to this size instead of
+        # keeping its high-water mark (a demo load of 20,000 members left 13 MB).
+        cur.execute("PRAGMA journal_size_limit=8388608")
         cur.close()
 
     @event.listens_for(engine, "begin")
