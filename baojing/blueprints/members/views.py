@@ -17,6 +17,7 @@ from baojing.blueprints.members.forms import (
     VisitForm,
     new_request_id,
 )
+from baojing.blueprints.members.present import list_rows
 from baojing.blueprints.options import options
 from baojing.blueprints.params import int_param
 from baojing.dates import local_today
@@ -81,8 +82,8 @@ def index():
         "filters": filters,
         "cutoffs": cutoffs,
         "alert_labels": svc.ALERT_LABELS,
+        "rows": list_rows(result.rows, show_village=current_user.role != VILLAGE_SECRETARY),
         "profile_prefix": url_for("members.index"),
-        "show_village": current_user.role != VILLAGE_SECRETARY,
     }
     if htmx.wants_fragment():
         return htmx.render("members/list.html", "members/_results.html", **context)

@@ -1,0 +1,35 @@
+"""Turning list rows into what a row on the phone shows: plain text, escaped by Jinja."""
+
+from typing import NamedTuple
+
+from baojing.services.members import ALERT_LABELS
+
+
+class ListRow(NamedTuple):
+    id: int
+    name: str
+    phone: str
+    badges: tuple[tuple[str, str], ...]
+    meta: str
+
+
+def list_rows(rows, *, show_village: bool) -> list[ListRow]:
+    """One ListRow per member row; the second line is joined here, once, in Python.
+
+    Twenty rows with a dozen conditionals each made the template the slowest part
+    of the search fragment; the template now prints four values per row.
+    """
+    out = []
+    for m in rows:
+        parts = []
+        if show_village:
+            parts.append(m.village_name)
+        if m.dest_province:
+            parts.append(m.dest_province + m.dest_city)
+        if m.trade:
+            parts.append(m.trade)
+        parts.append(f"联络人 {m.liaison_name or '无'}")
+        parts.append(f"上门登记 {m.last_verified_on}" if m.last_verified_on else "从未上门登记")
+        badges = tuple((code, label) for code, label in ALERT_LABELS.items() if getattr(m, code))
+        out.append(ListRow(m.id, m.name, m.phone_masked, badges, " · ".join(parts)))
+    return out
