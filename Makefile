@@ -28,7 +28,7 @@ system-deps:
 
 # The app with demo data on SQLite in instance/, at http://127.0.0.1:5000
 run: $(STAMP)
-	$(BIN)/flask demo load --keep
+	$(BIN)/flask demo load --keep --members 3000
 	$(BIN)/flask run --host 127.0.0.1 --port 5000
 
 test: system-deps $(STAMP)

@@ -269,7 +269,9 @@ def test_inline_validation_fragment(login, org):
 def edit_form(c, member_id):
     page = c.get(f"/members/{member_id}/edit").get_data(as_text=True)
     version = re.search(r'name="version" type="hidden" value="(\d+)"', page).group(1)
-    original = html.unescape(re.search(r'name="original" type="hidden" value="([^"]*)"', page).group(1))
+    original = html.unescape(
+        re.search(r'name="original" type="hidden" value="([^"]*)"', page).group(1)
+    )
     data = {
         "name": "向光明", "ethnicity": "土家族", "id_number": "", "phone": "13900000001",
         "join_date": "2010-07-01", "membership": "full", "dest_province": "浙江省",
@@ -339,14 +341,18 @@ def test_changes_to_different_fields_are_merged_not_lost(login, org):
 def test_a_stale_version_that_is_not_a_number_is_a_conflict(login, org):
     c = login("secretary")
     m = org.members["tati"]
-    response = c.post(f"/members/{m.id}/edit", edit_form(c, m.id) | {"version": "abc", "employer": "x"})
+    response = c.post(
+        f"/members/{m.id}/edit", edit_form(c, m.id) | {"version": "abc", "employer": "x"}
+    )
     assert response.status_code == 409
     assert db.session.get(Member, m.id).employer != "x"
 
 
 def edit_form_from(page: str) -> dict:
     version = re.search(r'name="version" type="hidden" value="(\d+)"', page).group(1)
-    original = html.unescape(re.search(r'name="original" type="hidden" value="([^"]*)"', page).group(1))
+    original = html.unescape(
+        re.search(r'name="original" type="hidden" value="([^"]*)"', page).group(1)
+    )
     return {"version": version, "original": original}
 
 

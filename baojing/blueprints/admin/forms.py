@@ -2,7 +2,7 @@ from flask_wtf import FlaskForm
 from wtforms import IntegerField, SelectField, StringField
 from wtforms.validators import DataRequired, Length, Optional, Regexp
 
-from baojing.blueprints.options import options, strip_text
+from baojing.blueprints.formtools import options, strip_text
 from baojing.models.users import ROLE_LABELS
 
 

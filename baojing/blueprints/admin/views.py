@@ -9,7 +9,7 @@ from sqlalchemy import select
 from baojing import security
 from baojing.blueprints.admin import bp
 from baojing.blueprints.admin.forms import ConfirmForm, NewUserForm, UserForm
-from baojing.blueprints.options import options
+from baojing.blueprints.formtools import apply_errors, options
 from baojing.blueprints.params import int_param
 from baojing.extensions import db
 from baojing.models.org import TOWNSHIP, VILLAGE, OrgUnit
@@ -93,8 +93,7 @@ def user_new():
             user, password = accounts.create_user(data)
         except RuleViolation as exc:
             db.session.rollback()
-            for name, message in exc.errors.items():
-                getattr(form, name).errors.append(message)
+            apply_errors(form, exc.errors)
             status = 422
         else:
             db.session.commit()
@@ -121,8 +120,7 @@ def user_edit(user_id: int):
             accounts.update_user(user, _form_data(form))
         except RuleViolation as exc:
             db.session.rollback()
-            for name, message in exc.errors.items():
-                getattr(form, name).errors.append(message)
+            apply_errors(form, exc.errors)
             status = 422
         else:
             db.session.commit()

@@ -2,7 +2,7 @@ from flask_wtf import FlaskForm
 from wtforms import PasswordField, StringField
 from wtforms.validators import DataRequired, EqualTo, Length
 
-from baojing.blueprints.options import strip_text
+from baojing.blueprints.formtools import strip_text
 
 
 class LoginForm(FlaskForm):

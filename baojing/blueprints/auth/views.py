@@ -7,6 +7,7 @@ from baojing import security
 from baojing.auth_hooks import safe_next
 from baojing.blueprints.auth import bp
 from baojing.blueprints.auth.forms import ChangePasswordForm, LoginForm, ReauthForm
+from baojing.blueprints.formtools import apply_errors
 from baojing.extensions import db
 from baojing.services import RuleViolation, accounts
 
@@ -66,8 +67,7 @@ def change_password():
                 user, form.current_password.data, form.new_password.data
             )
         except RuleViolation as exc:
-            for name, message in exc.errors.items():
-                getattr(form, name).errors.append(message)
+            apply_errors(form, exc.errors)
             db.session.rollback()
             status = 422
         else:

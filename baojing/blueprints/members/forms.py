@@ -16,7 +16,7 @@ from wtforms import (
 )
 from wtforms.validators import DataRequired, InputRequired, Length, Optional, ValidationError
 
-from baojing.blueprints.options import options, strip_text
+from baojing.blueprints.formtools import options, strip_text
 from baojing.dates import local_today
 from baojing.models.members import (
     CONTACT_CHANNELS,
@@ -203,6 +203,15 @@ class VisitForm(FlaskForm):
         if not field.data:
             raise ValidationError("请至少勾选一项核实的信息")
 
+    def service_data(self) -> dict:
+        return {
+            "visited_on": self.visited_on.data,
+            "met_with": self.met_with.data,
+            "items": self.items.data,
+            "whereabouts_confirmed": self.whereabouts.data == "yes",
+            "note": self.note.data,
+        }
+
 
 class ContactForm(FlaskForm):
     contacted_on = DateField("联系日期", validators=[InputRequired("请填写联系日期"), not_future])
@@ -211,6 +220,13 @@ class ContactForm(FlaskForm):
         "情况", filters=[strip_text], validators=[Length(max=200, message="最多 200 个字")]
     )
     request_id = HiddenField()
+
+    def service_data(self) -> dict:
+        return {
+            "contacted_on": self.contacted_on.data,
+            "channel": self.channel.data,
+            "note": self.note.data,
+        }
 
 
 class AssignLiaisonForm(FlaskForm):

@@ -5,6 +5,7 @@ from flask_login import current_user
 from markupsafe import escape
 
 from baojing import htmx
+from baojing.blueprints.formtools import apply_errors, options
 from baojing.blueprints.members import bp, merge
 from baojing.blueprints.members.forms import (
     AssignLiaisonForm,
@@ -18,7 +19,6 @@ from baojing.blueprints.members.forms import (
     new_request_id,
 )
 from baojing.blueprints.members.present import list_rows
-from baojing.blueprints.options import options
 from baojing.blueprints.params import int_param
 from baojing.dates import local_today
 from baojing.extensions import db
@@ -41,13 +41,6 @@ from baojing.services import members as svc
 def _require_registry():
     if not can_manage_registry(current_user):
         abort(403)
-
-
-def _apply_errors(form, errors: dict) -> None:
-    for name, message in errors.items():
-        field = getattr(form, name, None)
-        if field is not None:
-            field.errors = [*field.errors, message] if isinstance(field.errors, list) else [message]
 
 
 # --- list ----------------------------------------------------------------------------
@@ -122,7 +115,7 @@ def new():
             member = svc.create_member(village, form.data_for_service(), form.request_id.data)
         except RuleViolation as exc:
             db.session.rollback()
-            _apply_errors(form, exc.errors)
+            apply_errors(form, exc.errors)
             status = 422
         except DuplicateRequest:
             abort(409)
@@ -186,7 +179,7 @@ def edit(member_id: int):
             status = 409
         except RuleViolation as exc:
             db.session.rollback()
-            _apply_errors(form, exc.errors)
+            apply_errors(form, exc.errors)
             status = 422
         else:
             db.session.commit()
@@ -272,6 +265,27 @@ def self_contact(member_id: int):
 # --- registration visits, contacts, liaison ------------------------------------------
 
 
+def _record_for_member(member, form, save, *, done: str, saved: str, template: str):
+    """The shape 上门登记 and 记录联系 share: validate, save once, or show the form again."""
+    status = 200
+    if form.validate_on_submit():
+        try:
+            save()
+        except RuleViolation as exc:
+            db.session.rollback()
+            apply_errors(form, exc.errors)
+            status = 422
+        except DuplicateRequest:
+            abort(409)
+        else:
+            db.session.commit()
+            flash(done, "success")
+            return redirect(url_for("members.profile", member_id=member.id, saved=saved))
+    elif form.is_submitted():
+        status = 422
+    return render_template(template, form=form, member=member), status
+
+
 @bp.route("/<int:member_id>/visit", methods=["GET", "POST"])
 def visit(member_id: int):
     """Record a door-to-door registration visit (上门登记)."""
@@ -281,30 +295,14 @@ def visit(member_id: int):
     if request.method == "GET":
         form.visited_on.data = local_today()
         form.request_id.data = new_request_id()
-    status = 200
-    if form.validate_on_submit():
-        data = {
-            "visited_on": form.visited_on.data,
-            "met_with": form.met_with.data,
-            "items": form.items.data,
-            "whereabouts_confirmed": form.whereabouts.data == "yes",
-            "note": form.note.data,
-        }
-        try:
-            svc.record_visit(member, current_user, data, form.request_id.data)
-        except RuleViolation as exc:
-            db.session.rollback()
-            _apply_errors(form, exc.errors)
-            status = 422
-        except DuplicateRequest:
-            abort(409)
-        else:
-            db.session.commit()
-            flash("上门登记已记录", "success")
-            return redirect(url_for("members.profile", member_id=member.id, saved="visit"))
-    elif form.is_submitted():
-        status = 422
-    return render_template("members/visit.html", form=form, member=member), status
+    return _record_for_member(
+        member,
+        form,
+        lambda: svc.record_visit(member, current_user, form.service_data(), form.request_id.data),
+        done="上门登记已记录",
+        saved="visit",
+        template="members/visit.html",
+    )
 
 
 @bp.route("/<int:member_id>/contact", methods=["GET", "POST"])
@@ -316,28 +314,14 @@ def contact(member_id: int):
     if request.method == "GET":
         form.contacted_on.data = local_today()
         form.request_id.data = new_request_id()
-    status = 200
-    if form.validate_on_submit():
-        data = {
-            "contacted_on": form.contacted_on.data,
-            "channel": form.channel.data,
-            "note": form.note.data,
-        }
-        try:
-            svc.log_contact(member, current_user, data, form.request_id.data)
-        except RuleViolation as exc:
-            db.session.rollback()
-            _apply_errors(form, exc.errors)
-            status = 422
-        except DuplicateRequest:
-            abort(409)
-        else:
-            db.session.commit()
-            flash("联系记录已保存", "success")
-            return redirect(url_for("members.profile", member_id=member.id, saved="contact"))
-    elif form.is_submitted():
-        status = 422
-    return render_template("members/contact.html", form=form, member=member), status
+    return _record_for_member(
+        member,
+        form,
+        lambda: svc.log_contact(member, current_user, form.service_data(), form.request_id.data),
+        done="联系记录已保存",
+        saved="contact",
+        template="members/contact.html",
+    )
 
 
 @bp.post("/<int:member_id>/liaison")
@@ -400,7 +384,7 @@ def liaisons():
                 moved = svc.handover(source, target, current_user, handover_form.note.data)
             except RuleViolation as exc:
                 db.session.rollback()
-                _apply_errors(handover_form, exc.errors)
+                apply_errors(handover_form, exc.errors)
                 status = 422
             else:
                 db.session.commit()

@@ -1,4 +1,4 @@
-"""Select options in the form WTForms 3.3 expects (tuples are deprecated there)."""
+"""Small helpers shared by the blueprints' forms: select options, filters, service errors."""
 
 from collections.abc import Iterable
 
@@ -15,3 +15,11 @@ def strip_text(value):
     if value is None:
         return ""
     return value.strip() if isinstance(value, str) else value
+
+
+def apply_errors(form, errors: dict[str, str]) -> None:
+    """Put a service's RuleViolation messages next to the fields they are about."""
+    for name, message in errors.items():
+        field = getattr(form, name, None)
+        if field is not None:
+            field.errors = [*field.errors, message]
