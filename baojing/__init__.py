@@ -8,7 +8,14 @@ from flask import Flask
 from werkzeug.middleware.proxy_fix import ProxyFix
 
 from baojing.config import Defaults
-from baojing.extensions import babel, configure_sqlite, csrf, db, migrate
+from baojing.extensions import (
+    babel,
+    close_read_connection,
+    configure_sqlite,
+    csrf,
+    db,
+    migrate,
+)
 
 MIGRATIONS = str(Path(__file__).resolve().parent.parent / "migrations")
 
@@ -40,6 +47,7 @@ def create_app(test_config: dict | None = None) -> Flask:
     auth_hooks.init_app(app)
     with app.app_context():
         configure_sqlite(db.engine, app.config["SQLITE_BUSY_TIMEOUT_MS"])
+    app.teardown_request(close_read_connection)
 
     from baojing import web
 

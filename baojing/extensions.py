@@ -2,6 +2,7 @@
 
 from contextvars import ContextVar
 
+from flask import g, has_request_context
 from flask_babel import Babel
 from flask_login import LoginManager
 from flask_migrate import Migrate
@@ -34,6 +35,27 @@ babel = Babel()
 # starts with BEGIN IMMEDIATE, so that a read-then-write waits for the lock instead of
 # failing at once with "database is locked" when it tries to upgrade.
 write_intent: ContextVar[bool] = ContextVar("write_intent", default=False)
+
+
+def read_connection():
+    """The connection hot read paths use: plain Core on GET, the ORM's own otherwise.
+
+    A GET request never writes (the session touch has its own connection), so its
+    reads skip the ORM Session's bookkeeping. Any other request reads through the
+    ORM session's connection, so a read after a write in the same request sees it.
+    """
+    if write_intent.get() or not has_request_context():
+        return db.session.connection()
+    conn = g.get("_read_connection")
+    if conn is None:
+        conn = g._read_connection = db.engine.connect()
+    return conn
+
+
+def close_read_connection(_exc=None) -> None:
+    conn = g.pop("_read_connection", None)
+    if conn is not None:
+        conn.close()
 
 
 def configure_sqlite(engine, busy_timeout_ms: int) -> None:

@@ -4,7 +4,7 @@ from flask import abort
 from sqlalchemy import bindparam, false, select, true
 
 from baojing.cache import ttl_cache
-from baojing.extensions import db
+from baojing.extensions import db, read_connection
 from baojing.models.members import BranchContact, Member
 from baojing.models.org import VILLAGE, OrgUnit
 from baojing.models.users import (
@@ -99,7 +99,7 @@ def village_choices(user: User) -> list[tuple[int, str]]:
         .where(village_condition(user))
         .order_by(OrgUnit.township_id, OrgUnit.id)
     )
-    return [tuple(row) for row in db.session.connection().execute(stmt)]
+    return [tuple(row) for row in read_connection().execute(stmt)]
 
 
 def get_village_or_404(user: User, village_id: int) -> OrgUnit:

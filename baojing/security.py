@@ -10,7 +10,7 @@ from argon2.exceptions import InvalidHashError, VerificationError
 from flask import current_app, g
 from sqlalchemy import bindparam, func, select, update
 
-from baojing.extensions import db
+from baojing.extensions import db, read_connection
 from baojing.models.org import VILLAGE, OrgUnit
 from baojing.models.types import utcnow
 from baojing.models.users import ROLE_LABELS, LoginFailure, User, UserSession
@@ -257,7 +257,7 @@ def load_session_user(token: str) -> SessionUser | None:
     """The user behind a cookie token, or None if the session ended, idled out or aged out."""
     # Core, not ORM: this runs on every request and the ORM's bookkeeping cost more
     # than the query itself.
-    row = db.session.connection().execute(_SESSION_QUERY, {"token_hash": _digest(token)}).first()
+    row = read_connection().execute(_SESSION_QUERY, {"token_hash": _digest(token)}).first()
     if row is None:
         return None
     (sid, created, last_seen, authenticated, uid, username, display, role, unit_id, member_id,

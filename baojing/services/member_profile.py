@@ -9,7 +9,7 @@ from dataclasses import dataclass
 
 from sqlalchemy import bindparam, select
 
-from baojing.extensions import db
+from baojing.extensions import read_connection
 from baojing.models.members import (
     BranchContact,
     ContactLog,
@@ -101,7 +101,7 @@ def load(user, member_id: int, *, registry: bool) -> Profile | None:
     village's liaisons; a member looking at themself does not.
     """
     scope, scope_id = member_scope(user)
-    conn = db.session.connection()
+    conn = read_connection()
     member = conn.execute(
         _member_statement(scope), {"member_id": member_id, "scope_id": scope_id}
     ).first()

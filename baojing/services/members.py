@@ -10,7 +10,7 @@ from sqlalchemy import Date, and_, bindparam, case, func, or_, select, update
 from baojing import audit
 from baojing.cache import ttl_cache
 from baojing.dates import local_today, months_before
-from baojing.extensions import db
+from baojing.extensions import db, read_connection
 from baojing.models.members import (
     ACTIVE,
     BranchContact,
@@ -205,7 +205,7 @@ def list_members(
     params |= cutoffs.params()
     # Plain Core execution: these run on every list view and search keystroke, and
     # the ORM layer adds nothing for column rows.
-    conn = db.session.connection()
+    conn = read_connection()
     page = max(1, page)
     found = conn.execute(rows, params | {"limit": per_page, "offset": (page - 1) * per_page}).all()
     if found:
@@ -223,7 +223,7 @@ def list_members(
 def provinces_in_scope(user: User) -> list[str]:
     """Destination provinces among the user's members, for the filter menu."""
     return list(
-        db.session.connection()
+        read_connection()
         .execute(
             select(Member.dest_province)
             .where(member_condition(user), Member.dest_province != "")
