@@ -573,3 +573,23 @@ def test_reveal_full_id_is_audited(login, org):
     assert row.entity_id == m.id and row.username == "secretary"
     plain = c.post(f"/members/{m.id}/reveal-id")  # without JavaScript: the profile, not a redirect
     assert plain.status_code == 200 and m.id_number in plain.get_data(as_text=True)
+
+
+def test_changing_ones_phone_asks_for_the_password_after_a_while(login, org):
+    from baojing.models import UserSession
+    from baojing.models.types import utcnow
+
+    c = login("member")
+    row = db.session.scalar(
+        select(UserSession).where(UserSession.user_id == org.users["member"].id)
+    )
+    row.authenticated_at = utcnow() - timedelta(minutes=30)
+    db.session.commit()
+    url = f"/members/{org.members['tati'].id}/contact-info"
+    response = c.post(url, {"phone": "13722223333", "dest_address": "杭州"})
+    assert "/reauth" in response.headers["Location"]
+    assert db.session.get(Member, org.members["tati"].id).phone != "13722223333"
+    response = c.post(f"/reauth?next={url}", {"password": "correct horse battery staple"})
+    assert response.headers["Location"] == url
+    assert c.post(url, {"phone": "13722223333", "dest_address": "杭州"}).status_code == 302
+    assert db.session.get(Member, org.members["tati"].id).phone == "13722223333"

@@ -1,7 +1,5 @@
 """County admin: accounts and the audit log."""
 
-from functools import wraps
-
 from flask import abort, current_app, flash, redirect, render_template, request, url_for
 from flask_login import current_user
 from sqlalchemy import select
@@ -10,6 +8,7 @@ from baojing import security
 from baojing.blueprints.admin import bp
 from baojing.blueprints.admin.forms import ConfirmForm, NewUserForm, UserForm
 from baojing.blueprints.formtools import apply_errors, options
+from baojing.blueprints.guards import recent_auth_required
 from baojing.blueprints.params import int_param
 from baojing.extensions import db
 from baojing.models.org import TOWNSHIP, VILLAGE, OrgUnit
@@ -23,19 +22,6 @@ from baojing.services import audit_log as audit_svc
 def _county_admin_only():
     if not current_user.is_authenticated or current_user.role != COUNTY_ADMIN:
         abort(403)
-
-
-def recent_auth_required(view):
-    """Privileged changes ask for the password again if the login is not recent."""
-
-    @wraps(view)
-    def wrapper(*args, **kwargs):
-        if not security.recently_authenticated(current_user):
-            target = request.path if request.method == "GET" else request.referrer or request.path
-            return redirect(url_for("auth.reauth", next=target))
-        return view(*args, **kwargs)
-
-    return wrapper
 
 
 def _org_choices(form) -> None:

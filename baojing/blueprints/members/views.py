@@ -6,6 +6,7 @@ from markupsafe import escape
 
 from baojing import htmx
 from baojing.blueprints.formtools import apply_errors, options
+from baojing.blueprints.guards import recent_auth_required
 from baojing.blueprints.members import bp, merge
 from baojing.blueprints.members.forms import (
     AssignLiaisonForm,
@@ -243,6 +244,7 @@ def reveal_id(member_id: int):
 
 
 @bp.route("/<int:member_id>/contact-info", methods=["GET", "POST"])
+@recent_auth_required
 def self_contact(member_id: int):
     """A member updates their own phone and current address."""
     member = get_member_or_404(current_user, member_id)

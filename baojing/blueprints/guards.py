@@ -1,0 +1,26 @@
+"""View decorators shared by blueprints."""
+
+from functools import wraps
+
+from flask import redirect, request, url_for
+from flask_login import current_user
+
+from baojing import security
+
+
+def recent_auth_required(view):
+    """Ask for the password again when the login is older than REAUTH_MINUTES.
+
+    For granting roles, resetting passwords and changing a phone number (SECURITY.md
+    item 10): a phone left unlocked on a table must not be enough.
+    """
+
+    @wraps(view)
+    def wrapper(*args, **kwargs):
+        if not security.recently_authenticated(current_user):
+            # After a GET the user comes back to the same page; after a POST, to the
+            # form it came from (the POST itself is not replayed).
+            return redirect(url_for("auth.reauth", next=request.path))
+        return view(*args, **kwargs)
+
+    return wrapper
