@@ -8,11 +8,13 @@ from baojing.extensions import login_manager, write_intent
 from baojing.htmx import wants_fragment
 
 # Everything else needs a logged-in user (default deny; SECURITY.md item 11).
-PUBLIC_ENDPOINTS = {"auth.login", "main.healthz", "static", "verify.show"}
+PUBLIC_ENDPOINTS = {"auth.login", "auth.login_totp", "main.healthz", "static", "verify.show"}
 # POSTs that only read (search, inline validation): no write lock for them.
 READ_ONLY_POSTS = {"members.index", "members.validate_field"}
 # Endpoints a user who must change their password can still reach.
 _PASSWORD_CHANGE_ALLOWED = {"auth.change_password", "auth.logout", "static", "main.healthz"}
+# ... and one who must still set up two-step verification.
+_TOTP_SETUP_ALLOWED = {"auth.totp_setup", "auth.logout", "static", "main.healthz"}
 
 
 def safe_next(target: str | None) -> str | None:
@@ -71,9 +73,18 @@ def init_app(app):
         if not current_user.is_authenticated:
             return None
         if current_user.must_change_password or security.password_expired(current_user):
-            if wants_fragment():
-                response = app.response_class("", status=403)
-                response.headers["HX-Redirect"] = url_for("auth.change_password")
-                return response
-            return redirect(url_for("auth.change_password"))
+            return _send_to("auth.change_password")
+        if (
+            current_user.role in app.config["TOTP_REQUIRED_ROLES"]
+            and not current_user.totp_enabled
+            and request.endpoint not in _TOTP_SETUP_ALLOWED
+        ):
+            return _send_to("auth.totp_setup")
         return None
+
+    def _send_to(endpoint: str):
+        if wants_fragment():
+            response = app.response_class("", status=403)
+            response.headers["HX-Redirect"] = url_for(endpoint)
+            return response
+        return redirect(url_for(endpoint))

@@ -43,6 +43,16 @@ class Defaults:
     PASSWORD_MIN_CLASSES = 0
     PASSWORD_MAX_AGE_DAYS = 0
 
+    # Second factor (TOTP). Who may turn it on, and who must. Default: available to
+    # county and township admins, required of no one, so that a county can roll it
+    # out at its own pace; production instances are advised to require it of
+    # county_admin (README "Settings and the choices made").
+    TOTP_ROLES = ("county_admin", "township_officer")
+    TOTP_REQUIRED_ROLES = ()
+    TOTP_ISSUER = "保靖流动党员之家"
+    # Between a correct password and the code, this long at most.
+    TOTP_PENDING_SECONDS = 300
+
     # Member alerts (DOMAIN.md): re-registration due after N months; 6 months without
     # contact is the 失联 risk of art. 24/29.
     REVERIFY_MONTHS = 12

@@ -1,10 +1,13 @@
 """Passwords, lockout and server-side sessions (SECURITY.md items 1–10)."""
 
 import hashlib
+import hmac
 import secrets
+import time
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
+import pyotp
 from argon2 import PasswordHasher, profiles
 from argon2.exceptions import InvalidHashError, VerificationError
 from flask import current_app, g
@@ -117,6 +120,40 @@ def password_expired(user, now: datetime | None = None) -> bool:
     return (now or utcnow()) - user.password_changed_at > timedelta(days=days)
 
 
+# --- second factor (TOTP) ---------------------------------------------------------------
+
+TOTP_STEP_SECONDS = 30
+
+
+def new_totp_secret() -> str:
+    return pyotp.random_base32(32)
+
+
+def totp_uri(username: str, secret: str) -> str:
+    """otpauth:// URI for an authenticator app (its QR code is shown at enrolment)."""
+    issuer = current_app.config["TOTP_ISSUER"]
+    return pyotp.TOTP(secret).provisioning_uri(name=username, issuer_name=issuer)
+
+
+def check_totp(
+    user: User, code: str, *, secret: str | None = None, now: float | None = None
+) -> bool:
+    """A 6-digit code for now or the neighbouring 30-second step, each step usable once."""
+    code = "".join(c for c in (code or "") if c.isdigit())
+    secret = secret or user.totp_secret
+    if len(code) != 6 or not secret:
+        return False
+    totp = pyotp.TOTP(secret)
+    current = int((now if now is not None else time.time()) // TOTP_STEP_SECONDS)
+    for step in (current - 1, current, current + 1):
+        if step <= (user.totp_last_step or -1):
+            continue  # already used: a code overheard or replayed does not work twice
+        if hmac.compare_digest(totp.at(step * TOTP_STEP_SECONDS), code):
+            user.totp_last_step = step
+            return True
+    return False
+
+
 # --- lockout -------------------------------------------------------------------------
 
 
@@ -209,6 +246,7 @@ class SessionUser:
     scope_name: str
     must_change_password: bool
     password_changed_at: datetime
+    totp_enabled: bool
     session_id: int
     authenticated_at: datetime
     session_token: str
@@ -239,6 +277,7 @@ _SESSION_QUERY = (
         User.member_id,
         User.must_change_password,
         User.password_changed_at,
+        User.totp_enabled,
         OrgUnit.township_id,
         OrgUnit.name,
         OrgUnit.kind,
@@ -261,7 +300,7 @@ def load_session_user(token: str) -> SessionUser | None:
     if row is None:
         return None
     (sid, created, last_seen, authenticated, uid, username, display, role, unit_id, member_id,
-     must_change, changed_at, township_id, unit_name, unit_kind) = row  # fmt: skip
+     must_change, changed_at, totp_enabled, township_id, unit_name, unit_kind) = row  # fmt: skip
     cfg = current_app.config
     now = utcnow()
     idle = now - last_seen > timedelta(minutes=cfg["SESSION_IDLE_MINUTES"])
@@ -278,7 +317,8 @@ def load_session_user(token: str) -> SessionUser | None:
     return SessionUser(
         id=uid, username=username, display_name=display, role=role, org_unit_id=unit_id,
         member_id=member_id, township_id=township_id, scope_name=scope_name,
-        must_change_password=must_change, password_changed_at=changed_at, session_id=sid,
+        must_change_password=must_change, password_changed_at=changed_at,
+        totp_enabled=bool(totp_enabled), session_id=sid,
         authenticated_at=authenticated, session_token=token,
     )  # fmt: skip
 

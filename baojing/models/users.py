@@ -46,6 +46,13 @@ class User(UserMixin, db.Model):
     failures_reset_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
     is_demo: Mapped[bool] = mapped_column(default=False)
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+    # Second factor (TOTP, RFC 6238). The pending secret lives here, not in the
+    # signed-but-readable session cookie, until the first code confirms it.
+    totp_secret: Mapped[str | None] = mapped_column(String(64))
+    totp_pending_secret: Mapped[str | None] = mapped_column(String(64))
+    totp_enabled: Mapped[bool] = mapped_column(default=False, server_default="0")
+    # The last accepted time step: a code is good once, even inside its 30 seconds.
+    totp_last_step: Mapped[int | None]
 
     org_unit: Mapped[OrgUnit | None] = relationship(lazy="joined")
 

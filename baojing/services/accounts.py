@@ -31,6 +31,7 @@ class LoginResult:
     token: str | None = None
     error: str = ""
     status: int = 200  # the HTTP status a refusal deserves
+    needs_totp: bool = False  # the password was right; the second factor is still to come
 
 
 BAD_CREDENTIALS = "用户名或密码错误"
@@ -59,9 +60,62 @@ def authenticate(username: str, password: str, lock_minutes: int) -> LoginResult
     if not user.active:
         audit.record("auth.login", user, outcome="disabled", user=user)
         return LoginResult(None, error=DISABLED, status=403)
+    if user.totp_enabled:
+        audit.record("auth.login", user, outcome="password_ok", user=user)
+        return LoginResult(user, needs_totp=True)
     token = security.start_session(user)
     audit.record("auth.login", user, user=user)
     return LoginResult(user, token)
+
+
+BAD_CODE = "验证码不正确，请看手机上最新的 6 位数字"
+
+
+def complete_totp(user_id: int, code: str, lock_minutes: int) -> LoginResult:
+    """Second step of a login: the code from the authenticator app opens the session."""
+    user = db.session.get(User, user_id)
+    if user is None or not user.active or not user.totp_enabled:
+        return LoginResult(None, error=DISABLED, status=403)
+    if security.is_locked(user):
+        audit.record("auth.totp", user, outcome="locked", user=user)
+        return LoginResult(None, error=LOCKED.format(minutes=lock_minutes), status=429)
+    if not security.check_totp(user, code):
+        # Wrong codes count towards the same lockout as wrong passwords.
+        locked = security.register_failure(user)
+        audit.record("auth.totp", user, outcome="locked_now" if locked else "bad_code", user=user)
+        if locked:
+            return LoginResult(None, error=LOCKED.format(minutes=lock_minutes), status=429)
+        return LoginResult(None, error=BAD_CODE, status=401)
+    token = security.start_session(user)
+    audit.record("auth.login", user, outcome="ok", after={"second_factor": "totp"}, user=user)
+    return LoginResult(user, token)
+
+
+def start_totp_enrolment(user: User) -> str:
+    """A new secret waiting for its first code; the old one (if any) stays until then."""
+    if not user.totp_pending_secret:
+        user.totp_pending_secret = security.new_totp_secret()
+    return user.totp_pending_secret
+
+
+def confirm_totp(user: User, code: str) -> None:
+    """Turn the second factor on once a code from the new secret checks out."""
+    if not user.totp_pending_secret or not security.check_totp(
+        user, code, secret=user.totp_pending_secret
+    ):
+        raise RuleViolation({"code": BAD_CODE})
+    user.totp_secret, user.totp_pending_secret = user.totp_pending_secret, None
+    user.totp_enabled = True
+    audit.record("user.totp_enable", user)
+
+
+def reset_totp(user: User) -> None:
+    """Admin: the user lost their phone. Off, secrets gone, every session ended."""
+    user.totp_enabled = False
+    user.totp_secret = user.totp_pending_secret = None
+    user.totp_last_step = None
+    security.end_all_sessions(user.id, "totp_reset")
+    audit.record("user.totp_reset", user)
 
 
 def account_of(session_user) -> User:

@@ -133,6 +133,19 @@ def user_reset_password(user_id: int):
     )
 
 
+@bp.post("/users/<int:user_id>/reset-totp")
+@recent_auth_required
+def user_reset_totp(user_id: int):
+    """The user lost their phone: two-step verification off, sessions ended."""
+    user = _get_user_or_404(user_id)
+    if not ConfirmForm().validate_on_submit():
+        abort(400)
+    accounts.reset_totp(user)
+    db.session.commit()
+    flash(f"已关闭 {user.username} 的两步验证，请本人重新设置", "success")
+    return redirect(url_for("admin.user_edit", user_id=user.id))
+
+
 @bp.post("/users/<int:user_id>/active")
 @recent_auth_required
 def user_set_active(user_id: int):

@@ -37,5 +37,14 @@ class ChangePasswordForm(FlaskForm):
     )
 
 
+class TotpForm(FlaskForm):
+    code = StringField(
+        "6 位验证码",
+        filters=[strip_text],
+        validators=[DataRequired("请填写验证器上显示的 6 位数字"), Length(max=12)],
+        render_kw={"inputmode": "numeric", "autocomplete": "one-time-code", "maxlength": 7},
+    )
+
+
 class ReauthForm(FlaskForm):
     password = PasswordField("密码", validators=[DataRequired("请填写密码")])

@@ -1,12 +1,15 @@
 """Login, logout, password change and re-authentication."""
 
-from flask import current_app, flash, redirect, render_template, request, session, url_for
+import time
+
+import segno
+from flask import abort, current_app, flash, redirect, render_template, request, session, url_for
 from flask_login import current_user, login_user, logout_user
 
 from baojing import security
 from baojing.auth_hooks import safe_next
 from baojing.blueprints.auth import bp
-from baojing.blueprints.auth.forms import ChangePasswordForm, LoginForm, ReauthForm
+from baojing.blueprints.auth.forms import ChangePasswordForm, LoginForm, ReauthForm, TotpForm
 from baojing.blueprints.formtools import apply_errors
 from baojing.extensions import db
 from baojing.services import RuleViolation, accounts
@@ -33,6 +36,16 @@ def login():
             form.username.data, form.password.data, current_app.config["LOGIN_LOCK_MINUTES"]
         )
         db.session.commit()  # failures and lockouts count even though the login fails
+        if result.needs_totp:
+            # Only the user id and the time go into the (signed) cookie; the session
+            # itself opens after the code.
+            session.clear()
+            session["totp_pending"] = {
+                "uid": result.user.id,
+                "at": int(time.time()),
+                "next": safe_next(request.args.get("next")) or "",
+            }
+            return redirect(url_for("auth.login_totp"))
         if result.user is not None:
             _establish(result.user, result.token)
             if result.user.must_change_password:
@@ -42,6 +55,70 @@ def login():
     elif form.is_submitted():
         status = 422
     return render_template("auth/login.html", form=form, error=error), status
+
+
+@bp.route("/login/totp", methods=["GET", "POST"])
+def login_totp():
+    """Second step of a login for accounts with two-step verification."""
+    pending = session.get("totp_pending")
+    limit = current_app.config["TOTP_PENDING_SECONDS"]
+    if not pending or time.time() - pending.get("at", 0) > limit:
+        session.pop("totp_pending", None)
+        flash("请重新输入用户名和密码", "warning")
+        return redirect(url_for("auth.login"))
+    form = TotpForm()
+    status = 200
+    if form.validate_on_submit():
+        result = accounts.complete_totp(
+            pending["uid"], form.code.data, current_app.config["LOGIN_LOCK_MINUTES"]
+        )
+        db.session.commit()
+        if result.user is not None:
+            _establish(result.user, result.token)
+            return redirect(pending.get("next") or url_for("main.home"))
+        form.code.errors.append(result.error)
+        status = result.status
+    elif form.is_submitted():
+        status = 422
+    return render_template("auth/login_totp.html", form=form), status
+
+
+@bp.route("/account/totp", methods=["GET", "POST"])
+def totp_setup():
+    """Turn on two-step verification with an authenticator app (admins only).
+
+    A POST starts enrolment (a GET never writes); the QR code then shows until the
+    first code confirms it.
+    """
+    if current_user.role not in current_app.config["TOTP_ROLES"]:
+        abort(404)
+    user = accounts.account_of(current_user)
+    form = TotpForm()
+    status = 200
+    if user.totp_enabled:
+        return render_template("auth/totp_setup.html", user=user, form=form)
+    if request.method == "POST" and request.form.get("action") == "start":
+        accounts.start_totp_enrolment(user)  # CSRFProtect has checked the token already
+        db.session.commit()
+        return redirect(url_for("auth.totp_setup"))
+    if user.totp_pending_secret and form.validate_on_submit():
+        try:
+            accounts.confirm_totp(user, form.code.data)
+        except RuleViolation as exc:
+            db.session.rollback()
+            apply_errors(form, exc.errors)
+            status = 422
+        else:
+            db.session.commit()
+            flash("两步验证已开启。以后登录时，输入密码后还要输入手机验证器上的数字。", "success")
+            return redirect(url_for("main.home"))
+    elif form.is_submitted():
+        status = 422
+    qr = None
+    if user.totp_pending_secret:
+        uri = security.totp_uri(user.username, user.totp_pending_secret)
+        qr = segno.make(uri, error="m").svg_data_uri(scale=4, border=2)
+    return render_template("auth/totp_setup.html", user=user, form=form, qr=qr), status
 
 
 @bp.post("/logout")
