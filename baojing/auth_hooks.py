@@ -1,5 +1,7 @@
 """Flask-Login wiring: cookies name a server-side session, not a user."""
 
+from urllib.parse import urlsplit
+
 from flask import flash, g, redirect, request, url_for
 from flask_login import current_user
 
@@ -9,8 +11,10 @@ from baojing.htmx import wants_fragment
 
 # Everything else needs a logged-in user (default deny; SECURITY.md item 11).
 PUBLIC_ENDPOINTS = {"auth.login", "auth.login_totp", "main.healthz", "static", "verify.show"}
-# POSTs that only read (search, inline validation): no write lock for them.
-READ_ONLY_POSTS = {"members.index", "members.validate_field"}
+# POSTs that start without the write lock: those that only read (search, inline
+# validation), and those that check a password first and take the lock themselves
+# afterwards (extensions.begin_write), so a login flood cannot starve other writers.
+DEFERRED_POSTS = {"members.index", "members.validate_field", "auth.login", "auth.reauth"}
 # Endpoints a user who must change their password can still reach.
 _PASSWORD_CHANGE_ALLOWED = {"auth.change_password", "auth.logout", "static", "main.healthz"}
 # ... and one who must still set up two-step verification.
@@ -18,10 +22,17 @@ _TOTP_SETUP_ALLOWED = {"auth.totp_setup", "auth.logout", "static", "main.healthz
 
 
 def safe_next(target: str | None) -> str | None:
-    """Only same-site relative paths are followed after login."""
-    if target and target.startswith("/") and not target.startswith("//") and "\\" not in target:
-        return target
-    return None
+    """Only same-site relative paths are followed after login.
+
+    Browsers drop tabs and newlines from URLs, so "/\t/evil.example" would become
+    "//evil.example": control characters and backslashes are refused outright.
+    """
+    if not target or any(ord(c) <= 0x20 or c == "\\" for c in target):
+        return None
+    parts = urlsplit(target)
+    if parts.scheme or parts.netloc or not target.startswith("/") or target.startswith("//"):
+        return None
+    return target
 
 
 def init_app(app):
@@ -36,8 +47,8 @@ def init_app(app):
     @login_manager.unauthorized_handler
     def _unauthorized():
         message = "登录已超时，请重新登录" if g.get("session_expired") else "请先登录"
-        next_url = request.full_path if request.method == "GET" else request.path
-        target = url_for("auth.login", next=next_url.rstrip("?"))
+        # The path only: a query string may hold a search for someone's name.
+        target = url_for("auth.login", next=request.path)
         if request.headers.get("HX-Request"):
             # A fragment target must not receive the login page: reload the whole page.
             response = app.response_class("", status=401)
@@ -50,7 +61,7 @@ def init_app(app):
     def _mark_write_intent():
         # Read-then-write requests take the write lock up front (BEGIN IMMEDIATE).
         writes = request.method not in ("GET", "HEAD", "OPTIONS")
-        g.write_intent_token = write_intent.set(writes and request.endpoint not in READ_ONLY_POSTS)
+        g.write_intent_token = write_intent.set(writes and request.endpoint not in DEFERRED_POSTS)
 
     @app.teardown_request
     def _clear_write_intent(_exc):

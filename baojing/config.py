@@ -7,6 +7,9 @@ class Defaults:
     # SQLite in instance/ unless overridden; see extensions.configure_sqlite for the pragmas.
     SQLALCHEMY_DATABASE_URI = None  # filled in by create_app from the instance path
     SQLITE_BUSY_TIMEOUT_MS = 5000
+    # SQLAlchemy puts bound values (ID numbers, phones) into its error messages,
+    # which end up in the log; keep them out (SECURITY.md item 31).
+    SQLALCHEMY_ENGINE_OPTIONS = {"hide_parameters": True}
 
     # Sessions: a server-side record per login (models.users.UserSession) backs the cookie.
     SESSION_IDLE_MINUTES = 30

@@ -52,6 +52,17 @@ def read_connection():
     return conn
 
 
+def begin_write() -> None:
+    """End the session's read snapshot and take the write lock (BEGIN IMMEDIATE).
+
+    For requests that do slow work first (a password hash takes ~100 ms) and write
+    afterwards: they run without the lock until here. ORM objects are expired and
+    reload fresh inside the write transaction.
+    """
+    db.session.rollback()
+    db.session.connection(execution_options={"sqlite_immediate": True})
+
+
 def close_read_connection(_exc=None) -> None:
     conn = g.pop("_read_connection", None)
     if conn is not None:

@@ -12,8 +12,9 @@ from argon2 import PasswordHasher, profiles
 from argon2.exceptions import InvalidHashError, VerificationError
 from flask import current_app, g
 from sqlalchemy import bindparam, func, select, update
+from sqlalchemy.exc import OperationalError
 
-from baojing.extensions import db, read_connection
+from baojing.extensions import db, read_connection, write_intent
 from baojing.models.org import VILLAGE, OrgUnit
 from baojing.models.types import utcnow
 from baojing.models.users import ROLE_LABELS, LoginFailure, User, UserSession
@@ -65,9 +66,14 @@ def verify_password(user: User | None, password: str) -> bool:
         ph.verify(user.password_hash, password)
     except (VerificationError, InvalidHashError):
         return False
+    return True
+
+
+def rehash_if_needed(user: User, password: str) -> None:
+    """After a successful check: upgrade a hash made with older parameters."""
+    ph = hasher()
     if ph.check_needs_rehash(user.password_hash):
         user.password_hash = ph.hash(password)
-    return True
 
 
 def _classes(password: str) -> int:
@@ -295,8 +301,15 @@ _SESSION_QUERY = (
 def load_session_user(token: str) -> SessionUser | None:
     """The user behind a cookie token, or None if the session ended, idled out or aged out."""
     # Core, not ORM: this runs on every request and the ORM's bookkeeping cost more
-    # than the query itself.
-    row = read_connection().execute(_SESSION_QUERY, {"token_hash": _digest(token)}).first()
+    # than the query itself. A request that writes must not read it inside its own
+    # transaction: that one holds the write lock (BEGIN IMMEDIATE), and the touch
+    # below, on its own connection, would then wait for it until it timed out.
+    params = {"token_hash": _digest(token)}
+    if write_intent.get():
+        with db.engine.connect() as conn:
+            row = conn.execute(_SESSION_QUERY, params).first()
+    else:
+        row = read_connection().execute(_SESSION_QUERY, params).first()
     if row is None:
         return None
     (sid, created, last_seen, authenticated, uid, username, display, role, unit_id, member_id,
@@ -324,16 +337,24 @@ def load_session_user(token: str) -> SessionUser | None:
 
 
 def _touch(session_id: int, *, now: datetime, ended_reason: str | None = None) -> None:
-    # Its own short IMMEDIATE transaction on a separate connection: the request's
-    # read transaction must not be upgraded to a write halfway through.
+    """Record activity (or the idle/absolute end) of a session, best effort.
+
+    Its own short IMMEDIATE transaction on a separate connection, before the
+    request's own transaction has begun. If another worker holds the write lock
+    past the busy timeout, the page still loads: the next request touches again,
+    and an expired session is refused whether or not its end was recorded.
+    """
     values = {"last_seen_at": now}
     if ended_reason:
         values |= {"ended_at": now, "end_reason": ended_reason}
     stmt = update(UserSession).where(UserSession.id == session_id).values(**values)
-    with db.engine.connect() as conn:
-        conn = conn.execution_options(sqlite_immediate=True)
-        with conn.begin():
-            conn.execute(stmt)
+    try:
+        with db.engine.connect() as conn:
+            conn = conn.execution_options(sqlite_immediate=True)
+            with conn.begin():
+                conn.execute(stmt)
+    except OperationalError:
+        current_app.logger.warning("could not record session activity (database busy)")
 
 
 def recently_authenticated(user: SessionUser) -> bool:

@@ -3,7 +3,7 @@
 from datetime import timedelta
 
 import pytest
-from sqlalchemy import func, select
+from sqlalchemy import func, select, text
 
 from baojing import security
 from baojing.extensions import db
@@ -362,3 +362,93 @@ def test_next_parameter_cannot_leave_the_site(client, org):
         "/login?next=//evil.example/x", {"username": "secretary", "password": PASSWORD}
     )
     assert response.headers["Location"] == "/"
+
+
+def test_a_write_after_a_minute_of_reading_does_not_deadlock(login, org):
+    """The once-a-minute session touch must not wait for the request's own write lock."""
+    import time as _time
+
+    c = login("secretary")
+    c.csrf()  # fetched now: fetching it later would be a GET, which touches the session
+    row = db.session.scalar(select(UserSession))
+    row.last_seen_at = utcnow() - timedelta(minutes=2)
+    db.session.commit()
+    started = _time.monotonic()
+    response = c.post(
+        f"/members/{org.members['tati'].id}/contact",
+        {"contacted_on": "2026-01-05", "channel": "电话", "request_id": "after-a-minute"},
+    )
+    assert response.status_code == 302
+    assert _time.monotonic() - started < 2
+    db.session.refresh(row)
+    assert utcnow() - row.last_seen_at < timedelta(seconds=30)
+    # Logout in the same situation ends the session.
+    row.last_seen_at = utcnow() - timedelta(minutes=2)
+    db.session.commit()
+    started = _time.monotonic()
+    assert c.post("/logout").status_code == 302
+    assert _time.monotonic() - started < 2
+    db.session.refresh(row)
+    assert row.end_reason == "logout"
+
+
+@pytest.mark.parametrize(
+    "target", ["/%09/evil.example", "/%0a/evil.example", "/\\evil.example", "https://evil.example/"]
+)
+def test_next_with_control_characters_stays_home(client, org, target):
+    client.get("/login")
+    response = client.post(f"/login?next={target}", {"username": "secretary", "password": PASSWORD})
+    assert response.headers["Location"] == "/"
+
+
+def test_database_errors_do_not_log_personal_data(server, login, org, caplog):
+    """SQLAlchemy's error text carries bound values unless told not to (hide_parameters)."""
+    with server.app_context():
+        assert db.engine.hide_parameters
+    db.session.execute(
+        text(
+            "CREATE TRIGGER fail_insert BEFORE INSERT ON members "
+            "BEGIN SELECT RAISE(ABORT, 'disk trouble'); END"
+        )
+    )
+    db.session.commit()
+    c = login("secretary")
+    response = c.post(
+        "/members/new",
+        {
+            "village_id": org.villages["tati"].id,
+            "name": "出错",
+            "ethnicity": "苗族",
+            "id_number": "11010519491231002X",
+            "phone": "13900004444",
+            "join_date": "1980-07-01",
+            "membership": "full",
+            "request_id": "boom",
+        },  # fmt: skip
+    )
+    assert response.status_code == 500
+    assert "disk trouble" in caplog.text
+    assert "11010519491231002X" not in caplog.text and "13900004444" not in caplog.text
+
+
+def test_reauth_failures_count_and_lock(login, org, new_client):
+    c = login("admin")
+    for _ in range(9):
+        assert c.post("/reauth", {"password": "wrong wrong wrong"}).status_code == 401
+    response = c.post("/reauth", {"password": "wrong wrong wrong"})
+    assert response.headers["Location"].endswith("/login")
+    assert db.session.get(User, org.users["admin"].id).locked_until is not None
+    assert c.get("/admin/users").status_code == 302  # the session ended with the lock
+    assert ("auth.reauth", "locked_now") in audit_actions()
+
+
+def test_logging_in_over_a_live_session_ends_it(app, org, new_client):
+    c = new_client()
+    c.login("secretary")
+    old = c.get_cookie("baojing_session").value
+    c.login("secretary2")
+    replay = new_client()
+    replay.set_cookie("baojing_session", old)
+    assert replay.get("/members/").status_code == 302
+    reasons = db.session.scalars(select(UserSession.end_reason)).all()
+    assert "relogin" in reasons

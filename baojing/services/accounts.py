@@ -6,7 +6,7 @@ from dataclasses import dataclass
 from sqlalchemy import select
 
 from baojing import audit, security
-from baojing.extensions import db
+from baojing.extensions import begin_write, db
 from baojing.models.members import Member
 from baojing.models.org import TOWNSHIP, VILLAGE, OrgUnit
 from baojing.models.types import utcnow
@@ -40,13 +40,21 @@ DISABLED = "该账户已停用，请联系县委组织部"
 
 
 def authenticate(username: str, password: str, lock_minutes: int) -> LoginResult:
-    """Check credentials, count failures, open a session. Audits every outcome."""
-    user = db.session.scalar(select(User).where(User.username == username.strip().lower()))
+    """Check credentials, count failures, open a session. Audits every outcome.
+
+    The password is checked before the write lock is taken (begin_write), so the
+    ~100 ms of argon2 never holds up other writers; the account is then re-read
+    inside the write transaction, so a lock set meanwhile still counts.
+    """
+    found = db.session.scalar(select(User).where(User.username == username.strip().lower()))
+    candidate = found if found is not None and not security.is_locked(found) else None
+    password_ok = security.verify_password(candidate, password)  # same time either way
+    begin_write()
+    user = db.session.get(User, found.id) if found is not None else None
     if user is not None and security.is_locked(user):
-        security.verify_password(None, password)  # same time as any other refusal
         audit.record("auth.login", user, outcome="locked", user=user)
         return LoginResult(None, error=LOCKED.format(minutes=lock_minutes), status=429)
-    if not security.verify_password(user, password):
+    if not password_ok:
         if user is None:
             audit.record("auth.login", entity_type="users", outcome="unknown_user")
             return LoginResult(None, error=BAD_CREDENTIALS, status=401)
@@ -57,6 +65,7 @@ def authenticate(username: str, password: str, lock_minutes: int) -> LoginResult
         if locked:
             return LoginResult(None, error=LOCKED.format(minutes=lock_minutes), status=429)
         return LoginResult(None, error=BAD_CREDENTIALS, status=401)
+    security.rehash_if_needed(user, password)
     if not user.active:
         audit.record("auth.login", user, outcome="disabled", user=user)
         return LoginResult(None, error=DISABLED, status=403)
@@ -66,6 +75,28 @@ def authenticate(username: str, password: str, lock_minutes: int) -> LoginResult
     token = security.start_session(user)
     audit.record("auth.login", user, user=user)
     return LoginResult(user, token)
+
+
+def reauthenticate(session_user, password: str) -> tuple[bool, bool]:
+    """Confirm the password mid-session: (accepted, account now locked).
+
+    Wrong answers count towards the same lockout as the login, so a stolen phone
+    with a live session is not a password-guessing machine; locking ends every
+    session of the account.
+    """
+    account = account_of(session_user)
+    ok = not security.is_locked(account) and security.verify_password(account, password)
+    begin_write()
+    account = account_of(session_user)
+    if ok:
+        security.mark_reauthenticated(session_user)
+        audit.record("auth.reauth", account)
+        return True, False
+    locked = security.register_failure(account)
+    audit.record("auth.reauth", account, outcome="locked_now" if locked else "bad_password")
+    if locked:
+        security.end_all_sessions(account.id, "locked")
+    return False, locked
 
 
 BAD_CODE = "验证码不正确，请看手机上最新的 6 位数字"

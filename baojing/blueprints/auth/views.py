@@ -35,6 +35,9 @@ def login():
         result = accounts.authenticate(
             form.username.data, form.password.data, current_app.config["LOGIN_LOCK_MINUTES"]
         )
+        if result.user is not None and current_user.is_authenticated:
+            # Logging in over a live session (a shared PC): the old one ends here.
+            security.end_session(current_user.get_id(), "relogin")
         db.session.commit()  # failures and lockouts count even though the login fails
         if result.needs_totp:
             # Only the user id and the time go into the (signed) cookie; the session
@@ -169,10 +172,15 @@ def reauth():
     status = 200
     target = safe_next(request.args.get("next")) or url_for("main.home")
     if form.validate_on_submit():
-        if security.verify_password(accounts.account_of(current_user), form.password.data):
-            security.mark_reauthenticated(current_user)
-            db.session.commit()
+        accepted, locked = accounts.reauthenticate(current_user, form.password.data)
+        db.session.commit()
+        if accepted:
             return redirect(target)
+        if locked:
+            logout_user()
+            session.clear()
+            flash("密码错误次数过多，账户已临时锁定并已退出", "error")
+            return redirect(url_for("auth.login"))
         form.password.errors.append("密码不正确")
         status = 401
     elif form.is_submitted():
