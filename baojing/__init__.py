@@ -2,6 +2,7 @@
 
 import os
 import secrets
+from datetime import timedelta
 from pathlib import Path
 
 from flask import Flask
@@ -34,6 +35,11 @@ def create_app(test_config: dict | None = None) -> Flask:
         app.config["SQLALCHEMY_DATABASE_URI"] = f"sqlite:///{path}"
     if not app.config.get("SECRET_KEY"):
         app.config["SECRET_KEY"] = _instance_secret(Path(app.instance_path) / "secret_key")
+    # The cookie and the CSRF token live as long as the session may (an hour of
+    # slack for the token); raising SESSION_ABSOLUTE_HOURS raises all three.
+    hours = app.config["SESSION_ABSOLUTE_HOURS"]
+    app.config["PERMANENT_SESSION_LIFETIME"] = timedelta(hours=hours)
+    app.config["WTF_CSRF_TIME_LIMIT"] = (hours + 1) * 3600
     if app.config.get("PROXY_FIX"):
         # Behind one reverse proxy (docs/deploy.md): trust its X-Forwarded-For/Proto.
         app.wsgi_app = ProxyFix(app.wsgi_app, x_for=1, x_proto=1)

@@ -1,6 +1,5 @@
 """Default settings. Override in instance/config.py or with BAOJING_<NAME> environment variables."""
 
-from datetime import timedelta
 
 
 class Defaults:
@@ -19,7 +18,6 @@ class Defaults:
     SESSION_COOKIE_SAMESITE = "Lax"
     # Set True (BAOJING_SESSION_COOKIE_SECURE=1) when served over HTTPS; `flask deploy check` insists.
     SESSION_COOKIE_SECURE = False
-    PERMANENT_SESSION_LIFETIME = timedelta(hours=12)
     # The cookie only names the server-side session, whose own record tracks idle
     # time; re-signing it on every response would cost every page for nothing.
     SESSION_REFRESH_EACH_REQUEST = False
@@ -27,9 +25,8 @@ class Defaults:
     # login is older than this.
     REAUTH_MINUTES = 10
 
-    # CSRF tokens live as long as the session can: a counter page left open all day
-    # must still submit; the session's own idle/absolute timeouts bound it.
-    WTF_CSRF_TIME_LIMIT = 13 * 3600
+    # CSRF tokens live as long as the session can (create_app derives the limit from
+    # SESSION_ABSOLUTE_HOURS): a counter page left open all day must still submit.
     WTF_CSRF_SSL_STRICT = True
 
     # Account lockout: LOGIN_MAX_FAILURES failures within LOGIN_FAILURE_WINDOW_MINUTES

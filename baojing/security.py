@@ -181,6 +181,9 @@ def register_failure(user: User, now: datetime | None = None) -> bool:
     )
     if count >= cfg["LOGIN_MAX_FAILURES"]:
         user.locked_until = now + timedelta(minutes=cfg["LOGIN_LOCK_MINUTES"])
+        # The failures that caused this lock are spent: after it expires the
+        # count starts again (whatever the window and lock lengths are set to).
+        user.failures_reset_at = now
         return True
     return False
 

@@ -1,11 +1,13 @@
 """Identity formats and masking (DOMAIN.md "Identity formats", SECURITY.md items 15 and 32)."""
 
 import re
+import unicodedata
 from datetime import date
 
 _ID_WEIGHTS = (7, 9, 10, 5, 8, 4, 2, 1, 6, 3, 7, 9, 10, 5, 8, 4, 2)
 _ID_CHECK = "10X98765432"
-_MOBILE = re.compile(r"1[3-9]\d{9}")
+_MOBILE = re.compile(r"1[3-9][0-9]{9}")
+_ID = re.compile(r"[0-9]{17}[0-9X]")
 
 
 class InvalidValue(ValueError):
@@ -20,12 +22,14 @@ def id_check_char(first17: str) -> str:
 
 def normalize_resident_id(raw: str, today: date | None = None) -> str:
     """Return the ID upper-cased and stripped, or raise InvalidValue with the reason."""
-    value = (raw or "").strip().replace(" ", "").upper()
+    # NFKC turns full-width digits (a Chinese keyboard's) into ASCII ones, so the same
+    # ID can never be stored twice in two spellings.
+    value = unicodedata.normalize("NFKC", raw or "").strip().replace(" ", "").upper()
     if not value:
         raise InvalidValue("请填写身份证号码")
     if len(value) != 18:
         raise InvalidValue(f"身份证号码应为 18 位，当前为 {len(value)} 位")
-    if not value[:17].isdigit() or not (value[17].isdigit() or value[17] == "X"):
+    if not _ID.fullmatch(value):
         raise InvalidValue("身份证号码前 17 位应为数字，最后一位为数字或 X")
     birth = id_birth_date(value)
     if birth is None:
@@ -52,7 +56,7 @@ def id_gender(value: str) -> str:
 
 def normalize_mobile(raw: str) -> str:
     """Strip spaces, dashes and +86/0086; return 11 digits or raise InvalidValue."""
-    value = re.sub(r"[\s\-()]", "", raw or "")
+    value = re.sub(r"[\s\-()]", "", unicodedata.normalize("NFKC", raw or ""))
     if not value:
         raise InvalidValue("请填写手机号码")
     for prefix in ("+86", "0086"):

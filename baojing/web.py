@@ -66,9 +66,13 @@ def init_app(app):
     @app.errorhandler(CSRFError)
     def _csrf_error(exc):
         db.session.rollback()
+        # Offer to re-send only what our own pages posted: a form on another site
+        # gets a plain refusal, not a ready-made button with its fields.
+        if request.headers.get("Sec-Fetch-Site", "same-origin") != "same-origin":
+            return _error_response("errors/http.html", 400, error=exc)
         fields = [(k, v) for k, v in request.form.items(multi=True) if k not in _NOT_ECHOED]
         return _error_response(
-            "errors/csrf.html", 400, reason=exc.description, fields=fields, action=request.path
+            "errors/csrf.html", 400, fields=fields, action=request.full_path.rstrip("?")
         )
 
     @app.errorhandler(HTTPException)

@@ -3,6 +3,7 @@
 import json
 import re
 from datetime import timedelta
+from urllib.parse import unquote
 
 from sqlalchemy import select
 
@@ -139,3 +140,39 @@ def test_org_tree(login, org):
         assert name in page
     township_page = login("township").get("/branches/").get_data(as_text=True)
     assert "踏梯村党支部" in township_page and "新民村党支部" not in township_page
+
+
+def test_reauth_after_a_post_returns_to_the_form(login, org):
+    from baojing.models import UserSession
+
+    admin = login("admin")
+    row = db.session.scalar(
+        select(UserSession).where(
+            UserSession.user_id == org.users["admin"].id, UserSession.ended_at.is_(None)
+        )
+    )
+    row.authenticated_at = utcnow() - timedelta(minutes=30)
+    db.session.commit()
+    back = f"/admin/users/{org.users['secretary'].id}"
+    response = admin.post(f"{back}/reset-password", headers={"Referer": f"http://localhost{back}"})
+    assert unquote(response.headers["Location"]) == f"/reauth?next={back}"
+    response = admin.post(
+        response.headers["Location"], {"password": "correct horse battery staple"}
+    )
+    assert response.headers["Location"] == back
+    assert admin.get(back).status_code == 200
+
+
+def test_linking_a_member_who_has_an_account_is_refused(login, org):
+    admin = login("admin")
+    response = admin.post(
+        f"/admin/users/{org.users['clerk'].id}",
+        {
+            "display_name": "x",
+            "role": "member",
+            "org_unit_id": 0,
+            "member_id": org.members["tati"].id,
+        },
+    )
+    assert response.status_code == 422
+    assert "该党员已有账户" in response.get_data(as_text=True)

@@ -452,3 +452,46 @@ def test_logging_in_over_a_live_session_ends_it(app, org, new_client):
     assert replay.get("/members/").status_code == 302
     reasons = db.session.scalars(select(UserSession.end_reason)).all()
     assert "relogin" in reasons
+
+
+def test_csrf_failure_from_another_site_echoes_nothing(login, org):
+    c = login("secretary")
+    response = c.post(
+        f"/members/{org.members['tati'].id}/contact",
+        {"csrf_token": "forged", "note": "来自别的网站"},
+        headers={"Sec-Fetch-Site": "cross-site"},
+    )
+    assert response.status_code == 400
+    assert "来自别的网站" not in response.get_data(as_text=True)
+    assert "重新提交" not in response.get_data(as_text=True)
+
+
+def test_csrf_resubmit_keeps_the_query_string(login, org):
+    c = login("township")
+    response = c.post(
+        f"/members/liaisons?village={org.villages['angdong'].id}",
+        {"csrf_token": "stale", "action": "add", "add-name": "新人"},
+    )
+    assert response.status_code == 400
+    assert f'action="/members/liaisons?village={org.villages["angdong"].id}"' in response.get_data(
+        as_text=True
+    )
+
+
+def test_lock_starts_a_fresh_count(app, client, org):
+    app.config["LOGIN_LOCK_MINUTES"] = 1  # shorter than the 15-minute window
+    for _ in range(10):
+        client.login("secretary", "wrong wrong wrong")
+    user = db.session.get(User, org.users["secretary"].id)
+    user.locked_until = utcnow() - timedelta(seconds=1)  # the lock has run out
+    db.session.commit()
+    assert client.login("secretary", "one more wrong").status_code == 401  # not locked again
+
+
+def test_login_page_clears_drafts_in_the_browser(client):
+    page = client.get("/login").get_data(as_text=True)
+    assert "data-clear-all-drafts" in page
+    script = client.get("/static/js/app.js")
+    js = script.get_data(as_text=True)
+    script.close()
+    assert "id_number: 1" in js  # an ID number is never kept in a draft

@@ -175,3 +175,28 @@ def test_online_backup_copies_a_consistent_snapshot(app, org, db_path, tmp_path)
         assert conn.execute("SELECT count(*) FROM members").fetchone()[0] == 3
     finally:
         conn.close()
+
+
+def test_demo_reload_refuses_once_real_accounts_exist(tmp_path):
+    app = make_app(tmp_path / "demo.db")
+    with app.app_context():
+        runner = app.test_cli_runner()
+        assert runner.invoke(args=["demo", "load", "--members", "10"]).exit_code == 0
+        created = runner.invoke(
+            args=[
+                "users",
+                "create",
+                "--username",
+                "real",
+                "--role",
+                "clerk",
+                "--password",
+                "the river runs past our village",
+            ]
+        )
+        assert created.exit_code == 0, created.output
+        result = runner.invoke(args=["demo", "load", "--members", "10"])
+        assert result.exit_code != 0 and "拒绝" in result.output
+        assert db.session.scalar(select(User.id).where(User.username == "real"))
+        db.session.remove()
+        db.engine.dispose()

@@ -83,3 +83,16 @@ def test_masks_hide_the_middle():
 def test_months_before_clamps_to_month_end():
     assert months_before(date(2026, 8, 31), 6) == date(2026, 2, 28)
     assert months_before(date(2026, 1, 15), 12) == date(2025, 1, 15)
+
+
+def test_full_width_digits_are_normalised():
+    full = "１１０１０５１９４９１２３１００２Ｘ"
+    assert normalize_resident_id(full, TODAY) == "11010519491231002X"
+    assert normalize_mobile("１３８００１３８０００") == "13800138000"
+
+
+def test_other_unicode_digits_are_refused_not_crashed():
+    with pytest.raises(InvalidValue):
+        normalize_resident_id("4331251985061800²X", TODAY)
+    with pytest.raises(InvalidValue):
+        normalize_resident_id("٤٣٣١٢٥١٩٨٥٠٦١٨٠٠١X", TODAY)  # Arabic-Indic digits

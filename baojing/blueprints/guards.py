@@ -1,6 +1,7 @@
 """View decorators shared by blueprints."""
 
 from functools import wraps
+from urllib.parse import urlsplit
 
 from flask import redirect, request, url_for
 from flask_login import current_user
@@ -19,8 +20,19 @@ def recent_auth_required(view):
     def wrapper(*args, **kwargs):
         if not security.recently_authenticated(current_user):
             # After a GET the user comes back to the same page; after a POST, to the
-            # form it came from (the POST itself is not replayed).
-            return redirect(url_for("auth.reauth", next=request.path))
+            # page its form was on (the POST itself is not replayed).
+            back = request.path if request.method == "GET" else _same_site_referrer()
+            return redirect(url_for("auth.reauth", next=back or url_for("main.home")))
         return view(*args, **kwargs)
 
     return wrapper
+
+
+def _same_site_referrer() -> str | None:
+    referrer = request.referrer
+    if not referrer:
+        return None
+    parts = urlsplit(referrer)
+    if parts.netloc != request.host:
+        return None
+    return parts.path + (f"?{parts.query}" if parts.query else "")

@@ -241,6 +241,10 @@ def update_user(user: User, data: dict) -> User:
     org_unit = db.session.get(OrgUnit, data["org_unit_id"]) if data.get("org_unit_id") else None
     member = db.session.get(Member, data["member_id"]) if data.get("member_id") else None
     _check_scope(data["role"], org_unit, member)
+    if member is not None and db.session.scalar(
+        select(User.id).where(User.member_id == member.id, User.id != user.id)
+    ):
+        raise RuleViolation({"member_id": "该党员已有账户"})
     before = audit.snapshot(user, USER_FIELDS)
     user.display_name = data["display_name"]
     user.role = data["role"]

@@ -2,7 +2,6 @@
 
 from flask import abort, current_app, flash, redirect, render_template, request, url_for
 from flask_login import current_user
-from markupsafe import escape
 
 from baojing import htmx
 from baojing.blueprints.formtools import apply_errors, options
@@ -135,24 +134,15 @@ def validate_field():
     _require_registry()
     name = request.form.get("_field", "")
     form = NewMemberForm() if "village_id" in request.form else MemberForm()
-    if name not in form or name in ("csrf_token", "version", "request_id"):
+    if name not in form or name in ("csrf_token", "version", "original", "request_id"):
         abort(400)
     field = form[name]
     if name == "village_id":
         _village_choices(form)
+    # Format only: whether an ID number is already registered is told on submit,
+    # not to anyone probing this endpoint number by number.
     field.validate(form)
-    if name == "id_number" and not field.errors and field.data:
-        member_id = request.form.get("member_id", type=int)
-        try:
-            svc.check_id_unique(field.data, member_id)
-        except RuleViolation as exc:
-            field.errors = [exc.errors["id_number"]]
-    message = escape(field.errors[0]) if field.errors else ""
-    return (
-        f'<p class="field-error" id="{field.id}-error" role="alert">{message}</p>',
-        200,
-        {"Vary": "HX-Request"},
-    )
+    return htmx.render("members/_field_error.html", field=field)
 
 
 @bp.route("/<int:member_id>/edit", methods=["GET", "POST"])
@@ -178,6 +168,10 @@ def edit(member_id: int):
             conflict = merge.merge_into(form, exc.current, svc.EDITABLE)
             form.version.data = exc.version  # the next save is made knowing theirs
             status = 409
+            if not conflict:
+                # Only bookkeeping moved (a contact logged, a liaison handed over):
+                # nothing this user sees differs, so save on the new version.
+                return _save_edit(member, form, exc.version)
         except RuleViolation as exc:
             db.session.rollback()
             apply_errors(form, exc.errors)
@@ -192,6 +186,17 @@ def edit(member_id: int):
         render_template("members/form.html", form=form, member=member, conflict=conflict),
         status,
     )
+
+
+def _save_edit(member, form, version: int):
+    try:
+        svc.update_member(member, form.data_for_service(), version)
+    except (Conflict, RuleViolation):
+        db.session.rollback()
+        abort(409)  # changed yet again within the same second; let the user reload
+    db.session.commit()
+    flash("已保存", "success")
+    return redirect(url_for("members.profile", member_id=member.id, saved="edit"))
 
 
 # --- profile -------------------------------------------------------------------------

@@ -33,7 +33,9 @@
 
   // Drafts: forms marked data-draft keep what was typed in this tab's sessionStorage
   // until the server confirms the save (a page carrying data-clear-draft).
-  var SKIP = { csrf_token: 1, password: 1, current_password: 1, new_password: 1, confirm: 1, version: 1 };
+  // Never kept in a draft: secrets, bookkeeping, and the full ID number.
+  var SKIP = { csrf_token: 1, password: 1, current_password: 1, new_password: 1, confirm: 1,
+               version: 1, original: 1, request_id: 1, id_number: 1, code: 1 };
 
   function saveDraft(form) {
     var data = {};
@@ -88,6 +90,15 @@
       clear.getAttribute("data-clear-draft").split(" ").forEach(function (key) {
         try { sessionStorage.removeItem("draft:" + key); } catch (e) { /* ignore */ }
       });
+    }
+    // The login page: whoever logs in next on this tab must not get the last
+    // person's unsaved drafts.
+    if (document.querySelector("[data-clear-all-drafts]")) {
+      try {
+        Object.keys(sessionStorage).forEach(function (key) {
+          if (key.indexOf("draft:") === 0) sessionStorage.removeItem(key);
+        });
+      } catch (e) { /* ignore */ }
     }
   }
 
