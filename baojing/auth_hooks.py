@@ -10,7 +10,7 @@ from baojing.extensions import login_manager, write_intent
 from baojing.htmx import wants_fragment
 
 # Everything else needs a logged-in user (default deny; SECURITY.md item 11).
-PUBLIC_ENDPOINTS = {"auth.login", "auth.login_totp", "main.healthz", "static", "verify.show"}
+PUBLIC_ENDPOINTS = {"auth.login", "auth.login_totp", "main.healthz", "static"}
 # POSTs that start without the write lock: those that only read (search, inline
 # validation), and those that check a password first and take the lock themselves
 # afterwards (extensions.begin_write), so a login flood cannot starve other writers.

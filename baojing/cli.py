@@ -10,10 +10,10 @@ import click
 from flask import current_app
 from flask.cli import AppGroup
 from flask_migrate import downgrade, upgrade
-from sqlalchemy import select, text
+from sqlalchemy import select
 
 from baojing import demo as demo_data
-from baojing.extensions import db
+from baojing.extensions import db, writing
 from baojing.models.org import TOWNSHIP, VILLAGE, OrgUnit
 from baojing.models.users import ROLES
 from baojing.services import RuleViolation, accounts
@@ -37,6 +37,11 @@ def init_app(app):
 @click.option("--keep", is_flag=True, help="已有演示数据时保持不变（make run 使用）")
 def demo_load(members: int, keep: bool):
     """Load deterministic demo data; refuses a database holding real data."""
+    with writing():
+        _demo_load(members, keep)
+
+
+def _demo_load(members: int, keep: bool):
     upgrade()
     try:
         already = demo_data.refuse_if_real(db.session)
@@ -53,7 +58,7 @@ def demo_load(members: int, keep: bool):
     started = time.perf_counter()
     counts = demo_data.load(members=members)
     db.session.commit()
-    db.session.execute(text("PRAGMA wal_checkpoint(TRUNCATE)"))
+    checkpoint()
     current_app.extensions["baojing_demo"] = True
     click.echo(
         f"已载入演示数据：{counts['townships']} 个乡镇、{counts['villages']} 个村、"
@@ -65,6 +70,15 @@ def demo_load(members: int, keep: bool):
 
 
 # --- backup --------------------------------------------------------------------------
+
+
+def checkpoint() -> None:
+    """Copy the WAL into the database and truncate it (outside any transaction)."""
+    raw = db.engine.raw_connection()
+    try:
+        raw.driver_connection.execute("PRAGMA wal_checkpoint(TRUNCATE)")
+    finally:
+        raw.close()
 
 
 def database_path() -> Path:
@@ -144,6 +158,11 @@ def backup_restore(path: Path, yes: bool):
 @click.option("--password", default=None, help="不提供则交互输入；输入为空则生成一次性密码")
 def users_create(username, display_name, role, scope, member_id, password):
     """Create an account (the first county admin is created this way)."""
+    with writing():
+        _users_create(username, display_name, role, scope, member_id, password)
+
+
+def _users_create(username, display_name, role, scope, member_id, password):
     unit = _find_scope(scope) if scope else None
     if password is None:
         password = (

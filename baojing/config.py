@@ -1,7 +1,6 @@
 """Default settings. Override in instance/config.py or with BAOJING_<NAME> environment variables."""
 
 
-
 class Defaults:
     # SQLite in instance/ unless overridden; see extensions.configure_sqlite for the pragmas.
     SQLALCHEMY_DATABASE_URI = None  # filled in by create_app from the instance path

@@ -76,7 +76,9 @@ class RealDataPresent(Exception):
 def refuse_if_real(session) -> bool:
     """Raise if real data is present; return True if the database already holds demo data."""
     is_demo = session.scalar(select(AppMeta.value).where(AppMeta.key == "demo")) == "1"
-    real_users = session.scalar(select(func.count()).select_from(User).where(User.is_demo.is_(False)))
+    real_users = session.scalar(
+        select(func.count()).select_from(User).where(User.is_demo.is_(False))
+    )
     if is_demo and real_users:
         raise RealDataPresent(f"演示数据库中已有 {real_users} 个非演示账户，拒绝重建")
     if is_demo:

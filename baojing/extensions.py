@@ -1,5 +1,6 @@
 """Extensions, created once and bound to the app in create_app."""
 
+from contextlib import contextmanager
 from contextvars import ContextVar
 
 from flask import g, has_request_context
@@ -35,6 +36,21 @@ babel = Babel()
 # starts with BEGIN IMMEDIATE, so that a read-then-write waits for the lock instead of
 # failing at once with "database is locked" when it tries to upgrade.
 write_intent: ContextVar[bool] = ContextVar("write_intent", default=False)
+
+
+@contextmanager
+def writing():
+    """Outside a request (commands): transactions begun inside start IMMEDIATE.
+
+    Whatever is still open at the end (say, a read after the commit) is rolled
+    back, so the write lock never outlives the command's work.
+    """
+    token = write_intent.set(True)
+    try:
+        yield
+    finally:
+        db.session.rollback()
+        write_intent.reset(token)
 
 
 def read_connection():

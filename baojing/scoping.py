@@ -8,7 +8,6 @@ from baojing.extensions import db, read_connection
 from baojing.models.members import BranchContact, Member
 from baojing.models.org import VILLAGE, OrgUnit
 from baojing.models.users import (
-    CLERK,
     COUNTY_ADMIN,
     MEMBER,
     TOWNSHIP_OFFICER,
@@ -20,22 +19,8 @@ from baojing.models.users import (
 REGISTRY_ROLES = (COUNTY_ADMIN, TOWNSHIP_OFFICER, VILLAGE_SECRETARY)
 
 
-def member_condition(user: User):
-    """SQL condition limiting members to those the user may see."""
-    if user.role == COUNTY_ADMIN:
-        return true()
-    if user.role == TOWNSHIP_OFFICER and user.org_unit_id:
-        return Member.township_id == user.township_id
-    if user.role == VILLAGE_SECRETARY and user.org_unit_id:
-        return Member.village_id == user.org_unit_id
-    if user.role == MEMBER and user.member_id:
-        return Member.id == user.member_id
-    # The clerk's counter look-up is its own narrow query (points store), not this one.
-    return false()
-
-
 def member_scope(user: User) -> tuple[str, int | None]:
-    """The user's scope as (kind, id), for statements built once and bound per request."""
+    """The user's scope over members as (kind, id): the one place roles map to rows."""
     if user.role == COUNTY_ADMIN:
         return "all", None
     if user.role == TOWNSHIP_OFFICER and user.org_unit_id:
@@ -44,18 +29,29 @@ def member_scope(user: User) -> tuple[str, int | None]:
         return "village", user.org_unit_id
     if user.role == MEMBER and user.member_id:
         return "self", user.member_id
+    # The clerk's counter look-up is its own narrow query (points store), not this one.
     return "none", None
 
 
+_SCOPE_COLUMN = {"township": Member.township_id, "village": Member.village_id, "self": Member.id}
+
+
+def _condition(kind: str, value):
+    if kind == "all":
+        return true()
+    column = _SCOPE_COLUMN.get(kind)
+    return column == value if column is not None else false()
+
+
+def member_condition(user: User):
+    """SQL condition limiting members to those the user may see."""
+    kind, scope_id = member_scope(user)
+    return _condition(kind, scope_id)
+
+
 def scope_condition(kind: str):
-    """member_condition with the id left as the bind parameter :scope_id."""
-    scope_id = bindparam("scope_id")
-    return {
-        "all": true(),
-        "township": Member.township_id == scope_id,
-        "village": Member.village_id == scope_id,
-        "self": Member.id == scope_id,
-    }.get(kind, false())
+    """member_condition with the id left as the bind parameter :scope_id (prebuilt statements)."""
+    return _condition(kind, bindparam("scope_id"))
 
 
 def get_member_or_404(user: User, member_id: int, *options) -> Member:
@@ -135,7 +131,3 @@ def can_see_full_id(user: User, member: Member) -> bool:
     if user.role == MEMBER:
         return user.member_id == member.id
     return user.role in REGISTRY_ROLES
-
-
-def is_clerk(user: User) -> bool:
-    return user.role == CLERK

@@ -631,3 +631,41 @@ def test_a_member_does_not_see_the_branchs_visit_notes(login, org):
     assert "家里有困难" in login("secretary").get(f"/members/{org.members['tati'].id}").get_data(
         as_text=True
     )
+
+
+def test_same_key_with_other_content_is_refused(login, org):
+    c = login("secretary")
+    data = VALID_NEW | {"village_id": org.villages["tati"].id, "request_id": "key-1"}
+    assert c.post("/members/new", data).status_code == 302
+    response = c.post(
+        "/members/new", data | {"name": "另一个人", "id_number": "110105194912310011"}
+    )
+    assert response.status_code == 409
+    assert count(Member) == 4
+    visit = {"visited_on": local_today().isoformat(), "met_with": "本人", "items": "phone",
+             "whereabouts": "yes", "request_id": "key-2"}  # fmt: skip
+    m = org.members["tati"]
+    assert c.post(f"/members/{m.id}/visit", visit).status_code == 302
+    assert c.post(f"/members/{m.id}/visit", visit | {"met_with": "配偶"}).status_code == 409
+    assert count(RegistrationVisit) == 1
+
+
+def test_add_liaison_twice_adds_one(login, org):
+    from baojing.models import BranchContact
+
+    c = login("secretary")
+    page = c.get("/members/liaisons").get_data(as_text=True)
+    key = re.search(r'name="add-request_id" type="hidden" value="([^"]+)"', page).group(1)
+    data = {
+        "action": "add",
+        "add-name": "新联络员",
+        "add-phone": "13912340000",
+        "add-role": "青年党员",
+        "add-request_id": key,
+    }
+    assert c.post("/members/liaisons", data).status_code == 302
+    assert c.post("/members/liaisons", data).status_code == 302
+    names = db.session.scalars(
+        select(BranchContact.name).where(BranchContact.name == "新联络员")
+    ).all()
+    assert names == ["新联络员"]

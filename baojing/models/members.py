@@ -9,12 +9,10 @@ from baojing.extensions import db
 from baojing.models.org import OrgUnit
 from baojing.models.types import UTCDateTime, utcnow
 
-GENDERS = ("男", "女")
 # Baojing is mostly Tujia and Miao; the full list of 56 is not needed for a county form.
 ETHNICITIES = ("土家族", "苗族", "汉族", "其他")
 MEMBERSHIPS = {"full": "正式党员", "probationary": "预备党员"}
-ACTIVE = "active"
-TRANSFERRED = "transferred"
+ACTIVE = "active"  # the other statuses (transferred …) come with the transfer letters
 
 LIAISON_ROLES = ("支委委员", "青年党员")
 VISIT_ITEMS = {
@@ -38,6 +36,10 @@ class BranchContact(db.Model):
     phone: Mapped[str] = mapped_column(String(11))
     role: Mapped[str] = mapped_column(String(20))
     active: Mapped[bool] = mapped_column(default=True)
+    # A unique index, not a constraint: adding one to an existing SQLite table needs
+    # no table rebuild (which the members' foreign keys would refuse).
+    request_id: Mapped[str | None] = mapped_column(String(40), unique=True, index=True)
+    request_fingerprint: Mapped[str | None] = mapped_column(String(64))
 
 
 class Member(db.Model):
@@ -92,6 +94,8 @@ class Member(db.Model):
     version: Mapped[int] = mapped_column(default=1)
     # Idempotency key of the form that created the member: a double submit finds it.
     request_id: Mapped[str | None] = mapped_column(String(40), unique=True)
+    # SHA-256 of what that form submitted: the same key with other content is a 409.
+    request_fingerprint: Mapped[str | None] = mapped_column(String(64))
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
     updated_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow, onupdate=utcnow)
 
@@ -100,14 +104,6 @@ class Member(db.Model):
 
     # Optimistic concurrency: every UPDATE checks and bumps the version.
     __mapper_args__ = {"version_id_col": version}
-
-    @property
-    def membership_label(self) -> str:
-        return MEMBERSHIPS.get(self.membership, self.membership)
-
-    @property
-    def destination(self) -> str:
-        return f"{self.dest_province}{self.dest_city}"
 
 
 class LiaisonAssignment(db.Model):
@@ -144,13 +140,11 @@ class RegistrationVisit(db.Model):
     whereabouts_confirmed: Mapped[bool]
     note: Mapped[str] = mapped_column(Text, default="")
     request_id: Mapped[str | None] = mapped_column(String(40), unique=True)
+    # SHA-256 of what that form submitted: the same key with other content is a 409.
+    request_fingerprint: Mapped[str | None] = mapped_column(String(64))
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
 
     verified_by = relationship("User")
-
-    @property
-    def item_labels(self) -> list[str]:
-        return [VISIT_ITEMS[k] for k in self.items_verified.split(",") if k in VISIT_ITEMS]
 
 
 class ContactLog(db.Model):
@@ -166,6 +160,8 @@ class ContactLog(db.Model):
     note: Mapped[str] = mapped_column(String(200), default="")
     by_user_id: Mapped[int] = mapped_column(ForeignKey("users.id"))
     request_id: Mapped[str | None] = mapped_column(String(40), unique=True)
+    # SHA-256 of what that form submitted: the same key with other content is a 409.
+    request_fingerprint: Mapped[str | None] = mapped_column(String(64))
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
 
     by_user = relationship("User")

@@ -11,14 +11,6 @@ VILLAGE = "village"
 ONLINE_BRANCH = "online_branch"  # 乡镇网络党支部 (功能化支部)
 MOBILE_ORG = "mobile_org"  # 流动党组织 at a destination
 
-KIND_LABELS = {
-    COUNTY: "县委",
-    TOWNSHIP: "乡镇党委",
-    VILLAGE: "村党支部",
-    ONLINE_BRANCH: "网络党支部",
-    MOBILE_ORG: "流动党组织",
-}
-
 
 class OrgUnit(db.Model):
     __tablename__ = "org_units"
@@ -39,10 +31,6 @@ class OrgUnit(db.Model):
     is_demo: Mapped[bool] = mapped_column(default=False)
 
     parent: Mapped["OrgUnit | None"] = relationship(remote_side=[id], foreign_keys=[parent_id])
-
-    @property
-    def kind_label(self) -> str:
-        return KIND_LABELS.get(self.kind, self.kind)
 
     @property
     def branch_name(self) -> str:

@@ -1,6 +1,8 @@
 """The member registry: list and search, create and edit, registration visits, liaisons."""
 
 import functools
+import hashlib
+import json
 from dataclasses import dataclass
 from datetime import date
 
@@ -267,22 +269,33 @@ def _apply(member: Member, data: dict) -> None:
         member.gender = id_gender(member.id_number)
 
 
-def _replayed(model, request_id: str | None, **same):
+def fingerprint(data: dict) -> str:
+    """What a form submitted, as one hash to compare a replay against."""
+    canonical = json.dumps(data, sort_keys=True, ensure_ascii=False, default=str)
+    return hashlib.sha256(canonical.encode()).hexdigest()
+
+
+def _replayed(model, request_id: str | None, data: dict, **same):
     """The row an earlier submit of the same form created, if any (idempotency).
 
-    The key must have been used for the same target; otherwise DuplicateRequest.
+    The key must come back with the same target and the same content; a key reused
+    for anything else is a DuplicateRequest (HTTP 409), never a silent first result.
     """
     if not request_id:
         return None
     row = db.session.scalar(select(model).where(model.request_id == request_id))
-    if row is not None and any(getattr(row, k) != v for k, v in same.items()):
+    if row is None:
+        return None
+    if any(getattr(row, k) != v for k, v in same.items()) or (
+        row.request_fingerprint != fingerprint(data)
+    ):
         raise DuplicateRequest(request_id)
     return row
 
 
 def create_member(village: OrgUnit, data: dict, request_id: str | None = None) -> Member:
     """Register a mobile member in a village the caller already proved to be in scope."""
-    if (earlier := _replayed(Member, request_id, village_id=village.id)) is not None:
+    if (earlier := _replayed(Member, request_id, data, village_id=village.id)) is not None:
         return earlier
     check_id_unique(data["id_number"], None)
     # Registering a member is itself a check of the record and a contact with them,
@@ -290,7 +303,8 @@ def create_member(village: OrgUnit, data: dict, request_id: str | None = None) -
     today = local_today()
     member = Member(
         village_id=village.id, township_id=village.township_id, status=ACTIVE,
-        request_id=request_id, last_verified_on=today, last_contact_on=today,
+        request_id=request_id, request_fingerprint=fingerprint(data) if request_id else None,
+        last_verified_on=today, last_contact_on=today,
     )  # fmt: skip
     _apply(member, data)
     db.session.add(member)
@@ -337,7 +351,7 @@ def record_visit(
     member: Member, actor: User, data: dict, request_id: str | None = None
 ) -> RegistrationVisit:
     """Record a 上门登记 and move the member's last-verified and last-contact dates."""
-    if (earlier := _replayed(RegistrationVisit, request_id, member_id=member.id)) is not None:
+    if (earlier := _replayed(RegistrationVisit, request_id, data, member_id=member.id)) is not None:
         return earlier
     if data["visited_on"] > local_today():
         raise RuleViolation({"visited_on": "登记日期不能晚于今天"})
@@ -350,6 +364,7 @@ def record_visit(
         whereabouts_confirmed=data["whereabouts_confirmed"],
         note=data.get("note", ""),
         request_id=request_id,
+        request_fingerprint=fingerprint(data) if request_id else None,
     )
     db.session.add(visit)
     before = audit.snapshot(member, ("last_verified_on", "last_contact_on"))
@@ -374,11 +389,14 @@ def log_contact(
     member: Member, actor: User, data: dict, request_id: str | None = None
 ) -> ContactLog:
     """Note a call or visit; it resets the 失联 clock."""
-    if (earlier := _replayed(ContactLog, request_id, member_id=member.id)) is not None:
+    if (earlier := _replayed(ContactLog, request_id, data, member_id=member.id)) is not None:
         return earlier
     if data["contacted_on"] > local_today():
         raise RuleViolation({"contacted_on": "联系日期不能晚于今天"})
-    entry = ContactLog(member_id=member.id, by_user_id=actor.id, request_id=request_id, **data)
+    entry = ContactLog(
+        member_id=member.id, by_user_id=actor.id, request_id=request_id,
+        request_fingerprint=fingerprint(data) if request_id else None, **data,
+    )  # fmt: skip
     db.session.add(entry)
     member.last_contact_on = max(filter(None, [member.last_contact_on, entry.contacted_on]))
     db.session.flush()
@@ -399,8 +417,14 @@ def liaisons_of_village(village_id: int) -> list[BranchContact]:
     )
 
 
-def add_liaison(village: OrgUnit, data: dict) -> BranchContact:
-    contact = BranchContact(village_id=village.id, **data)
+def add_liaison(village: OrgUnit, data: dict, request_id: str | None = None) -> BranchContact:
+    """Add a committee member or young member who can be a liaison (once per submit)."""
+    if (earlier := _replayed(BranchContact, request_id, data, village_id=village.id)) is not None:
+        return earlier
+    contact = BranchContact(
+        village_id=village.id, request_id=request_id,
+        request_fingerprint=fingerprint(data) if request_id else None, **data,
+    )  # fmt: skip
     db.session.add(contact)
     db.session.flush()
     audit.record(

@@ -51,9 +51,3 @@ def tree(user: User) -> tuple[list[TownshipNode], dict[int, int]]:
 
 def county() -> OrgUnit | None:
     return db.session.scalar(select(OrgUnit).where(OrgUnit.kind == "county"))
-
-
-def townships() -> list[OrgUnit]:
-    return list(
-        db.session.scalars(select(OrgUnit).where(OrgUnit.kind == TOWNSHIP).order_by(OrgUnit.code))
-    )

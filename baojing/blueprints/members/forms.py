@@ -25,6 +25,7 @@ from baojing.models.members import (
     MEMBERSHIPS,
     VISIT_ITEMS,
 )
+from baojing.services.members import EDITABLE
 from baojing.validators import (
     InvalidValue,
     id_birth_date,
@@ -138,14 +139,8 @@ class MemberForm(FlaskForm):
                 raise ValidationError("入党日期应在年满 18 周岁之后")
 
     def data_for_service(self) -> dict:
-        fields = (
-            "name", "ethnicity", "id_number", "phone", "join_date", "membership", "out_since",
-            "dest_province", "dest_city", "dest_address", "employer", "trade", "has_certificate",
-            "family_contact_name", "family_contact_relation", "family_contact_phone",
-        )  # fmt: skip
-        data = {f: self[f].data for f in fields}
-        for f in ("dest_city", "dest_address", "employer", "family_contact_name", "name"):
-            data[f] = (data[f] or "").strip()
+        """The editable fields (services.members.EDITABLE); a blank ID means unchanged."""
+        data = {f: self[f].data for f in EDITABLE}
         data["family_contact_phone"] = data["family_contact_phone"] or ""
         if not data["id_number"]:
             data.pop("id_number")
@@ -243,6 +238,7 @@ class LiaisonForm(FlaskForm):
         "手机号码", filters=[strip_text], validators=[DataRequired("请填写手机号码"), mobile]
     )
     role = SelectField("身份", choices=_choices(LIAISON_ROLES))
+    request_id = HiddenField()
 
 
 class HandoverForm(FlaskForm):

@@ -366,6 +366,8 @@ def liaisons():
     village: OrgUnit = get_village_or_404(current_user, village_id)
     contacts = svc.liaisons_of_village(village.id)
     add_form = LiaisonForm(prefix="add")
+    if request.method == "GET":
+        add_form.request_id.data = new_request_id()
     handover_form = HandoverForm(prefix="handover")
     choices = options((c.id, f"{c.name}（{c.role}）") for c in contacts)
     handover_form.source_id.choices = choices
@@ -373,14 +375,18 @@ def liaisons():
     status = 200
     if request.method == "POST":
         if request.form.get("action") == "add" and add_form.validate_on_submit():
-            svc.add_liaison(
-                village,
-                {
-                    "name": add_form.name.data,
-                    "phone": add_form.phone.data,
-                    "role": add_form.role.data,
-                },
-            )
+            try:
+                svc.add_liaison(
+                    village,
+                    {
+                        "name": add_form.name.data,
+                        "phone": add_form.phone.data,
+                        "role": add_form.role.data,
+                    },
+                    add_form.request_id.data,
+                )
+            except DuplicateRequest:
+                abort(409)
             db.session.commit()
             flash(f"已添加联络人 {add_form.name.data}", "success")
             return redirect(url_for("members.liaisons", village=village.id))
