@@ -3,11 +3,13 @@
 import json
 from datetime import date, datetime
 
-from flask import has_request_context, request
+from flask import current_app, has_request_context, request
 from flask_login import current_user
+from sqlalchemy.exc import OperationalError
 
 from baojing.extensions import db
 from baojing.models.audit import AuditEntry
+from baojing.models.types import utcnow
 from baojing.validators import mask_id, mask_phone
 
 # Values the log must never hold in full (SECURITY.md item 31).
@@ -43,6 +45,41 @@ def changes(before: dict, after: dict) -> tuple[dict, dict]:
     return {k: before.get(k) for k in keys}, {k: after[k] for k in keys}
 
 
+def _entry_values(action, *, entity_type, entity_id, before, after, outcome, actor, username):
+    return {
+        "user_id": actor.id if actor else None,
+        "username": actor.username if actor else username,
+        "role": actor.role if actor else "",
+        "ip": (request.remote_addr or "") if has_request_context() else "cli",
+        "action": action,
+        "entity_type": entity_type,
+        "entity_id": entity_id,
+        "outcome": outcome,
+        "before": json.dumps(before, ensure_ascii=False) if before else None,
+        "after": json.dumps(after, ensure_ascii=False) if after else None,
+    }
+
+
+def record_now(action: str, *, outcome: str, entity_type: str = "", after: dict | None = None):
+    """Write one audit row at once, on its own connection, best effort.
+
+    For refusals (access denied): the request's own transaction is rolled back,
+    and the row must survive that.
+    """
+    actor = current_user if has_request_context() and current_user.is_authenticated else None
+    values = _entry_values(
+        action, entity_type=entity_type, entity_id=None, before=None, after=after,
+        outcome=outcome, actor=actor, username="",
+    )  # fmt: skip
+    try:
+        with db.engine.connect() as conn:
+            conn = conn.execution_options(sqlite_immediate=True)
+            with conn.begin():
+                conn.execute(AuditEntry.__table__.insert().values(at=utcnow(), **values))
+    except OperationalError:
+        current_app.logger.warning("could not write the audit row for %s (database busy)", action)
+
+
 def record(
     action: str,
     entity=None,
@@ -63,16 +100,10 @@ def record(
     if actor is None and has_request_context() and current_user.is_authenticated:
         actor = current_user
     entry = AuditEntry(
-        user_id=actor.id if actor else None,
-        username=actor.username if actor else username,
-        role=actor.role if actor else "",
-        ip=(request.remote_addr or "") if has_request_context() else "cli",
-        action=action,
-        entity_type=entity_type,
-        entity_id=entity_id,
-        outcome=outcome,
-        before=json.dumps(before, ensure_ascii=False) if before else None,
-        after=json.dumps(after, ensure_ascii=False) if after else None,
+        **_entry_values(
+            action, entity_type=entity_type, entity_id=entity_id, before=before, after=after,
+            outcome=outcome, actor=actor, username=username,
+        )  # fmt: skip
     )
     db.session.add(entry)
     return entry

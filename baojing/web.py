@@ -5,10 +5,12 @@ from datetime import date, datetime
 from pathlib import Path
 
 from flask import render_template, request, url_for
+from flask_login import current_user
 from flask_wtf.csrf import CSRFError
 from sqlalchemy import select
 from werkzeug.exceptions import HTTPException
 
+from baojing import audit
 from baojing.dates import SHANGHAI
 from baojing.extensions import db
 from baojing.htmx import wants_fragment
@@ -80,6 +82,15 @@ def init_app(app):
         if exc.code and exc.code < 400:
             return exc
         db.session.rollback()
+        if exc.code in (403, 404) and current_user.is_authenticated:
+            # Someone logged in asked for what is not theirs (or not there): keep a
+            # record (SECURITY.md item 30). The URL holds only ids, never names.
+            audit.record_now(
+                "access.denied",
+                outcome=str(exc.code),
+                entity_type=(request.endpoint or "")[:30],
+                after={"path": request.path[:200]},
+            )
         return _error_response("errors/http.html", exc.code or 500, error=exc)
 
     @app.errorhandler(Exception)

@@ -71,11 +71,14 @@ def test_other_scopes_get_404_and_write_nothing(login, org, who, method, url):
     assert response.status_code == 404, f"{who} {method} {target}"
     assert "找不到页面" in response.get_data(as_text=True)
     assert db.session.get(Member, org.members["tati"].id).name == "向光明"
-    after = db.session.scalar(select(func.count()).select_from(AuditEntry))
-    # The only new audit rows are the logins themselves.
-    new = db.session.scalars(select(AuditEntry.action).where(AuditEntry.id > before)).all()
-    assert all(a == "auth.login" for a in new), new
-    assert after - before == len(new)
+    # Nothing was written but the login and the record of the refusal itself.
+    new = db.session.execute(
+        select(AuditEntry.action, AuditEntry.outcome, AuditEntry.username).where(
+            AuditEntry.id > before
+        )
+    ).all()
+    assert {a for a, _, _ in new} <= {"auth.login", "access.denied"}, new
+    assert ("access.denied", "404", who) in new
 
 
 def test_township_officer_sees_own_township_only(login, org):
@@ -174,8 +177,38 @@ def test_visit_form_field_for_another_member_is_ignored(login, org):
 
 def test_contact_for_another_village_writes_nothing(login, org):
     c = login("secretary")
-    c.post(
+    response = c.post(
         f"/members/{org.members['xinmin'].id}/contact",
         {"contacted_on": "2026-01-02", "channel": "电话", "request_id": "r-c"},
     )
+    assert response.status_code == 404
     assert db.session.scalar(select(func.count()).select_from(ContactLog)) == 0
+
+
+@pytest.mark.parametrize("method,url", MEMBER_URLS)
+def test_township_officer_cannot_reach_another_township(login, org, method, url):
+    c = login("township")
+    target = url.format(id=org.members["xinmin"].id)
+    response = (
+        c.get(target)
+        if method == "GET"
+        else c.post(target, {"name": "篡改", "liaison_id": org.liaisons["xinmin"].id})
+    )
+    assert response.status_code == 404
+    assert db.session.get(Member, org.members["xinmin"].id).name == "田新民"
+
+
+def test_liaison_endpoints_refuse_other_villages(login, org):
+    c = login("secretary")
+    other = org.villages["xinmin"].id
+    assert c.get(f"/members/liaisons?village={other}").status_code == 404
+    response = c.post(
+        f"/members/liaisons?village={other}",
+        {
+            "action": "handover",
+            "handover-source_id": org.liaisons["xinmin"].id,
+            "handover-target_id": org.liaisons["tati"].id,
+        },
+    )
+    assert response.status_code == 404
+    assert db.session.get(Member, org.members["xinmin"].id).liaison_id is None

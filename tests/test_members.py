@@ -3,7 +3,7 @@
 import html
 import json
 import re
-from datetime import timedelta
+from datetime import date, timedelta
 
 import pytest
 from sqlalchemy import event, func, select
@@ -391,7 +391,7 @@ def test_extra_fields_are_ignored(login, org):
     assert m.township_id == org.townships["迁陵镇"].id
     assert m.liaison_id == org.liaisons["tati"].id
     assert m.status == "active"
-    assert m.last_verified_on != local_today().replace(year=2000)
+    assert m.last_verified_on != date(2000, 1, 1)
 
 
 # --- registration visits and contacts -------------------------------------------------

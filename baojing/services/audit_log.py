@@ -54,11 +54,13 @@ ACTION_LABELS = {
     "user.enable": "启用账户", "user.disable": "停用账户", "user.unlock": "解锁账户",
     "demo.load": "载入演示数据", "auth.totp": "两步验证",
     "user.totp_enable": "开启两步验证", "user.totp_reset": "关闭两步验证",
+    "access.denied": "拒绝访问", "auth.reauth": "再次确认密码",
 }  # fmt: skip
 OUTCOME_LABELS = {
     "ok": "成功", "bad_password": "密码错误", "unknown_user": "用户名不存在",
     "locked": "账户锁定中", "locked_now": "失败过多，已锁定", "disabled": "账户已停用",
     "password_ok": "密码正确，待验证码", "bad_code": "验证码错误",
+    "403": "无权限", "404": "不在范围内或不存在",
 }  # fmt: skip
 FIELD_LABELS = {
     "name": "姓名", "ethnicity": "民族", "id_number": "身份证号", "phone": "手机",
@@ -72,7 +74,7 @@ FIELD_LABELS = {
     "items": "核实项目", "whereabouts_confirmed": "去向已核实", "member_id": "党员编号",
     "channel": "联系方式", "username": "用户名", "display_name": "显示名", "role": "角色",
     "org_unit_id": "所属组织", "active": "启用", "count": "人数", "member_ids": "党员编号",
-    "role_label": "角色", "second_factor": "第二因素",
+    "role_label": "角色", "second_factor": "第二因素", "path": "地址",
 }  # fmt: skip
 _VALUE_LABELS = {True: "是", False: "否", None: "（空）", "full": "正式党员",
                  "probationary": "预备党员", "active": "在册"}  # fmt: skip
