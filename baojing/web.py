@@ -41,6 +41,17 @@ def init_app(app):
         return url
 
     app.jinja_env.globals["asset"] = asset
+
+    _links: dict[str, str] = {}
+
+    def link(endpoint: str) -> str:
+        """url_for an endpoint without arguments, once per process (menus on every page)."""
+        url = _links.get(endpoint)
+        if url is None:
+            url = _links[endpoint] = url_for(endpoint)
+        return url
+
+    app.jinja_env.globals["link"] = link
     app.jinja_env.filters["dt"] = format_datetime
     app.jinja_env.filters["d"] = format_date
     app.jinja_env.globals.update(mask_id=mask_id, mask_phone=mask_phone)
