@@ -101,8 +101,14 @@ def record(
         actor = current_user
     entry = AuditEntry(
         **_entry_values(
-            action, entity_type=entity_type, entity_id=entity_id, before=before, after=after,
-            outcome=outcome, actor=actor, username=username,
+            action,
+            entity_type=entity_type,
+            entity_id=entity_id,
+            before=before,
+            after=after,
+            outcome=outcome,
+            actor=actor,
+            username=username,
         )  # fmt: skip
     )
     db.session.add(entry)

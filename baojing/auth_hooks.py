@@ -70,25 +70,22 @@ def init_app(app):
             write_intent.reset(token)
 
     @app.before_request
-    def _require_login():
-        if request.endpoint in PUBLIC_ENDPOINTS or request.endpoint is None:
+    def _gate():
+        """Who may go on: logged in, password current, second factor set up if required."""
+        endpoint = request.endpoint
+        if endpoint is None or endpoint in PUBLIC_ENDPOINTS:
             return None
-        if not current_user.is_authenticated:
+        user = current_user._get_current_object()  # one proxy lookup, not six
+        if not user.is_authenticated:
             return login_manager.unauthorized()
-        return None
-
-    @app.before_request
-    def _force_password_change():
-        if request.endpoint in _PASSWORD_CHANGE_ALLOWED or request.endpoint is None:
+        if endpoint in _PASSWORD_CHANGE_ALLOWED:
             return None
-        if not current_user.is_authenticated:
-            return None
-        if current_user.must_change_password or security.password_expired(current_user):
+        if user.must_change_password or security.password_expired(user):
             return _send_to("auth.change_password")
         if (
-            current_user.role in app.config["TOTP_REQUIRED_ROLES"]
-            and not current_user.totp_enabled
-            and request.endpoint not in _TOTP_SETUP_ALLOWED
+            user.role in app.config["TOTP_REQUIRED_ROLES"]
+            and not user.totp_enabled
+            and endpoint not in _TOTP_SETUP_ALLOWED
         ):
             return _send_to("auth.totp_setup")
         return None
