@@ -304,3 +304,18 @@ def test_no_missing_favicon_request(live_server, page):
     ]
     assert favicon_errors == [], "/favicon.ico answered 404 (see APP BUG in the docstring)"
     assert page.problems.entries == [], page.problems.entries
+
+
+@pytest.mark.browser
+def test_password_can_be_shown_while_typing(live_server, browser):
+    context = browser.new_context(
+        viewport={"width": 360, "height": 800}, is_mobile=True, has_touch=True
+    )
+    page = context.new_page()
+    page.goto(f"{live_server.url}/login")
+    page.locator("#password").fill("baojing-demo-2020")
+    page.get_by_role("button", name="显示").click()
+    assert page.locator("#password").get_attribute("type") == "text"
+    page.get_by_role("button", name="隐藏").click()
+    assert page.locator("#password").get_attribute("type") == "password"
+    context.close()

@@ -118,8 +118,30 @@
     if (btn && !window.confirm(btn.getAttribute("data-confirm"))) evt.preventDefault();
   });
 
+  // A "显示" switch on password fields: a 12-character passphrase on a phone keyboard
+  // is easy to mistype blind.
+  function addPasswordToggles(root) {
+    Array.prototype.forEach.call(root.querySelectorAll("input[type=password]"), function (input) {
+      if (input.dataset.toggle) return;
+      input.dataset.toggle = "1";
+      var btn = document.createElement("button");
+      btn.type = "button";
+      btn.className = "plain show-password";
+      btn.textContent = "显示";
+      btn.setAttribute("aria-pressed", "false");
+      btn.addEventListener("click", function () {
+        var shown = input.type === "text";
+        input.type = shown ? "password" : "text";
+        btn.textContent = shown ? "显示" : "隐藏";
+        btn.setAttribute("aria-pressed", shown ? "false" : "true");
+      });
+      input.insertAdjacentElement("afterend", btn);
+    });
+  }
+
   document.addEventListener("DOMContentLoaded", function () {
     initForms(document);
+    addPasswordToggles(document);
     // After a refused submit, put the cursor where the first problem is.
     var bad = document.querySelector("[aria-invalid=true]");
     if (bad) bad.focus();
