@@ -4,17 +4,21 @@ import os
 import sqlite3
 import sys
 import time
+from datetime import timedelta
 from pathlib import Path
 
 import click
 from flask import current_app
 from flask.cli import AppGroup
 from flask_migrate import downgrade, upgrade
-from sqlalchemy import select
+from sqlalchemy import delete, func, select
 
+from baojing import audit
 from baojing import demo as demo_data
 from baojing.extensions import db, writing
+from baojing.models.audit import AuditEntry
 from baojing.models.org import TOWNSHIP, VILLAGE, OrgUnit
+from baojing.models.types import utcnow
 from baojing.models.users import ROLES
 from baojing.services import RuleViolation, accounts
 
@@ -22,10 +26,11 @@ demo_cli = AppGroup("demo", help="演示数据")
 backup_cli = AppGroup("backup", help="在线备份与恢复 SQLite 数据库")
 users_cli = AppGroup("users", help="账户管理")
 deploy_cli = AppGroup("deploy", help="上线前检查")
+audit_cli = AppGroup("audit", help="审计日志")
 
 
 def init_app(app):
-    for group in (demo_cli, backup_cli, users_cli, deploy_cli):
+    for group in (demo_cli, backup_cli, users_cli, deploy_cli, audit_cli):
         app.cli.add_command(group)
 
 
@@ -209,7 +214,41 @@ def _find_scope(text: str) -> OrgUnit:
     return village
 
 
+# --- audit ---------------------------------------------------------------------------
+
+
+@audit_cli.command("purge")
+@click.option(
+    "--days", type=int, default=None, help="保留天数（默认 AUDIT_RETENTION_DAYS，最少 183）"
+)
+@click.option("--yes", is_flag=True, help="不再确认")
+def audit_purge(days: int | None, yes: bool):
+    """Delete audit rows older than the retention period; younger ones are refused."""
+    keep = current_app.config["AUDIT_RETENTION_DAYS"] if days is None else days
+    if keep < MIN_AUDIT_DAYS:
+        raise click.ClickException(f"审计日志至少保留 {MIN_AUDIT_DAYS} 天（网络安全法第二十一条）")
+    cutoff = utcnow() - timedelta(days=keep)
+    count = db.session.scalar(
+        select(func.count()).select_from(AuditEntry).where(AuditEntry.at < cutoff)
+    )
+    db.session.rollback()  # no snapshot held while the operator reads the question
+    if not yes:
+        click.confirm(f"将删除 {count} 条早于 {keep} 天的审计记录，确定吗？", abort=True)
+    with writing():
+        count = db.session.execute(delete(AuditEntry).where(AuditEntry.at < cutoff)).rowcount
+        audit.record(
+            "audit.purge",
+            entity_type="audit_log",
+            after={"days": keep, "count": count},
+            username="cli",
+        )
+        db.session.commit()
+    click.echo(f"已删除 {count} 条审计记录（保留最近 {keep} 天）")
+
+
 # --- deploy --------------------------------------------------------------------------
+
+MIN_AUDIT_DAYS = 183  # the database's own floor (migration b1bbe5ec8d23)
 
 WEAK_KEYS = {"dev", "secret", "changeme", "change-me", "development", "test", "secret-key"}
 

@@ -200,3 +200,24 @@ def test_demo_reload_refuses_once_real_accounts_exist(tmp_path):
         assert db.session.scalar(select(User.id).where(User.username == "real"))
         db.session.remove()
         db.engine.dispose()
+
+
+def test_audit_purge_keeps_six_months_and_the_database_insists(app, org):
+    from datetime import UTC, datetime, timedelta
+
+    old = datetime.now(UTC) - timedelta(days=200)
+    recent = datetime.now(UTC) - timedelta(days=100)
+    for at, action in ((old, "test.old"), (recent, "test.recent")):
+        db.session.add(AuditEntry(at=at, action=action, username="t"))
+    db.session.commit()
+    runner = app.test_cli_runner()
+    refused = runner.invoke(args=["audit", "purge", "--days", "30", "--yes"])
+    assert refused.exit_code != 0 and "183" in refused.output
+    result = runner.invoke(args=["audit", "purge", "--yes"])
+    assert result.exit_code == 0, result.output
+    actions = db.session.scalars(select(AuditEntry.action)).all()
+    assert "test.old" not in actions and "test.recent" in actions and "audit.purge" in actions
+    # Whatever the command says, the database itself refuses rows younger than 183 days.
+    with pytest.raises(IntegrityError, match="append-only"):
+        db.session.execute(text("DELETE FROM audit_log WHERE action = 'test.recent'"))
+    db.session.rollback()

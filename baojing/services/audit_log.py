@@ -54,7 +54,7 @@ ACTION_LABELS = {
     "user.enable": "启用账户", "user.disable": "停用账户", "user.unlock": "解锁账户",
     "demo.load": "载入演示数据", "auth.totp": "两步验证",
     "user.totp_enable": "开启两步验证", "user.totp_reset": "关闭两步验证",
-    "access.denied": "拒绝访问", "auth.reauth": "再次确认密码",
+    "access.denied": "拒绝访问", "auth.reauth": "再次确认密码", "audit.purge": "清理过期审计记录",
 }  # fmt: skip
 OUTCOME_LABELS = {
     "ok": "成功", "bad_password": "密码错误", "unknown_user": "用户名不存在",
