@@ -176,3 +176,20 @@ def test_linking_a_member_who_has_an_account_is_refused(login, org):
     )
     assert response.status_code == 422
     assert "该党员已有账户" in response.get_data(as_text=True)
+
+
+def test_member_account_opened_from_the_profile(login, org):
+    admin = login("admin")
+    profile = admin.get(f"/members/{org.members['angdong'].id}").get_data(as_text=True)
+    link = re.search(r'href="(/admin/users/new\?member=\d+)">开通党员账户', profile).group(1)
+    form = admin.get(link).get_data(as_text=True)
+    assert f'value="{org.members["angdong"].id}"' in form
+    response = admin.post(
+        link,
+        {"username": "pengangdong", "display_name": "彭昂洞", "role": "member", "org_unit_id": 0,
+         "member_id": org.members["angdong"].id},
+    )  # fmt: skip
+    assert response.status_code == 200
+    user = db.session.scalar(select(User).where(User.username == "pengangdong"))
+    assert user.member_id == org.members["angdong"].id
+    assert user.org_unit_id == org.villages["angdong"].id

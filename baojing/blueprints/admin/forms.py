@@ -17,7 +17,7 @@ class UserForm(FlaskForm):
     member_id = IntegerField(
         "关联党员编号",
         validators=[Optional()],
-        description="仅“流动党员”角色需要：党员档案页地址中的编号",
+        description="仅“流动党员”角色需要。从党员档案页点“开通党员账户”会自动填好",
     )
 
 
