@@ -118,3 +118,10 @@ def test_password_is_still_checked_first(login, org, new_client):
     response = new_client().login("admin", "not the right password")
     assert response.status_code == 401
     assert "/login/totp" not in response.headers.get("Location", "")
+
+
+def test_account_page_links_to_two_step_setup_in_the_page_not_the_title(login, org):
+    page = login("admin").get("/account/password").get_data(as_text=True)
+    title = re.search(r"<title>(.*?)</title>", page, re.S).group(1)
+    assert title == "修改密码 · 保靖流动党员之家"
+    assert "两步验证" in page and 'href="/account/totp"' in page
