@@ -193,3 +193,15 @@ def test_member_account_opened_from_the_profile(login, org):
     user = db.session.scalar(select(User).where(User.username == "pengangdong"))
     assert user.member_id == org.members["angdong"].id
     assert user.org_unit_id == org.villages["angdong"].id
+
+
+def test_account_actions_need_the_csrf_token(login, org):
+    admin = login("admin")
+    before = db.session.get(User, org.users["secretary"].id).password_hash
+    for action in ("reset-password", "active", "unlock", "reset-totp"):
+        response = admin.post(
+            f"/admin/users/{org.users['secretary'].id}/{action}", {"active": "0"}, csrf=False
+        )
+        assert response.status_code == 400, action
+    user = db.session.get(User, org.users["secretary"].id)
+    assert user.password_hash == before and user.active

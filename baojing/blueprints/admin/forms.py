@@ -32,7 +32,3 @@ class NewUserForm(UserForm):
             Regexp(r"^[a-zA-Z0-9_.-]+$", message="用户名只能用字母、数字、下划线、点和横线"),
         ],
     )
-
-
-class ConfirmForm(FlaskForm):
-    """A bare form: the CSRF token is the whole point."""

@@ -6,7 +6,7 @@ from sqlalchemy import select
 
 from baojing import security
 from baojing.blueprints.admin import bp
-from baojing.blueprints.admin.forms import ConfirmForm, NewUserForm, UserForm
+from baojing.blueprints.admin.forms import NewUserForm, UserForm
 from baojing.blueprints.formtools import apply_errors, options
 from baojing.blueprints.guards import recent_auth_required
 from baojing.blueprints.params import int_param
@@ -115,17 +115,17 @@ def user_edit(user_id: int):
     elif form.is_submitted():
         status = 422
     locked = security.is_locked(user)
-    return render_template(
-        "admin/user_form.html", form=form, user=user, locked=locked, confirm=ConfirmForm()
-    ), status
+    return render_template("admin/user_form.html", form=form, user=user, locked=locked), status
+
+
+# The action buttons below post only their CSRF token, which CSRFProtect checks for
+# every POST before a view runs.
 
 
 @bp.post("/users/<int:user_id>/reset-password")
 @recent_auth_required
 def user_reset_password(user_id: int):
     user = _get_user_or_404(user_id)
-    if not ConfirmForm().validate_on_submit():
-        abort(400)
     password = accounts.reset_password(user)
     db.session.commit()
     return render_template(
@@ -138,8 +138,6 @@ def user_reset_password(user_id: int):
 def user_reset_totp(user_id: int):
     """The user lost their phone: two-step verification off, sessions ended."""
     user = _get_user_or_404(user_id)
-    if not ConfirmForm().validate_on_submit():
-        abort(400)
     accounts.reset_totp(user)
     db.session.commit()
     flash(f"已关闭 {user.username} 的两步验证，请本人重新设置", "success")
@@ -150,8 +148,6 @@ def user_reset_totp(user_id: int):
 @recent_auth_required
 def user_set_active(user_id: int):
     user = _get_user_or_404(user_id)
-    if not ConfirmForm().validate_on_submit():
-        abort(400)
     active = request.form.get("active") == "1"
     if user.id == current_user.id and not active:
         flash("不能停用自己的账户", "error")
@@ -165,8 +161,6 @@ def user_set_active(user_id: int):
 @bp.post("/users/<int:user_id>/unlock")
 def user_unlock(user_id: int):
     user = _get_user_or_404(user_id)
-    if not ConfirmForm().validate_on_submit():
-        abort(400)
     accounts.unlock(user)
     db.session.commit()
     flash(f"账户 {user.username} 已解锁", "success")
