@@ -2,7 +2,11 @@
 
 from collections.abc import Iterable
 
+from flask import abort
 from wtforms import SelectChoice
+
+from baojing.extensions import db
+from baojing.services import DuplicateRequest, RuleViolation
 
 
 def options(pairs: Iterable[tuple]) -> list[SelectChoice]:
@@ -23,3 +27,23 @@ def apply_errors(form, errors: dict[str, str]) -> None:
         field = getattr(form, name, None)
         if field is not None:
             field.errors = [*field.errors, message]
+
+
+def commit_or_errors(form, action) -> tuple[bool, object]:
+    """Run one service call for a submitted form, the way every form view needs it.
+
+    Success: commit and return (True, what the service returned). A RuleViolation:
+    roll back, put its messages next to the fields and return (False, None) — the
+    view re-renders with 422. An idempotency key reused for other content: 409.
+    """
+    try:
+        result = action()
+    except RuleViolation as exc:
+        db.session.rollback()
+        apply_errors(form, exc.errors)
+        return False, None
+    except DuplicateRequest:
+        db.session.rollback()
+        abort(409)
+    db.session.commit()
+    return True, result

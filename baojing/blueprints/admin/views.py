@@ -7,14 +7,14 @@ from sqlalchemy import select
 from baojing import security
 from baojing.blueprints.admin import bp
 from baojing.blueprints.admin.forms import NewUserForm, UserForm
-from baojing.blueprints.formtools import apply_errors, options
+from baojing.blueprints.formtools import commit_or_errors, options
 from baojing.blueprints.guards import recent_auth_required
 from baojing.blueprints.params import int_param
 from baojing.extensions import db
 from baojing.models.org import TOWNSHIP, VILLAGE, OrgUnit
 from baojing.models.types import utcnow
 from baojing.models.users import COUNTY_ADMIN, ROLE_LABELS, User
-from baojing.services import RuleViolation, accounts
+from baojing.services import accounts
 from baojing.services import audit_log as audit_svc
 
 
@@ -75,17 +75,13 @@ def user_new():
     status = 200
     if form.validate_on_submit():
         data = _form_data(form) | {"username": form.username.data}
-        try:
-            user, password = accounts.create_user(data)
-        except RuleViolation as exc:
-            db.session.rollback()
-            apply_errors(form, exc.errors)
-            status = 422
-        else:
-            db.session.commit()
+        ok, created = commit_or_errors(form, lambda: accounts.create_user(data))
+        if ok:
+            user, password = created
             return render_template(
                 "admin/password_issued.html", user=user, password=password, created=True
             )
+        status = 422
     elif form.is_submitted():
         status = 422
     return render_template("admin/user_form.html", form=form, user=None), status
@@ -102,16 +98,11 @@ def user_edit(user_id: int):
         form.org_unit_id.data = user.org_unit_id or 0
     status = 200
     if form.validate_on_submit():
-        try:
-            accounts.update_user(user, _form_data(form))
-        except RuleViolation as exc:
-            db.session.rollback()
-            apply_errors(form, exc.errors)
-            status = 422
-        else:
-            db.session.commit()
+        ok, _ = commit_or_errors(form, lambda: accounts.update_user(user, _form_data(form)))
+        if ok:
             flash(f"账户 {user.username} 已保存", "success")
             return redirect(url_for("admin.user_edit", user_id=user.id))
+        status = 422
     elif form.is_submitted():
         status = 422
     locked = security.is_locked(user)

@@ -10,9 +10,9 @@ from baojing import security
 from baojing.auth_hooks import safe_next
 from baojing.blueprints.auth import bp
 from baojing.blueprints.auth.forms import ChangePasswordForm, LoginForm, ReauthForm, TotpForm
-from baojing.blueprints.formtools import apply_errors
+from baojing.blueprints.formtools import commit_or_errors
 from baojing.extensions import db
-from baojing.services import RuleViolation, accounts
+from baojing.services import accounts
 
 
 def _establish(user, token: str) -> None:
@@ -105,16 +105,11 @@ def totp_setup():
         db.session.commit()
         return redirect(url_for("auth.totp_setup"))
     if user.totp_pending_secret and form.validate_on_submit():
-        try:
-            accounts.confirm_totp(user, form.code.data)
-        except RuleViolation as exc:
-            db.session.rollback()
-            apply_errors(form, exc.errors)
-            status = 422
-        else:
-            db.session.commit()
+        ok, _ = commit_or_errors(form, lambda: accounts.confirm_totp(user, form.code.data))
+        if ok:
             flash("两步验证已开启。以后登录时，输入密码后还要输入手机验证器上的数字。", "success")
             return redirect(url_for("main.home"))
+        status = 422
     elif form.is_submitted():
         status = 422
     qr = None
@@ -142,19 +137,17 @@ def change_password():
     status = 200
     if form.validate_on_submit():
         user = accounts.account_of(current_user)
-        try:
-            token = accounts.change_password(
+        ok, token = commit_or_errors(
+            form,
+            lambda: accounts.change_password(
                 user, form.current_password.data, form.new_password.data
-            )
-        except RuleViolation as exc:
-            apply_errors(form, exc.errors)
-            db.session.rollback()
-            status = 422
-        else:
-            db.session.commit()
+            ),
+        )
+        if ok:
             _establish(user, token)
             flash("密码已修改，其他设备上的登录已全部退出", "success")
             return redirect(url_for("main.home"))
+        status = 422
     elif form.is_submitted():
         status = 422
     policy = {

@@ -4,7 +4,7 @@ from flask import abort, current_app, flash, redirect, render_template, request,
 from flask_login import current_user
 
 from baojing import htmx
-from baojing.blueprints.formtools import apply_errors, options
+from baojing.blueprints.formtools import apply_errors, commit_or_errors, options
 from baojing.blueprints.guards import recent_auth_required
 from baojing.blueprints.members import bp, merge
 from baojing.blueprints.members.forms import (
@@ -34,7 +34,7 @@ from baojing.scoping import (
     scoped_villages,
     village_choices,
 )
-from baojing.services import Conflict, DuplicateRequest, RuleViolation, member_profile
+from baojing.services import Conflict, RuleViolation, member_profile
 from baojing.services import members as svc
 
 
@@ -111,18 +111,14 @@ def new():
     status = 200
     if form.validate_on_submit():
         village = get_village_or_404(current_user, form.village_id.data)
-        try:
-            member = svc.create_member(village, form.data_for_service(), form.request_id.data)
-        except RuleViolation as exc:
-            db.session.rollback()
-            apply_errors(form, exc.errors)
-            status = 422
-        except DuplicateRequest:
-            abort(409)
-        else:
-            db.session.commit()
+        ok, member = commit_or_errors(
+            form,
+            lambda: svc.create_member(village, form.data_for_service(), form.request_id.data),
+        )
+        if ok:
             flash(f"已登记流动党员 {member.name}", "success")
             return redirect(url_for("members.profile", member_id=member.id, saved="new"))
+        status = 422
     elif form.is_submitted():
         status = 422
     return render_template("members/form.html", form=form, member=None), status
@@ -274,22 +270,10 @@ def self_contact(member_id: int):
 
 def _record_for_member(member, form, save, *, done: str, saved: str, template: str):
     """The shape 上门登记 and 记录联系 share: validate, save once, or show the form again."""
-    status = 200
-    if form.validate_on_submit():
-        try:
-            save()
-        except RuleViolation as exc:
-            db.session.rollback()
-            apply_errors(form, exc.errors)
-            status = 422
-        except DuplicateRequest:
-            abort(409)
-        else:
-            db.session.commit()
-            flash(done, "success")
-            return redirect(url_for("members.profile", member_id=member.id, saved=saved))
-    elif form.is_submitted():
-        status = 422
+    if form.validate_on_submit() and commit_or_errors(form, save)[0]:
+        flash(done, "success")
+        return redirect(url_for("members.profile", member_id=member.id, saved=saved))
+    status = 422 if form.is_submitted() else 200
     return render_template(template, form=form, member=member), status
 
 
@@ -374,37 +358,29 @@ def liaisons():
     handover_form.target_id.choices = choices
     status = 200
     if request.method == "POST":
+        status = 422
         if request.form.get("action") == "add" and add_form.validate_on_submit():
-            try:
-                svc.add_liaison(
-                    village,
-                    {
-                        "name": add_form.name.data,
-                        "phone": add_form.phone.data,
-                        "role": add_form.role.data,
-                    },
-                    add_form.request_id.data,
-                )
-            except DuplicateRequest:
-                abort(409)
-            db.session.commit()
-            flash(f"已添加联络人 {add_form.name.data}", "success")
-            return redirect(url_for("members.liaisons", village=village.id))
-        if request.form.get("action") == "handover" and handover_form.validate_on_submit():
+            data = {
+                "name": add_form.name.data,
+                "phone": add_form.phone.data,
+                "role": add_form.role.data,
+            }
+            ok, _ = commit_or_errors(
+                add_form, lambda: svc.add_liaison(village, data, add_form.request_id.data)
+            )
+            if ok:
+                flash(f"已添加联络人 {add_form.name.data}", "success")
+                return redirect(url_for("members.liaisons", village=village.id))
+        elif request.form.get("action") == "handover" and handover_form.validate_on_submit():
             source = get_liaison_or_404(current_user, handover_form.source_id.data)
             target = get_liaison_or_404(current_user, handover_form.target_id.data)
-            try:
-                moved = svc.handover(source, target, current_user, handover_form.note.data)
-            except RuleViolation as exc:
-                db.session.rollback()
-                apply_errors(handover_form, exc.errors)
-                status = 422
-            else:
-                db.session.commit()
+            ok, moved = commit_or_errors(
+                handover_form,
+                lambda: svc.handover(source, target, current_user, handover_form.note.data),
+            )
+            if ok:
                 flash(f"已将 {source.name} 联系的 {moved} 名党员移交给 {target.name}", "success")
                 return redirect(url_for("members.liaisons", village=village.id))
-        else:
-            status = 422
     counts = svc.liaison_member_counts(village.id)
     return (
         render_template(
