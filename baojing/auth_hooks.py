@@ -11,10 +11,6 @@ from baojing.htmx import wants_fragment
 
 # Everything else needs a logged-in user (default deny; SECURITY.md item 11).
 PUBLIC_ENDPOINTS = {"auth.login", "auth.login_totp", "main.healthz", "static"}
-# POSTs that start without the write lock: those that only read (search, inline
-# validation), and those that check a password first and take the lock themselves
-# afterwards (extensions.begin_write), so a login flood cannot starve other writers.
-DEFERRED_POSTS = {"members.index", "members.validate_field", "auth.login", "auth.reauth"}
 # Endpoints a user who must change their password can still reach.
 _PASSWORD_CHANGE_ALLOWED = {"auth.change_password", "auth.logout", "static", "main.healthz"}
 # ... and one who must still set up two-step verification.
@@ -61,7 +57,9 @@ def init_app(app):
     def _mark_write_intent():
         # Read-then-write requests take the write lock up front (BEGIN IMMEDIATE).
         writes = request.method not in ("GET", "HEAD", "OPTIONS")
-        g.write_intent_token = write_intent.set(writes and request.endpoint not in DEFERRED_POSTS)
+        view = app.view_functions.get(request.endpoint)
+        deferred = getattr(view, "no_write_lock", False)  # see extensions.no_write_lock
+        g.write_intent_token = write_intent.set(writes and not deferred)
 
     @app.teardown_request
     def _clear_write_intent(_exc):

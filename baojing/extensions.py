@@ -38,6 +38,17 @@ babel = Babel()
 write_intent: ContextVar[bool] = ContextVar("write_intent", default=False)
 
 
+def no_write_lock(view):
+    """Mark a POST view that starts without the write lock.
+
+    For POSTs that only read (search, inline validation) and for those that check a
+    password first and take the lock themselves afterwards (begin_write), so that a
+    login flood cannot starve other writers. Every other POST begins IMMEDIATE.
+    """
+    view.no_write_lock = True
+    return view
+
+
 @contextmanager
 def writing():
     """Outside a request (commands): transactions begun inside start IMMEDIATE.

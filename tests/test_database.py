@@ -221,3 +221,18 @@ def test_audit_purge_keeps_six_months_and_the_database_insists(app, org):
     with pytest.raises(IntegrityError, match="append-only"):
         db.session.execute(text("DELETE FROM audit_log WHERE action = 'test.recent'"))
     db.session.rollback()
+
+
+def test_search_by_post_takes_no_write_lock(server, login, org):
+    c = login("secretary")
+    c.csrf()
+    statements = []
+    with server.app_context():
+        engine = db.engine
+    spy = lambda conn, cursor, statement, *a: statements.append(statement)  # noqa: E731
+    event.listen(engine, "before_cursor_execute", spy)
+    try:
+        assert c.post("/members/", {"q": "光明"}, headers={"HX-Request": "true"}).status_code == 200
+    finally:
+        event.remove(engine, "before_cursor_execute", spy)
+    assert "BEGIN IMMEDIATE" not in statements

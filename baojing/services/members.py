@@ -242,9 +242,13 @@ def alert_counts(user: User, cutoffs: AlertCutoffs) -> dict[str, int]:
         func.coalesce(func.sum(alert_condition(code).cast(db.Integer)), 0).label(code)
         for code in ALERT_LABELS
     ]
-    row = db.session.execute(
-        select(*cols).where(member_condition(user), Member.status == ACTIVE), cutoffs.params()
-    ).one()
+    row = (
+        read_connection()
+        .execute(
+            select(*cols).where(member_condition(user), Member.status == ACTIVE), cutoffs.params()
+        )
+        .one()
+    )
     return dict(row._mapping)
 
 

@@ -21,7 +21,7 @@ from baojing.blueprints.members.forms import (
 from baojing.blueprints.members.present import list_rows
 from baojing.blueprints.params import int_param
 from baojing.dates import local_today
-from baojing.extensions import db
+from baojing.extensions import db, no_write_lock
 from baojing.models.members import MEMBERSHIPS, VISIT_ITEMS
 from baojing.models.org import OrgUnit
 from baojing.models.users import MEMBER, VILLAGE_SECRETARY
@@ -47,6 +47,7 @@ def _require_registry():
 
 
 @bp.route("/", methods=["GET", "POST"])
+@no_write_lock
 def index():
     """The members in scope, searchable by name / phone / ID tail, with alert filters.
 
@@ -125,6 +126,7 @@ def new():
 
 
 @bp.post("/validate")
+@no_write_lock
 def validate_field():
     """Inline validation of one field of the member form (htmx, on change)."""
     _require_registry()
