@@ -54,11 +54,9 @@ def scope_condition(kind: str):
     return _condition(kind, bindparam("scope_id"))
 
 
-def get_member_or_404(user: User, member_id: int, *options) -> Member:
+def get_member_or_404(user: User, member_id: int) -> Member:
     """The member with this id if the user may see it; otherwise 404, never 403."""
-    member = db.session.scalar(
-        select(Member).options(*options).where(Member.id == member_id, member_condition(user))
-    )
+    member = db.session.scalar(select(Member).where(Member.id == member_id, member_condition(user)))
     if member is None:
         abort(404)
     return member

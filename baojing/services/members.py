@@ -255,7 +255,7 @@ def alert_counts(user: User, cutoffs: AlertCutoffs) -> dict[str, int]:
 # --- create and edit -----------------------------------------------------------------
 
 
-def check_id_unique(id_number: str, member_id: int | None) -> None:
+def _check_id_unique(id_number: str, member_id: int | None) -> None:
     clash = db.session.scalar(
         select(Member.id).where(Member.id_number == id_number, Member.id != (member_id or 0))
     )
@@ -301,7 +301,7 @@ def create_member(village: OrgUnit, data: dict, request_id: str | None = None) -
     """Register a mobile member in a village the caller already proved to be in scope."""
     if (earlier := _replayed(Member, request_id, data, village_id=village.id)) is not None:
         return earlier
-    check_id_unique(data["id_number"], None)
+    _check_id_unique(data["id_number"], None)
     # Registering a member is itself a check of the record and a contact with them,
     # so a new member does not start out flagged as overdue or lost.
     today = local_today()
@@ -322,7 +322,7 @@ def update_member(member: Member, data: dict, expected_version: int) -> Member:
     if member.version != expected_version:
         raise Conflict({f: getattr(member, f) for f in EDITABLE}, member.version)
     if data.get("id_number") and data["id_number"] != member.id_number:
-        check_id_unique(data["id_number"], member.id)
+        _check_id_unique(data["id_number"], member.id)
     else:
         data.pop("id_number", None)
     before = audit.snapshot(member, AUDITED)
