@@ -123,6 +123,13 @@ class Client:
         self._token = None  # the session was renewed at login; so was its token
         return response
 
+    def change_password(self, current: str, new: str):
+        response = self.post(
+            "/account/password", {"current_password": current, "new_password": new, "confirm": new}
+        )
+        self._token = None  # a successful change renews the session and its token
+        return response
+
     def logout(self):
         response = self.post("/logout")
         self._token = None
