@@ -30,7 +30,9 @@ audit_cli = AppGroup("audit", help="审计日志")
 
 
 def init_app(app):
-    for group in (demo_cli, backup_cli, users_cli, deploy_cli, audit_cli):
+    from baojing.points_cli import points_cli
+
+    for group in (demo_cli, backup_cli, users_cli, deploy_cli, audit_cli, points_cli):
         app.cli.add_command(group)
 
 

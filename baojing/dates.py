@@ -18,3 +18,12 @@ def months_before(day: date, months: int) -> date:
     year, month = divmod(total, 12)
     month += 1
     return date(year, month, min(day.day, calendar.monthrange(year, month)[1]))
+
+
+def quarter_of(day: date) -> str:
+    """The quarter a day falls in, as 2026Q4 (caps and the 比积分 ranking count by it)."""
+    return f"{day.year}Q{(day.month - 1) // 3 + 1}"
+
+
+def quarter_start(day: date) -> date:
+    return date(day.year, 3 * ((day.month - 1) // 3) + 1, 1)

@@ -11,7 +11,7 @@ from pathlib import Path
 
 from sqlalchemy import func, insert, select
 
-from baojing import audit, security
+from baojing import audit, demo_points, security
 from baojing.dates import local_today
 from baojing.extensions import db
 from baojing.models.members import (
@@ -283,6 +283,9 @@ def load(members: int = 300, today: date | None = None) -> dict:
     if liaison_rows:
         session.execute(insert(LiaisonAssignment), liaison_rows)
 
+    points = demo_points.load(
+        session, rng, today, clerk_id=users["clerk"].id, secretary_id=secretary_id
+    )
     session.merge(AppMeta(key="demo", value="1"))
     counts = {
         "townships": len(townships),
@@ -290,6 +293,7 @@ def load(members: int = 300, today: date | None = None) -> dict:
         "members": members,
         "users": len(users),
         "visits": len(visit_rows),
+        **points,
     }
     audit.record("demo.load", entity_type="app_meta", after=counts, username="cli")
     return counts

@@ -8,6 +8,7 @@ from baojing.extensions import db, read_connection
 from baojing.models.members import BranchContact, Member
 from baojing.models.org import VILLAGE, OrgUnit
 from baojing.models.users import (
+    CLERK,
     COUNTY_ADMIN,
     MEMBER,
     TOWNSHIP_OFFICER,
@@ -129,3 +130,32 @@ def can_see_full_id(user: User, member: Member) -> bool:
     if user.role == MEMBER:
         return user.member_id == member.id
     return user.role in REGISTRY_ROLES
+
+
+# --- the points-store counter ---------------------------------------------------------
+
+# Who works a counter: the county's clerk and admins for everyone; a township or a
+# village that runs its own store for its own members.
+COUNTER_ROLES = (CLERK, COUNTY_ADMIN, TOWNSHIP_OFFICER, VILLAGE_SECRETARY)
+
+
+def counter_scope(user: User) -> tuple[str, int | None]:
+    """Members the user may look up and redeem for at a counter, as (kind, id)."""
+    if user.role == CLERK:
+        return "all", None
+    if user.role in REGISTRY_ROLES:
+        return member_scope(user)
+    return "none", None
+
+
+def counter_condition(user: User):
+    return _condition(*counter_scope(user))
+
+
+def get_counter_member_or_404(user: User, member_id: int) -> Member:
+    member = db.session.scalar(
+        select(Member).where(Member.id == member_id, counter_condition(user))
+    )
+    if member is None:
+        abort(404)
+    return member

@@ -10,18 +10,34 @@ from baojing.models.members import (
 )
 from baojing.models.meta import AppMeta
 from baojing.models.org import OrgUnit
+from baojing.models.points import (
+    CatalogItem,
+    ItemSession,
+    PointAccount,
+    PointEntry,
+    PointRule,
+    Redemption,
+    Voucher,
+)
 from baojing.models.users import LoginFailure, User, UserSession
 
 __all__ = [
     "AppMeta",
     "AuditEntry",
     "BranchContact",
+    "CatalogItem",
+    "ItemSession",
     "ContactLog",
     "LiaisonAssignment",
     "LoginFailure",
     "Member",
     "OrgUnit",
+    "PointAccount",
+    "PointEntry",
+    "PointRule",
+    "Redemption",
     "RegistrationVisit",
     "User",
     "UserSession",
+    "Voucher",
 ]

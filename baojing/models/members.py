@@ -143,8 +143,13 @@ class RegistrationVisit(db.Model):
     # SHA-256 of what that form submitted: the same key with other content is a 409.
     request_fingerprint: Mapped[str | None] = mapped_column(String(64))
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+    # A visit recorded by mistake is cancelled, not deleted: the points it earned are
+    # reversed by a new ledger entry.
+    cancelled_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    cancelled_by_id: Mapped[int | None] = mapped_column(ForeignKey("users.id"))
+    cancel_reason: Mapped[str] = mapped_column(String(100), default="", server_default="")
 
-    verified_by = relationship("User")
+    verified_by = relationship("User", foreign_keys=[verified_by_id])
 
 
 class ContactLog(db.Model):

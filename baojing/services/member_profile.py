@@ -52,6 +52,9 @@ def _member_statement(scope: str):
 
 _VISITS = (
     select(
+        RegistrationVisit.id,
+        RegistrationVisit.cancelled_at,
+        RegistrationVisit.cancel_reason,
         RegistrationVisit.visited_on,
         RegistrationVisit.met_with,
         RegistrationVisit.items_verified,

@@ -11,7 +11,7 @@ from sqlalchemy import Date, and_, bindparam, case, func, or_, select, update
 
 from baojing import audit
 from baojing.cache import ttl_cache
-from baojing.dates import local_today, months_before
+from baojing.dates import SHANGHAI, local_today, months_before
 from baojing.extensions import db, read_connection
 from baojing.models.members import (
     ACTIVE,
@@ -22,9 +22,11 @@ from baojing.models.members import (
     RegistrationVisit,
 )
 from baojing.models.org import OrgUnit
+from baojing.models.types import utcnow
 from baojing.models.users import User
 from baojing.scoping import member_condition, member_scope, scope_condition
 from baojing.services import Conflict, DuplicateRequest, RuleViolation
+from baojing.services.points import awards
 from baojing.validators import id_birth_date, id_gender
 
 # Fields a registry user edits on the member form (never village, liaison or version:
@@ -148,7 +150,7 @@ def _contains(column):
     return func.instr(column, bindparam("q")) > 0
 
 
-_SEARCH = {
+SEARCH_CONDITIONS = {
     "tail": lambda: or_(Member.id_tail == bindparam("q_tail"), _contains(Member.phone)),
     "phone": lambda: _contains(Member.phone),
     "name": lambda: _contains(Member.name),
@@ -166,7 +168,7 @@ def _list_statements(scope: str, search: str, by_province: bool, alert: str, by_
     """
     conds = [scope_condition(scope), Member.status == ACTIVE]
     if search:
-        conds.append(_SEARCH[search]())
+        conds.append(SEARCH_CONDITIONS[search]())
     if by_province:
         conds.append(Member.dest_province == bindparam("province"))
     if alert:
@@ -386,6 +388,42 @@ def record_visit(
             "whereabouts_confirmed": visit.whereabouts_confirmed,
         },
     )
+    # 流动登记 earns points where a rule says so (points store), in this transaction.
+    awards.auto_award("registration_visit", visit.id, member, visit.visited_on, actor)
+    return visit
+
+
+def cancel_visit(member: Member, visit_id: int, actor: User, reason: str) -> RegistrationVisit:
+    """Cancel a visit recorded by mistake: kept, marked, its points reversed."""
+    visit = db.session.scalar(
+        select(RegistrationVisit).where(
+            RegistrationVisit.id == visit_id, RegistrationVisit.member_id == member.id
+        )
+    )
+    if visit is None:
+        raise LookupError(visit_id)
+    if visit.cancelled_at is not None:
+        raise RuleViolation({"reason": "这条登记已经撤销过了"})
+    visit.cancelled_at = utcnow()
+    visit.cancelled_by_id = actor.id
+    visit.cancel_reason = reason
+    before = audit.snapshot(member, ("last_verified_on",))
+    # Last verified falls back to the newest visit still standing, or registration day.
+    still = db.session.scalar(
+        select(func.max(RegistrationVisit.visited_on)).where(
+            RegistrationVisit.member_id == member.id,
+            RegistrationVisit.cancelled_at.is_(None),
+            RegistrationVisit.id != visit.id,
+        )
+    )
+    registered_on = member.created_at.astimezone(SHANGHAI).date()
+    member.last_verified_on = max(filter(None, [still, registered_on]))
+    db.session.flush()
+    audit.record(
+        "member.registration_visit_cancel", visit, before=before,
+        after={"member_id": member.id, "reason": reason, "last_verified_on": member.last_verified_on.isoformat()},
+    )  # fmt: skip
+    awards.reverse_source("registration_visit", visit.id, actor, f"撤销上门登记：{reason}")
     return visit
 
 

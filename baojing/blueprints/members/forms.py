@@ -247,3 +247,11 @@ class HandoverForm(FlaskForm):
     note = StringField(
         "原因", filters=[strip_text], validators=[Length(max=100, message="最多 100 个字")]
     )
+
+
+class CancelVisitForm(FlaskForm):
+    reason = StringField(
+        "撤销原因",
+        filters=[strip_text],
+        validators=[DataRequired("请写明撤销原因"), Length(2, 100, "原因写 2 到 100 个字")],
+    )

@@ -9,6 +9,7 @@ from baojing.blueprints.guards import recent_auth_required
 from baojing.blueprints.members import bp, merge
 from baojing.blueprints.members.forms import (
     AssignLiaisonForm,
+    CancelVisitForm,
     ContactForm,
     HandoverForm,
     LiaisonForm,
@@ -296,6 +297,28 @@ def visit(member_id: int):
         saved="visit",
         template="members/visit.html",
     )
+
+
+@bp.post("/<int:member_id>/visits/<int:visit_id>/cancel")
+def cancel_visit(member_id: int, visit_id: int):
+    """Cancel a registration visit recorded by mistake; the points it earned go back."""
+    member = get_member_or_404(current_user, member_id)
+    _require_registry()
+    form = CancelVisitForm()
+    if form.validate_on_submit():
+        try:
+            ok, _ = commit_or_errors(
+                form, lambda: svc.cancel_visit(member, visit_id, current_user, form.reason.data)
+            )
+        except LookupError:
+            db.session.rollback()
+            abort(404)
+        if ok:
+            flash("已撤销这条上门登记", "success")
+            return redirect(url_for("members.profile", member_id=member.id))
+    for message in form.reason.errors:
+        flash(message, "error")
+    return redirect(url_for("members.profile", member_id=member.id), 303)
 
 
 @bp.route("/<int:member_id>/contact", methods=["GET", "POST"])

@@ -148,3 +148,9 @@
   });
   document.addEventListener("htmx:after:swap", function () { initForms(document); });
 })();
+
+// Print buttons (receipts): a click handler, since the CSP forbids inline onclick.
+document.addEventListener("click", function (evt) {
+  var target = evt.target;
+  if (target && target.classList && target.classList.contains("print-button")) window.print();
+});

@@ -1,0 +1,198 @@
+"""The redemption counter: look-up, the member's panel, redeem, receipt, reversal, vouchers.
+
+The counter page never reloads: the look-up, the panel and the redemption answer
+with htmx fragments. Without JavaScript every form still works as a full page.
+"""
+
+import uuid
+
+from flask import abort, redirect, render_template, request, url_for
+from flask_login import current_user
+from sqlalchemy import select
+
+from baojing import htmx
+from baojing.blueprints.formtools import commit_or_errors
+from baojing.blueprints.params import int_param
+from baojing.blueprints.store import bp
+from baojing.blueprints.store.forms import RedeemForm, ReverseForm, VoucherForm
+from baojing.extensions import db, no_write_lock
+from baojing.models.members import Member
+from baojing.models.users import CLERK, COUNTY_ADMIN, MEMBER
+from baojing.scoping import COUNTER_ROLES, counter_condition, get_counter_member_or_404
+from baojing.services.points import counter, ledger, redemption
+from baojing.services.points.redemption import RedeemRequest
+
+# Who may undo a redemption or mark a voucher used: the counter's own staff.
+REVERSE_ROLES = COUNTER_ROLES
+VOUCHER_ROLES = (CLERK, COUNTY_ADMIN)
+
+
+def _require(roles):
+    if current_user.role not in roles:
+        abort(403)
+
+
+@bp.get("/")
+def index():
+    if current_user.role == MEMBER:
+        return redirect(url_for("points.mine"))
+    if current_user.role in COUNTER_ROLES:
+        return redirect(url_for("store.counter_page"))
+    abort(403)
+
+
+# --- the counter ---------------------------------------------------------------------
+
+
+def _panel_context(member, form=None, receipt=None):
+    balance = ledger.balance_of(member.id)
+    return {
+        "member": member,
+        "balance": balance,
+        "offers": counter.catalogue(balance),
+        "recent": counter.recent_redemptions(member.id),
+        "form": form,
+        "receipt": receipt,
+        "new_request_id": lambda: uuid.uuid4().hex,
+    }
+
+
+@bp.get("/counter")
+def counter_page():
+    """The counter; ?member=<id> opens it on one member (where a scanned QR leads)."""
+    _require(COUNTER_ROLES)
+    member_id = int_param("member")
+    context = {}
+    if member_id is not None:
+        context = _panel_context(get_counter_member_or_404(current_user, member_id))
+    return htmx.render("store/counter.html", "store/_panel.html", **context)
+
+
+@bp.post("/counter/lookup")
+@no_write_lock
+def lookup():
+    """Search-as-you-type at the counter (POST: the text never lands in a URL or log)."""
+    _require(COUNTER_ROLES)
+    q = request.form.get("q", "").strip()[:120]
+    if counter.looks_like_serial(q):
+        found = counter.find_receipt(q)
+        if found is not None and _redemption_in_scope(found):
+            return render_template("store/_lookup.html", receipt=found, rows=[], q=q)
+    rows = counter.lookup(current_user, q)
+    context = {"rows": rows, "q": q, "receipt": None}
+    if len(rows) == 1 and counter.scanned_member_id(q) is not None:
+        # A scanned card opens the member at once: the clerk needs no extra tap.
+        member = get_counter_member_or_404(current_user, rows[0].id)
+        context.update(_panel_context(member), open_panel=True)
+    return render_template("store/_lookup.html", **context)
+
+
+@bp.post("/redeem")
+def redeem():
+    """Redeem one item for a member. The same request_id twice redeems once."""
+    _require(COUNTER_ROLES)
+    form = RedeemForm()
+    member_id = form.member_id.data if isinstance(form.member_id.data, int) else None
+    if member_id is None:
+        member_id = int_param("member_id")
+    if member_id is None:
+        abort(400)
+    member = get_counter_member_or_404(current_user, member_id)
+    status = 422
+    done = None
+    if form.validate_on_submit():
+        wanted = RedeemRequest(
+            member_id=member.id,
+            item_id=form.item_id.data,
+            quantity=form.quantity.data,
+            session_id=form.session_id.data,
+        )
+        ok, done = commit_or_errors(
+            form, lambda: redemption.redeem(current_user, member, wanted, form.request_id.data)
+        )
+        if ok:
+            status = 200
+            if not htmx.wants_fragment():
+                return redirect(url_for("store.receipt", serial=done.serial), 303)
+    if not htmx.wants_fragment():
+        return render_template("store/counter.html", **_panel_context(member, form)), status
+    context = _panel_context(member, form=None if done else form, receipt=done)
+    return htmx.render("store/counter.html", "store/_panel.html", status=status, **context)
+
+
+# --- receipts and reversal -------------------------------------------------------------
+
+
+def _redemption_in_scope(found) -> bool:
+    if current_user.role == MEMBER:
+        return found.member_id == current_user.member_id
+    if current_user.role not in COUNTER_ROLES:
+        return False
+    return (
+        db.session.scalar(
+            select(Member.id).where(Member.id == found.member_id, counter_condition(current_user))
+        )
+        is not None
+    )
+
+
+def _get_receipt_or_404(serial: str):
+    found = counter.find_receipt(serial)
+    if found is None or not _redemption_in_scope(found):
+        abort(404)
+    return found
+
+
+def _receipt_context(found, form=None):
+    return {
+        "r": found,
+        "entry": redemption.redeem_entry(found),
+        "reversal": redemption.reversal_of(found),
+        "voucher": redemption.voucher_of(found),
+        "form": form or ReverseForm(),
+        "can_reverse": current_user.role in REVERSE_ROLES,
+    }
+
+
+@bp.get("/receipts/<serial>")
+def receipt(serial: str):
+    """The printable receipt (A6), found by its serial."""
+    found = _get_receipt_or_404(serial)
+    return render_template("store/receipt.html", **_receipt_context(found))
+
+
+@bp.post("/receipts/<serial>/reverse")
+def reverse(serial: str):
+    """Undo a mistaken redemption with a compensating entry and a reason."""
+    _require(REVERSE_ROLES)
+    found = _get_receipt_or_404(serial)
+    form = ReverseForm()
+    if form.validate_on_submit():
+        ok, _ = commit_or_errors(
+            form, lambda: redemption.reverse_redemption(current_user, found, form.reason.data)
+        )
+        if ok:
+            return redirect(url_for("store.receipt", serial=found.serial, reversed=1), 303)
+    return render_template("store/receipt.html", **_receipt_context(found, form)), 422
+
+
+# --- vouchers --------------------------------------------------------------------------
+
+
+@bp.route("/vouchers", methods=["GET", "POST"])
+def vouchers():
+    """Mark a health-check or training voucher used when the service is delivered."""
+    _require(VOUCHER_ROLES)
+    form = VoucherForm()
+    used = None
+    status = 200
+    if form.validate_on_submit():
+        ok, used = commit_or_errors(
+            form, lambda: redemption.use_voucher(current_user, form.code.data)
+        )
+        status = 200 if ok else 422
+        if ok:
+            form = VoucherForm(formdata=None)
+    elif form.is_submitted():
+        status = 422
+    return render_template("store/vouchers.html", form=form, used=used), status

@@ -1,0 +1,1 @@
+"""The points store's rules: the ledger, awards, redemptions, expiry, verification."""

@@ -1,0 +1,103 @@
+"""A member's points as they read them: the ledger lines, what they can afford, bookings."""
+
+from dataclasses import dataclass
+from datetime import date
+
+from sqlalchemy import func, select
+
+from baojing.dates import local_today
+from baojing.extensions import db
+from baojing.models.points import (
+    ENTRY_LABELS,
+    ItemSession,
+    PointEntry,
+    Redemption,
+    Voucher,
+)
+
+PER_PAGE = 30
+
+
+@dataclass
+class Line:
+    id: int
+    kind: str
+    label: str
+    points: int
+    occurred_on: date
+    reason: str
+    serial: str | None
+    by: str
+    reversed: bool
+
+
+def entries(member_id: int, page: int = 1) -> tuple[list[Line], int]:
+    """One page of the member's ledger, newest first, and the number of pages."""
+    total = db.session.scalar(
+        select(func.count()).select_from(PointEntry).where(PointEntry.member_id == member_id)
+    )
+    reversal = select(PointEntry.reverses_id).where(
+        PointEntry.member_id == member_id, PointEntry.reverses_id.is_not(None)
+    )
+    reversed_ids = set(db.session.scalars(reversal))
+    rows = db.session.scalars(
+        select(PointEntry)
+        .where(PointEntry.member_id == member_id)
+        .order_by(PointEntry.id.desc())
+        .limit(PER_PAGE)
+        .offset((page - 1) * PER_PAGE)
+    ).all()
+    lines = [
+        Line(
+            id=e.id,
+            kind=e.kind,
+            label=e.rule.name if e.rule else ENTRY_LABELS[e.kind],
+            points=e.points,
+            occurred_on=e.occurred_on,
+            reason=e.reason,
+            serial=e.redemption.serial if e.redemption else None,
+            by=e.created_by.display_name if e.created_by else "系统",
+            reversed=e.id in reversed_ids,
+        )
+        for e in rows
+    ]
+    return lines, max(1, -(-total // PER_PAGE))
+
+
+@dataclass
+class Booking:
+    item: str
+    on_date: date | None
+    place: str
+    code: str
+    used: bool
+    serial: str
+
+
+def bookings(member_id: int) -> list[Booking]:
+    """Health checks and classes booked with points and not reversed, soonest first."""
+    reversed_redemptions = select(PointEntry.redemption_id).where(
+        PointEntry.member_id == member_id, PointEntry.kind == "reverse",
+        PointEntry.redemption_id.is_not(None),
+    )  # fmt: skip
+    rows = db.session.execute(
+        select(Redemption, Voucher, ItemSession)
+        .join(Voucher, Voucher.redemption_id == Redemption.id)
+        .outerjoin(ItemSession, ItemSession.id == Redemption.session_id)
+        .where(Redemption.member_id == member_id, Redemption.id.not_in(reversed_redemptions))
+        .order_by(ItemSession.on_date.desc())
+    ).all()
+    today = local_today()
+    out = [
+        Booking(
+            item=r.item.name,
+            on_date=s.on_date if s else None,
+            place=s.place if s else "",
+            code=v.code,
+            used=v.used_at is not None,
+            serial=r.serial,
+        )
+        for r, v, s in rows
+    ]
+    # Coming ones first, then the past.
+    return sorted(out, key=lambda b: (b.on_date is None or b.on_date < today, b.on_date or today))

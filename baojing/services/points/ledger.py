@@ -1,0 +1,82 @@
+"""The append-only ledger and the stored balance that follows it.
+
+Every change of a member's points goes through post(): it writes one entry and moves
+the stored balance by the same amount in the caller's transaction. A debit is a
+conditional UPDATE (… WHERE balance >= cost) whose row count decides, so two counters
+debiting the same member at once can never take the balance below zero.
+"""
+
+from datetime import date
+
+from sqlalchemy import select, update
+from sqlalchemy.dialects.sqlite import insert
+
+from baojing.extensions import db, read_connection
+from baojing.models.points import PointAccount, PointEntry
+from baojing.models.types import utcnow
+
+
+class InsufficientPoints(Exception):
+    def __init__(self, balance: int, needed: int):
+        super().__init__(f"balance {balance} < {needed}")
+        self.balance = balance
+        self.needed = needed
+
+
+def balance_of(member_id: int, conn=None) -> int:
+    conn = conn if conn is not None else db.session
+    value = conn.execute(
+        select(PointAccount.balance).where(PointAccount.member_id == member_id)
+    ).scalar()
+    return value or 0
+
+
+def read_balance(member_id: int) -> int:
+    """balance_of on the request's read connection (hot GET paths)."""
+    return balance_of(member_id, read_connection())
+
+
+def post(
+    member_id: int,
+    kind: str,
+    points: int,
+    *,
+    quarter: str,
+    occurred_on: date,
+    actor_id: int | None,
+    **links,
+) -> PointEntry:
+    """Append one entry and move the stored balance with it, or raise InsufficientPoints."""
+    if points == 0:
+        raise ValueError("a ledger entry moves at least one point")
+    if points < 0:
+        moved = db.session.execute(
+            update(PointAccount)
+            .where(PointAccount.member_id == member_id, PointAccount.balance >= -points)
+            .values(balance=PointAccount.balance + points, updated_at=utcnow())
+            .execution_options(synchronize_session=False)
+        ).rowcount
+        if moved != 1:
+            raise InsufficientPoints(balance_of(member_id), -points)
+    else:
+        stmt = insert(PointAccount).values(member_id=member_id, balance=points)
+        db.session.execute(
+            stmt.on_conflict_do_update(
+                index_elements=[PointAccount.member_id],
+                set_={"balance": PointAccount.balance + stmt.excluded.balance},
+            )
+        )
+    entry = PointEntry(
+        member_id=member_id, kind=kind, points=points, quarter=quarter,
+        occurred_on=occurred_on, created_by_id=actor_id, **links,
+    )  # fmt: skip
+    db.session.add(entry)
+    db.session.flush()
+    return entry
+
+
+def is_reversed(entry_id: int) -> bool:
+    return (
+        db.session.scalar(select(PointEntry.id).where(PointEntry.reverses_id == entry_id))
+        is not None
+    )

@@ -1,0 +1,244 @@
+"""Redemption at the counter: one transaction that checks and takes points and stock.
+
+The request runs under BEGIN IMMEDIATE (every POST does), so the checks and the
+writes below see no other writer in between; the conditional UPDATEs and the
+database's CHECK constraints are the second line, should that ever change.
+"""
+
+import secrets
+from dataclasses import dataclass
+
+from sqlalchemy import func, select, update
+
+from baojing import audit
+from baojing.dates import local_today, quarter_of
+from baojing.extensions import db
+from baojing.models.members import Member
+from baojing.models.points import (
+    GOODS,
+    REDEEM,
+    REVERSE,
+    CatalogItem,
+    ItemSession,
+    PointEntry,
+    Redemption,
+    Voucher,
+)
+from baojing.models.types import utcnow
+from baojing.models.users import User
+from baojing.services import DuplicateRequest, RuleViolation
+from baojing.services.members import fingerprint
+from baojing.services.points import ledger
+
+MAX_QUANTITY = 20
+# Voucher codes: no 0/O, 1/I/L, so that they can be read out over the phone.
+_VOUCHER_ALPHABET = "23456789ABCDEFGHJKMNPQRSTUVWXYZ"
+
+
+@dataclass(frozen=True)
+class RedeemRequest:
+    member_id: int
+    item_id: int
+    quantity: int
+    session_id: int | None = None
+
+    def as_dict(self) -> dict:
+        return {
+            "member_id": self.member_id,
+            "item_id": self.item_id,
+            "quantity": self.quantity,
+            "session_id": self.session_id,
+        }
+
+
+def find_by_request(request_id: str, wanted: RedeemRequest) -> Redemption | None:
+    """The redemption an earlier submit of the same form made; other content → 409."""
+    earlier = db.session.scalar(select(Redemption).where(Redemption.request_id == request_id))
+    if earlier is not None and earlier.request_fingerprint != fingerprint(wanted.as_dict()):
+        raise DuplicateRequest(request_id)
+    return earlier
+
+
+def redeemable(item: CatalogItem | None) -> bool:
+    today = local_today()
+    return (
+        item is not None
+        and item.active
+        and (item.valid_from is None or item.valid_from <= today)
+        and (item.valid_until is None or item.valid_until >= today)
+    )
+
+
+def _take_stock(item: CatalogItem, wanted: RedeemRequest) -> ItemSession | None:
+    """Take the places or goods, or raise RuleViolation; nothing is taken on failure."""
+    if item.kind == GOODS:
+        if item.stock is None:
+            return None
+        taken = db.session.execute(
+            update(CatalogItem)
+            .where(CatalogItem.id == item.id, CatalogItem.stock >= wanted.quantity)
+            .values(stock=CatalogItem.stock - wanted.quantity)
+            .execution_options(synchronize_session=False)
+        ).rowcount
+        if taken != 1:
+            raise RuleViolation(
+                {"quantity": f"库存不足：「{item.name}」只剩 {_stock_left(item)} 件"}
+            )
+        return None
+    if wanted.quantity != 1:
+        raise RuleViolation({"quantity": "体检和培训每次兑换一个名额"})
+    session = db.session.get(ItemSession, wanted.session_id) if wanted.session_id else None
+    if session is None or session.item_id != item.id:
+        raise RuleViolation({"session_id": "请选择体检或培训的日期"})
+    if session.on_date < local_today():
+        raise RuleViolation({"session_id": "这一场已经过了日期"})
+    taken = db.session.execute(
+        update(ItemSession)
+        .where(ItemSession.id == session.id, ItemSession.taken + 1 <= ItemSession.capacity)
+        .values(taken=ItemSession.taken + 1)
+        .execution_options(synchronize_session=False)
+    ).rowcount
+    if taken != 1:
+        raise RuleViolation({"session_id": f"{session.on_date:%m月%d日} 这一场名额已满"})
+    return session
+
+
+def _stock_left(item: CatalogItem) -> int:
+    return db.session.scalar(select(CatalogItem.stock).where(CatalogItem.id == item.id)) or 0
+
+
+def _next_serial(redemption_id: int) -> str:
+    return f"JF{local_today():%Y%m%d}-{redemption_id:06d}"
+
+
+def _voucher_code() -> str:
+    raw = "".join(secrets.choice(_VOUCHER_ALPHABET) for _ in range(10))
+    return f"{raw[:5]}-{raw[5:]}"
+
+
+def redeem(actor: User, member: Member, wanted: RedeemRequest, request_id: str) -> Redemption:
+    """Redeem points for an item: all of it happens, or none of it.
+
+    The caller has checked that the member is in the actor's counter scope.
+    """
+    if (earlier := find_by_request(request_id, wanted)) is not None:
+        return earlier
+    if not 1 <= wanted.quantity <= MAX_QUANTITY:
+        raise RuleViolation({"quantity": f"数量应为 1 到 {MAX_QUANTITY}"})
+    item = db.session.get(CatalogItem, wanted.item_id)
+    if not redeemable(item):
+        raise RuleViolation({"item_id": "这个项目现在不能兑换"})
+    cost = item.price * wanted.quantity
+    balance = ledger.balance_of(member.id)
+    if balance < cost:
+        raise RuleViolation({"quantity": f"积分不足：余额 {balance} 分，需要 {cost} 分"})
+    session = _take_stock(item, wanted)
+    # The write lock is held: the next id is ours, and the serial can carry it.
+    next_id = (db.session.scalar(select(func.max(Redemption.id))) or 0) + 1
+    redemption = Redemption(
+        id=next_id, serial=_next_serial(next_id), member_id=member.id, item_id=item.id,
+        session_id=session.id if session else None, quantity=wanted.quantity,
+        unit_price=item.price, points=cost, request_id=request_id,
+        request_fingerprint=fingerprint(wanted.as_dict()), clerk_id=actor.id,
+    )  # fmt: skip
+    db.session.add(redemption)
+    db.session.flush()
+    today = local_today()
+    try:
+        entry = ledger.post(
+            member.id, REDEEM, -cost, quarter=quarter_of(today), occurred_on=today,
+            actor_id=actor.id, redemption_id=redemption.id,
+            reason=f"兑换「{item.name}」×{wanted.quantity}",
+        )  # fmt: skip
+    except ledger.InsufficientPoints as exc:
+        raise RuleViolation(
+            {"quantity": f"积分不足：余额 {exc.balance} 分，需要 {cost} 分"}
+        ) from exc
+    if session is not None:
+        db.session.add(
+            Voucher(code=_voucher_code(), redemption_id=redemption.id, member_id=member.id)
+        )
+    db.session.flush()
+    audit.record(
+        "store.redeem", redemption,
+        after={
+            "serial": redemption.serial, "member_id": member.id, "item": item.name,
+            "quantity": wanted.quantity, "points": cost, "entry_id": entry.id,
+        },
+    )  # fmt: skip
+    return redemption
+
+
+def redeem_entry(redemption: Redemption) -> PointEntry:
+    return db.session.scalar(
+        select(PointEntry).where(
+            PointEntry.redemption_id == redemption.id, PointEntry.kind == REDEEM
+        )
+    )
+
+
+def reversal_of(redemption: Redemption) -> PointEntry | None:
+    return db.session.scalar(
+        select(PointEntry).where(
+            PointEntry.redemption_id == redemption.id, PointEntry.kind == REVERSE
+        )
+    )
+
+
+def voucher_of(redemption: Redemption) -> Voucher | None:
+    return db.session.scalar(select(Voucher).where(Voucher.redemption_id == redemption.id))
+
+
+def reverse_redemption(actor: User, redemption: Redemption, reason: str) -> PointEntry:
+    """Undo a mistaken redemption: points back, stock back, by a new entry with a reason."""
+    if reversal_of(redemption) is not None:
+        raise RuleViolation({"reason": "这笔兑换已经冲正过了"})
+    voucher = voucher_of(redemption)
+    if voucher is not None and voucher.used_at is not None:
+        raise RuleViolation({"reason": "凭证已经使用，不能冲正"})
+    original = redeem_entry(redemption)
+    today = local_today()
+    reversal = ledger.post(
+        redemption.member_id, REVERSE, redemption.points, quarter=original.quarter,
+        occurred_on=today, actor_id=actor.id, redemption_id=redemption.id,
+        reverses_id=original.id, reason=reason,
+    )  # fmt: skip
+    if redemption.session_id is not None:
+        db.session.execute(
+            update(ItemSession)
+            .where(ItemSession.id == redemption.session_id)
+            .values(taken=ItemSession.taken - 1)
+            .execution_options(synchronize_session=False)
+        )
+    else:
+        db.session.execute(
+            update(CatalogItem)
+            .where(CatalogItem.id == redemption.item_id, CatalogItem.stock.is_not(None))
+            .values(stock=CatalogItem.stock + redemption.quantity)
+            .execution_options(synchronize_session=False)
+        )
+    audit.record(
+        "store.reverse", redemption,
+        after={"serial": redemption.serial, "points": redemption.points, "reason": reason},
+    )  # fmt: skip
+    return reversal
+
+
+def use_voucher(actor: User, code: str) -> Voucher:
+    """Mark a voucher used when the health check or class is delivered — once only."""
+    voucher = db.session.scalar(select(Voucher).where(Voucher.code == code.strip().upper()))
+    if voucher is None:
+        raise RuleViolation({"code": "没有这张凭证"})
+    if reversal_of(voucher.redemption) is not None:
+        raise RuleViolation({"code": "这张凭证的兑换已冲正，凭证作废"})
+    used = db.session.execute(
+        update(Voucher)
+        .where(Voucher.id == voucher.id, Voucher.used_at.is_(None))
+        .values(used_at=utcnow(), used_by_id=actor.id)
+        .execution_options(synchronize_session=False)
+    ).rowcount
+    if used != 1:
+        raise RuleViolation({"code": "这张凭证已经使用过"})
+    db.session.refresh(voucher)
+    audit.record("store.voucher_used", voucher, after={"redemption_id": voucher.redemption_id})
+    return voucher

@@ -1,0 +1,276 @@
+"""The points store through HTTP: awards, the counter, redemption, receipts, reversal."""
+
+import re
+import uuid
+
+import pytest
+from sqlalchemy import func, select, text
+from sqlalchemy.exc import DatabaseError, IntegrityError
+
+from baojing.extensions import db
+from baojing.models import AuditEntry, CatalogItem, ItemSession, PointEntry, Redemption, Voucher
+from baojing.services.points import ledger, verify
+from tests.points_factories import build_store, fund
+
+
+@pytest.fixture
+def store(org):
+    s = build_store()
+    db.session.commit()
+    return s
+
+
+def rid() -> str:
+    return uuid.uuid4().hex
+
+
+def entries(member_id):
+    return db.session.scalars(
+        select(PointEntry).where(PointEntry.member_id == member_id).order_by(PointEntry.id)
+    ).all()
+
+
+def redeem(c, member, item, quantity=1, request_id=None, **extra):
+    data = {"member_id": member.id, "item_id": item.id, "quantity": quantity,
+            "request_id": request_id or rid(), **extra}  # fmt: skip
+    return c.post("/store/redeem", data, headers={"HX-Request": "true"})
+
+
+def test_clerk_finds_member_and_redeems_goods(login, org, store):
+    m = org.members["tati"]
+    fund(m.id, 120)
+    db.session.commit()
+    c = login("clerk")
+    found = c.post("/store/counter/lookup", {"q": "光明"}).get_data(as_text=True)
+    assert "向光明" in found and "120 分" in found
+    assert m.phone not in found  # the counter sees a masked phone
+    panel = c.get(f"/store/counter?member={m.id}").get_data(as_text=True)
+    assert "大米 10 斤" in panel and 'id="balance">120<' in panel
+    r = redeem(c, m, store.rice, quantity=2)
+    assert r.status_code == 200
+    body = r.get_data(as_text=True)
+    serial = re.search(r"小票号 <strong>(JF\d{8}-\d{6})</strong>", body).group(1)
+    assert 'id="balance">20<' in body
+    assert ledger.balance_of(m.id) == 20
+    assert db.session.get(CatalogItem, store.rice.id).stock == 1
+    receipt = c.get(f"/store/receipts/{serial}").get_data(as_text=True)
+    assert "向光明" in receipt and "100" in receipt and serial in receipt
+    # The receipt's serial finds the ledger entry.
+    red = db.session.scalar(select(Redemption).where(Redemption.serial == serial))
+    entry = db.session.scalar(select(PointEntry).where(PointEntry.redemption_id == red.id))
+    assert entry.points == -100 and f"账目号</dt><dd>{entry.id}<" in receipt
+    assert db.session.scalar(select(AuditEntry).where(AuditEntry.action == "store.redeem"))
+    assert verify.problems() == []
+
+
+def test_same_request_id_redeems_once_and_other_content_is_409(login, org, store):
+    m = org.members["tati"]
+    fund(m.id, 500)
+    db.session.commit()
+    c = login("clerk")
+    key = rid()
+    for _ in range(20):
+        assert redeem(c, m, store.rice, request_id=key).status_code == 200
+    assert db.session.scalar(select(func.count()).select_from(Redemption)) == 1
+    assert len([e for e in entries(m.id) if e.kind == "redeem"]) == 1
+    assert ledger.balance_of(m.id) == 450
+    assert redeem(c, m, store.rice, quantity=2, request_id=key).status_code == 409
+    assert ledger.balance_of(m.id) == 450
+
+
+@pytest.mark.parametrize("quantity", ["0", "-1", "21", "99999999999999999999", "abc", "", "1.5"])
+def test_bad_quantities_are_refused_and_change_nothing(login, org, store, quantity):
+    m = org.members["tati"]
+    fund(m.id, 500)
+    db.session.commit()
+    c = login("clerk")
+    r = redeem(c, m, store.rice, quantity=quantity)
+    assert 400 <= r.status_code < 500
+    assert db.session.scalar(select(func.count()).select_from(Redemption)) == 0
+    assert ledger.balance_of(m.id) == 500
+    assert db.session.get(CatalogItem, store.rice.id).stock == 3
+
+
+def test_insufficient_points_or_stock_say_so_and_change_nothing(login, org, store):
+    m = org.members["tati"]
+    fund(m.id, 40)
+    db.session.commit()
+    c = login("clerk")
+    r = redeem(c, m, store.rice)
+    assert r.status_code == 422 and "积分不足" in r.get_data(as_text=True)
+    fund(m.id, 1000)
+    db.session.commit()
+    r = redeem(c, m, store.rice, quantity=4)
+    assert r.status_code == 422 and "库存不足" in r.get_data(as_text=True)
+    assert ledger.balance_of(m.id) == 1040
+    assert db.session.get(CatalogItem, store.rice.id).stock == 3
+
+
+def test_health_check_takes_a_place_and_gives_a_voucher_used_once(login, org, store):
+    m, other = org.members["tati"], org.members["angdong"]
+    fund(m.id, 300)
+    fund(other.id, 300)
+    db.session.commit()
+    c = login("clerk")
+    assert redeem(c, m, store.checkup, session_id=store.session.id).status_code == 200
+    assert db.session.get(ItemSession, store.session.id).taken == 1
+    full = redeem(c, other, store.checkup, session_id=store.session.id)
+    assert full.status_code == 422 and "名额已满" in full.get_data(as_text=True)
+    voucher = db.session.scalar(select(Voucher))
+    admin = login("admin")
+    assert admin.post("/store/vouchers", {"code": voucher.code.lower()}).status_code == 200
+    again = admin.post("/store/vouchers", {"code": voucher.code})
+    assert again.status_code == 422 and "已经使用" in again.get_data(as_text=True)
+    # A used voucher's redemption cannot be reversed.
+    serial = db.session.scalar(select(Redemption.serial))
+    r = c.post(f"/store/receipts/{serial}/reverse", {"reason": "误操作"})
+    assert r.status_code == 422 and ledger.balance_of(m.id) == 100
+
+
+def test_reversal_restores_points_and_stock_once(login, org, store):
+    m = org.members["tati"]
+    fund(m.id, 100)
+    db.session.commit()
+    c = login("clerk")
+    redeem(c, m, store.rice)
+    serial = db.session.scalar(select(Redemption.serial))
+    assert c.post(f"/store/receipts/{serial}/reverse", {"reason": ""}).status_code == 422
+    r = c.post(f"/store/receipts/{serial}/reverse", {"reason": "拿错了东西"})
+    assert r.status_code == 303
+    assert ledger.balance_of(m.id) == 100
+    assert db.session.get(CatalogItem, store.rice.id).stock == 3
+    again = c.post(f"/store/receipts/{serial}/reverse", {"reason": "再来一次"})
+    assert again.status_code == 422 and "已经冲正" in again.get_data(as_text=True)
+    kinds = [e.kind for e in entries(m.id)]
+    assert kinds == ["earn", "redeem", "reverse"]  # nothing deleted, nothing edited
+    assert "已冲正" in c.get(f"/store/receipts/{serial}").get_data(as_text=True)
+    assert verify.problems() == []
+
+
+def test_database_refuses_to_edit_or_delete_ledger_rows(app, org, store):
+    entry = fund(org.members["tati"].id, 10)
+    db.session.commit()
+    for sql in ("UPDATE point_entries SET points = 1000 WHERE id = :id",
+                "DELETE FROM point_entries WHERE id = :id"):  # fmt: skip
+        with pytest.raises(DatabaseError, match="append-only"):
+            db.session.execute(text(sql), {"id": entry.id})
+        db.session.rollback()
+
+
+def test_scopes_at_the_counter(login, org, store):
+    tati, xinmin = org.members["tati"], org.members["xinmin"]
+    fund(tati.id, 100)
+    fund(xinmin.id, 100)
+    db.session.commit()
+    secretary = login("secretary")
+    assert redeem(secretary, xinmin, store.rice).status_code == 404  # another village
+    assert "田新民" not in secretary.post("/store/counter/lookup", {"q": "新民"}).get_data(as_text=True)
+    assert secretary.get(f"/store/counter?member={xinmin.id}").status_code == 404
+    assert redeem(secretary, tati, store.rice).status_code == 200
+    member = login("member")
+    assert redeem(member, tati, store.rice).status_code == 403
+    assert member.get("/store/counter").status_code == 403
+    assert ledger.balance_of(xinmin.id) == 100
+
+
+def test_clerk_cannot_award_points_and_secretary_awards_own_members(login, org, store):
+    tati, xinmin = org.members["tati"], org.members["xinmin"]
+    form = {"rule_id": store.rule.id, "occurred_on": "", "reason": "主题党日", "request_id": rid()}
+    from baojing.dates import local_today
+
+    form["occurred_on"] = local_today().isoformat()
+    clerk = login("clerk")
+    assert clerk.post(f"/points/members/{tati.id}", form).status_code == 403
+    secretary = login("secretary")
+    assert secretary.post(f"/points/members/{xinmin.id}", form).status_code == 404
+    assert secretary.post(f"/points/members/{tati.id}", form).status_code == 303
+    assert secretary.post(f"/points/members/{tati.id}", form).status_code == 303  # replay
+    assert ledger.balance_of(tati.id) == 10
+    # The cap: 30 a quarter, so the fourth award is refused with a message.
+    for _ in range(2):
+        secretary.post(f"/points/members/{tati.id}", form | {"request_id": rid()})
+    r = secretary.post(f"/points/members/{tati.id}", form | {"request_id": rid()})
+    assert r.status_code == 422 and "上限" in r.get_data(as_text=True)
+    assert ledger.balance_of(tati.id) == 30
+    page = secretary.get(f"/points/members/{tati.id}").get_data(as_text=True)
+    assert "参加组织生活" in page and 'id="balance">30<' in page
+
+
+def test_registration_visit_earns_points_and_cancelling_reverses_them(login, org, store):
+    from baojing.dates import local_today
+
+    tati = org.members["tati"]
+    c = login("secretary")
+    visit = {
+        "visited_on": local_today().isoformat(), "met_with": "本人", "items": ["identity", "phone"],
+        "whereabouts": "yes", "note": "", "request_id": rid(),
+    }  # fmt: skip
+    assert c.post(f"/members/{tati.id}/visit", visit).status_code == 302
+    assert ledger.balance_of(tati.id) == 10
+    # The cap of 10 a quarter holds for automatic awards too.
+    c.post(f"/members/{tati.id}/visit", visit | {"request_id": rid()})
+    assert ledger.balance_of(tati.id) == 10
+    earned = db.session.scalar(select(PointEntry).where(PointEntry.kind == "earn"))
+    assert earned.source_type == "registration_visit"
+    r = c.post(f"/members/{tati.id}/visits/{earned.source_id}/cancel", {"reason": "记错了人"})
+    assert r.status_code in (302, 303)
+    assert ledger.balance_of(tati.id) == 0
+    assert [e.kind for e in entries(tati.id)] == ["earn", "reverse"]
+    assert verify.problems() == []
+
+
+def test_batch_award_skips_members_at_cap(login, org, store):
+    from baojing.dates import local_today
+    from tests import factories
+
+    tati = org.members["tati"]
+    second = factories.member(org.villages["tati"], name="石秀英")
+    other = org.members["angdong"]
+    db.session.commit()
+    c = login("secretary")
+    form = {"rule_id": store.rule.id, "occurred_on": local_today().isoformat(),
+            "reason": "11 月主题党日", "request_id": rid(), "member_ids": [tati.id, second.id]}  # fmt: skip
+    for _ in range(3):
+        c.post(f"/points/members/{tati.id}", form | {"request_id": rid(), "member_ids": []})
+    r = c.post("/points/award", form)
+    page = r.get_data(as_text=True)
+    assert r.status_code == 200 and "已登记 1 人" in page and "上限" in page
+    assert ledger.balance_of(second.id) == 10 and ledger.balance_of(tati.id) == 30
+    r = c.post("/points/award", form | {"request_id": rid(), "member_ids": [other.id]})
+    assert r.status_code == 404  # a member of another village
+    assert ledger.balance_of(other.id) == 0
+
+
+def test_member_sees_balance_history_and_qr(login, org, store):
+    fund(org.members["tati"].id, 260)
+    db.session.commit()
+    c = login("member")
+    page = c.get("/points/mine").get_data(as_text=True)
+    assert 'id="balance">260<' in page and "健康查体" in page
+    assert "data:image/svg+xml" in page
+    assert c.get(f"/points/members/{org.members['tati'].id}").status_code == 403
+
+
+def test_verify_command_catches_a_tampered_balance(app, org, store):
+    fund(org.members["tati"].id, 10)
+    db.session.commit()
+    runner = app.test_cli_runner()
+    assert runner.invoke(args=["points", "verify"]).exit_code == 0
+    db.session.execute(text("UPDATE point_accounts SET balance = 11"))
+    db.session.commit()
+    result = runner.invoke(args=["points", "verify"])
+    assert result.exit_code == 1 and "differs" in result.output
+    db.session.execute(text("UPDATE point_accounts SET balance = 10"))
+    db.session.commit()
+    assert runner.invoke(args=["points", "verify"]).exit_code == 0
+    # Negative stock is refused by a CHECK constraint in the first place …
+    with pytest.raises(IntegrityError):
+        db.session.execute(text("UPDATE catalog_items SET stock = -1 WHERE stock IS NOT NULL"))
+    db.session.rollback()
+    # … and caught by verify on a database where that check was bypassed.
+    db.session.execute(text("PRAGMA ignore_check_constraints = ON"))
+    db.session.execute(text("UPDATE catalog_items SET stock = -1 WHERE stock IS NOT NULL"))
+    db.session.commit()
+    db.session.execute(text("PRAGMA ignore_check_constraints = OFF"))
+    result = runner.invoke(args=["points", "verify"])
+    assert result.exit_code == 1 and "negative stock" in result.output
