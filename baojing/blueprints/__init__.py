@@ -12,7 +12,8 @@ def register_blueprints(app):
     from baojing.blueprints.main import bp as main
     from baojing.blueprints.members import bp as members
     from baojing.blueprints.points import bp as points
+    from baojing.blueprints.rankings import bp as rankings
     from baojing.blueprints.store import bp as store
 
-    for bp in (main, auth, members, points, store, branches, admin):
+    for bp in (main, auth, members, points, store, rankings, branches, admin):
         app.register_blueprint(bp)

@@ -19,6 +19,12 @@ from baojing.models.points import (
     Redemption,
     Voucher,
 )
+from baojing.models.rankings import (
+    RankingAmendment,
+    RankingLine,
+    RankingObjection,
+    RankingPublication,
+)
 from baojing.models.users import LoginFailure, User, UserSession
 
 __all__ = [
@@ -35,6 +41,10 @@ __all__ = [
     "PointAccount",
     "PointEntry",
     "PointRule",
+    "RankingAmendment",
+    "RankingLine",
+    "RankingObjection",
+    "RankingPublication",
     "Redemption",
     "RegistrationVisit",
     "User",

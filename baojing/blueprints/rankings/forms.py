@@ -1,0 +1,37 @@
+"""Forms of the quarterly ranking: publish, amend, object, answer."""
+
+from flask_wtf import FlaskForm
+from wtforms import HiddenField, SelectField, StringField, TextAreaField
+from wtforms.validators import DataRequired, Length, Optional, Regexp
+
+from baojing.blueprints.formtools import strip_text
+
+
+class PublishForm(FlaskForm):
+    township_id = SelectField("乡镇网络党支部", coerce=int)
+    quarter = SelectField("季度")
+
+
+class AmendForm(FlaskForm):
+    reason = StringField(
+        "更正原因",
+        filters=[strip_text],
+        validators=[DataRequired("请写明更正原因"), Length(2, 200, "原因写 2 到 200 个字")],
+    )
+
+
+class ObjectionForm(FlaskForm):
+    text = TextAreaField(
+        "我的疑问",
+        filters=[strip_text],
+        validators=[DataRequired("请写下您的疑问"), Length(2, 500, "请写 2 到 500 个字")],
+    )
+    request_id = HiddenField(validators=[Optional(), Regexp(r"^[A-Za-z0-9_-]{8,40}$")])
+
+
+class AnswerForm(FlaskForm):
+    answer = TextAreaField(
+        "答复",
+        filters=[strip_text],
+        validators=[DataRequired("请填写答复"), Length(2, 500, "请写 2 到 500 个字")],
+    )

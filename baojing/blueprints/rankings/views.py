@@ -1,0 +1,179 @@
+"""比积分: the quarterly points ranking of each online branch, as published."""
+
+import uuid
+
+from flask import abort, flash, redirect, render_template, url_for
+from flask_login import current_user
+from sqlalchemy import select
+
+from baojing.blueprints.formtools import commit_or_errors, options
+from baojing.blueprints.rankings import bp
+from baojing.blueprints.rankings.forms import AmendForm, AnswerForm, ObjectionForm, PublishForm
+from baojing.dates import local_today
+from baojing.extensions import db
+from baojing.models.members import Member
+from baojing.models.org import TOWNSHIP, OrgUnit
+from baojing.models.rankings import RankingObjection, RankingPublication
+from baojing.models.users import COUNTY_ADMIN, MEMBER, TOWNSHIP_OFFICER
+from baojing.services import rankings as svc
+from baojing.validators import mask_name
+
+PUBLISHER_ROLES = (COUNTY_ADMIN, TOWNSHIP_OFFICER)
+
+
+def _own_township_id() -> int | None:
+    """The township whose online branch the user belongs to (None for the county)."""
+    if current_user.role == COUNTY_ADMIN:
+        return None
+    if current_user.role == MEMBER:
+        if not current_user.member_id:
+            abort(404)
+        return db.session.scalar(select(Member.township_id).where(Member.id == current_user.member_id))
+    if current_user.org_unit_id:
+        return current_user.township_id
+    abort(403)  # the clerk has no branch
+
+
+def _publication_condition():
+    township_id = _own_township_id()
+    if township_id is None:
+        return RankingPublication.id.is_not(None)
+    return RankingPublication.township_id == township_id
+
+
+def _get_publication_or_404(publication_id: int) -> RankingPublication:
+    found = db.session.scalar(
+        select(RankingPublication).where(
+            RankingPublication.id == publication_id, _publication_condition()
+        )
+    )
+    if found is None:
+        abort(404)
+    return found
+
+
+def _publish_form(formdata=True) -> PublishForm:
+    form = PublishForm() if formdata else PublishForm(formdata=None)
+    townships = select(OrgUnit.id, OrgUnit.name).where(OrgUnit.kind == TOWNSHIP)
+    if current_user.role != COUNTY_ADMIN:
+        townships = townships.where(OrgUnit.id == current_user.township_id)
+    form.township_id.choices = options(
+        (tid, f"{name}网络党支部") for tid, name in db.session.execute(townships.order_by(OrgUnit.id))
+    )
+    form.quarter.choices = options((q, q) for q in svc.completed_quarters())
+    return form
+
+
+@bp.get("/")
+def index():
+    publications = db.session.scalars(
+        select(RankingPublication)
+        .where(_publication_condition())
+        .order_by(RankingPublication.quarter.desc(), RankingPublication.township_id)
+        .limit(100)
+    ).all()
+    form = _publish_form(formdata=False) if current_user.role in PUBLISHER_ROLES else None
+    return render_template("rankings/index.html", publications=publications, form=form)
+
+
+@bp.post("/publish")
+def publish():
+    if current_user.role not in PUBLISHER_ROLES:
+        abort(403)
+    form = _publish_form()
+    if form.validate_on_submit():
+        township = db.session.get(OrgUnit, form.township_id.data)
+        ok, publication = commit_or_errors(
+            form, lambda: svc.publish(current_user, township, form.quarter.data)
+        )
+        if ok:
+            flash(f"已公示 {township.name} {publication.quarter} 积分排名", "success")
+            return redirect(url_for("rankings.show", publication_id=publication.id), 303)
+    publications = db.session.scalars(
+        select(RankingPublication).where(_publication_condition()).limit(100)
+    ).all()
+    return render_template("rankings/index.html", publications=publications, form=form), 422
+
+
+def _show(publication, *, objection_form=None, amend_form=None, status=200):
+    officer = current_user.role in PUBLISHER_ROLES
+    own = current_user.member_id if current_user.role == MEMBER else None
+    lines = svc.published_lines(publication.id)
+    if not officer:
+        # The public view masks names; a member still sees their own line in full.
+        for line in lines:
+            if line.member_id != own:
+                line.name = mask_name(line.name)
+    mine = next((line for line in lines if line.member_id == own), None) if own else None
+    objections = svc.objections(publication.id, None if officer else (own or -1))
+    form = objection_form or ObjectionForm(formdata=None)
+    if not form.request_id.data:
+        form.request_id.data = uuid.uuid4().hex
+    return render_template(
+        "rankings/show.html", p=publication, lines=lines, officer=officer, mine=mine,
+        amendments=svc.amendments(publication.id) if officer else [],
+        objections=objections, objection_form=form,
+        amend_form=amend_form or AmendForm(formdata=None), answer_form=AnswerForm(formdata=None),
+        open_for_objections=local_today() <= publication.objections_until,
+    ), status  # fmt: skip
+
+
+@bp.get("/<int:publication_id>")
+def show(publication_id: int):
+    return _show(_get_publication_or_404(publication_id))
+
+
+@bp.post("/<int:publication_id>/amend")
+def amend(publication_id: int):
+    if current_user.role not in PUBLISHER_ROLES:
+        abort(403)
+    publication = _get_publication_or_404(publication_id)
+    form = AmendForm()
+    if form.validate_on_submit():
+        ok, added = commit_or_errors(form, lambda: svc.amend(current_user, publication, form.reason.data))
+        if ok:
+            flash(f"已复核：{added} 人的积分有更正" if added else "已复核：积分没有变化", "success")
+            return redirect(url_for("rankings.show", publication_id=publication.id), 303)
+    return _show(publication, amend_form=form, status=422)
+
+
+@bp.post("/<int:publication_id>/objections")
+def object_to(publication_id: int):
+    if current_user.role != MEMBER:
+        abort(403)
+    publication = _get_publication_or_404(publication_id)
+    form = ObjectionForm()
+    if form.validate_on_submit():
+        ok, _ = commit_or_errors(
+            form,
+            lambda: svc.object_to(
+                publication, current_user.member_id, form.text.data, form.request_id.data or None
+            ),
+        )
+        if ok:
+            flash("疑问已提交，党支部会在这里答复您", "success")
+            return redirect(url_for("rankings.show", publication_id=publication.id), 303)
+    return _show(publication, objection_form=form, status=422)
+
+
+@bp.post("/<int:publication_id>/objections/<int:objection_id>/answer")
+def answer(publication_id: int, objection_id: int):
+    if current_user.role not in PUBLISHER_ROLES:
+        abort(403)
+    publication = _get_publication_or_404(publication_id)
+    objection = db.session.scalar(
+        select(RankingObjection).where(
+            RankingObjection.id == objection_id, RankingObjection.publication_id == publication.id
+        )
+    )
+    if objection is None:
+        abort(404)
+    form = AnswerForm()
+    if form.validate_on_submit():
+        ok, _ = commit_or_errors(form, lambda: svc.answer(current_user, objection, form.answer.data))
+        if ok:
+            flash("已答复", "success")
+            return redirect(url_for("rankings.show", publication_id=publication.id), 303)
+    for message in [*form.answer.errors]:
+        flash(message, "error")
+    return redirect(url_for("rankings.show", publication_id=publication.id), 303)
