@@ -274,3 +274,36 @@ def test_verify_command_catches_a_tampered_balance(app, org, store):
     db.session.execute(text("PRAGMA ignore_check_constraints = OFF"))
     result = runner.invoke(args=["points", "verify"])
     assert result.exit_code == 1 and "negative stock" in result.output
+
+
+def test_batch_with_nobody_ticked_says_so(login, org, store):
+    from baojing.dates import local_today
+
+    c = login("secretary")
+    r = c.post("/points/award", {"rule_id": store.rule.id, "occurred_on": local_today().isoformat(),
+                                 "reason": "主题党日", "request_id": rid()})  # fmt: skip
+    assert r.status_code == 422 and "请至少勾选一名党员" in r.get_data(as_text=True)
+    assert db.session.scalar(select(func.count()).select_from(PointEntry)) == 0
+
+
+def test_deduction_takes_at_most_the_balance(login, org, store):
+    from baojing.dates import local_today
+
+    tati = org.members["tati"]
+    fund(tati.id, 3)
+    db.session.commit()
+    c = login("secretary")
+    form = {"rule_id": store.deduction.id, "occurred_on": local_today().isoformat(),
+            "reason": "10 月思想汇报未交", "request_id": rid()}  # fmt: skip
+    assert c.post(f"/points/members/{tati.id}", form).status_code == 303
+    assert ledger.balance_of(tati.id) == 0
+    assert [e.points for e in entries(tati.id)] == [3, -3]
+    r = c.post(f"/points/members/{tati.id}", form | {"request_id": rid()})
+    assert r.status_code == 422 and "余额为 0" in r.get_data(as_text=True)
+    # A future date is refused next to the field.
+    future = (local_today().toordinal() + 1)
+    from datetime import date
+
+    r = c.post(f"/points/members/{tati.id}",
+               form | {"request_id": rid(), "occurred_on": date.fromordinal(future).isoformat()})  # fmt: skip
+    assert r.status_code == 422 and "不能晚于今天" in r.get_data(as_text=True)

@@ -6,7 +6,7 @@ from sqlalchemy import text
 
 from baojing.blueprints.main import bp
 from baojing.extensions import db
-from baojing.models.users import MEMBER
+from baojing.models.users import CLERK, MEMBER
 from baojing.scoping import can_manage_registry
 from baojing.services.members import ALERT_LABELS, AlertCutoffs, alert_counts
 
@@ -27,6 +27,8 @@ def home():
     """Each role's starting point."""
     if current_user.role == MEMBER:
         return redirect(url_for("members.me"))
+    if current_user.role == CLERK:
+        return redirect(url_for("store.counter_page"))
     counts = None
     if can_manage_registry(current_user):
         counts = alert_counts(current_user, AlertCutoffs.today())

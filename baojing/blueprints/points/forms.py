@@ -18,6 +18,7 @@ from wtforms.validators import (
     NumberRange,
     Optional,
     Regexp,
+    ValidationError,
 )
 
 from baojing.blueprints.formtools import options, strip_text
@@ -94,7 +95,7 @@ class BatchAwardForm(AwardForm):
 
     def validate_member_ids(self, field):
         if not field.data:
-            raise ValueError("请至少勾选一名党员")
+            raise ValidationError("请至少勾选一名党员")
 
 
 class ExpiryForm(FlaskForm):

@@ -9,7 +9,15 @@ from wtforms import (
     SelectField,
     StringField,
 )
-from wtforms.validators import DataRequired, InputRequired, Length, NumberRange, Optional, Regexp
+from wtforms.validators import (
+    DataRequired,
+    InputRequired,
+    Length,
+    NumberRange,
+    Optional,
+    Regexp,
+    ValidationError,
+)
 
 from baojing.blueprints.formtools import options, strip_text
 from baojing.models.points import ITEM_KINDS
@@ -76,7 +84,7 @@ class ItemForm(FlaskForm):
 
     def validate_valid_until(self, field):
         if field.data and self.valid_from.data and field.data < self.valid_from.data:
-            raise ValueError("截止日期不能早于起始日期")
+            raise ValidationError("截止日期不能早于起始日期")
 
 
 class SessionForm(FlaskForm):
