@@ -90,6 +90,17 @@ def begin_write() -> None:
     db.session.connection(execution_options={"sqlite_immediate": True})
 
 
+def done_writing() -> None:
+    """After the request's write has committed: what is left only reads.
+
+    Later statements (re-reading what to show) begin a plain deferred transaction
+    instead of taking the write lock again for the rest of the request, so other
+    counters are not held up while this page renders. The ContextVar token set at
+    the start of the request still resets it at teardown.
+    """
+    write_intent.set(False)
+
+
 def close_read_connection(_exc=None) -> None:
     conn = g.pop("_read_connection", None)
     if conn is not None:

@@ -15,7 +15,7 @@ from baojing.blueprints.formtools import commit_or_errors
 from baojing.blueprints.params import int_param
 from baojing.blueprints.store import bp
 from baojing.blueprints.store.forms import RedeemForm, ReverseForm, VoucherForm
-from baojing.extensions import db, no_write_lock
+from baojing.extensions import db, done_writing, no_write_lock
 from baojing.models.members import Member
 from baojing.models.users import CLERK, COUNTY_ADMIN, MEMBER
 from baojing.scoping import COUNTER_ROLES, counter_condition, get_counter_member_or_404
@@ -112,6 +112,7 @@ def redeem():
         )
         if ok:
             status = 200
+            done_writing()
             if not htmx.wants_fragment():
                 return redirect(url_for("store.receipt", serial=done.serial), 303)
     if not htmx.wants_fragment():
