@@ -26,6 +26,7 @@ from baojing.models.points import (
     PointEntry,
     PointRule,
     Redemption,
+    Voucher,
 )
 
 SECRETARY_ROLES = "village_secretary,township_officer"
@@ -94,7 +95,7 @@ def load(session, rng: random.Random, today: date, clerk_id: int, secretary_id: 
     goods = [i for i in items if i.kind == GOODS]
 
     quarters = _previous_quarters(today, 4)
-    entry_rows, redemption_rows = [], []
+    entry_rows, redemption_rows, voucher_rows = [], [], []
     balances: dict[int, int] = defaultdict(int)
     member_ids = session.scalars(select(Member.id).order_by(Member.id)).all()
     redemption_id = 0
@@ -127,6 +128,10 @@ def load(session, rng: random.Random, today: date, clerk_id: int, secretary_id: 
                     "request_id": f"demo-{redemption_id:08d}", "request_fingerprint": "demo",
                     "clerk_id": clerk_id, "created_at": _at(day),
                 })  # fmt: skip
+                voucher_rows.append({
+                    "code": _code(rng), "redemption_id": redemption_id, "member_id": mid,
+                    "used_at": _at(day), "used_by_id": clerk_id,
+                })  # fmt: skip
                 balances[mid] -= item.price
                 entry_rows.append(_entry(mid, REDEEM, -item.price, day, clerk_id,
                                          redemption_id=redemption_id, reason=f"兑换「{item.name}」×1"))  # fmt: skip
@@ -135,6 +140,7 @@ def load(session, rng: random.Random, today: date, clerk_id: int, secretary_id: 
     conn = session.connection()
     if redemption_rows:
         conn.execute(Redemption.__table__.insert(), redemption_rows)
+        conn.execute(Voucher.__table__.insert(), voucher_rows)
     # In date order, as a real ledger would have grown.
     entry_rows.sort(key=lambda r: (r["occurred_on"], r["member_id"]))
     conn.execute(PointEntry.__table__.insert(), entry_rows)
@@ -143,6 +149,11 @@ def load(session, rng: random.Random, today: date, clerk_id: int, secretary_id: 
         [{"member_id": mid, "balance": b, "updated_at": _at(today)} for mid, b in balances.items()],
     )
     return {"point_entries": len(entry_rows), "redemptions": len(redemption_rows)}
+
+
+def _code(rng: random.Random) -> str:
+    raw = "".join(rng.choices("23456789ABCDEFGHJKMNPQRSTUVWXYZ", k=10))
+    return f"{raw[:5]}-{raw[5:]}"
 
 
 def _at(day: date) -> datetime:

@@ -307,3 +307,15 @@ def test_deduction_takes_at_most_the_balance(login, org, store):
     r = c.post(f"/points/members/{tati.id}",
                form | {"request_id": rid(), "occurred_on": date.fromordinal(future).isoformat()})  # fmt: skip
     assert r.status_code == 422 and "不能晚于今天" in r.get_data(as_text=True)
+
+
+def test_every_redemption_has_a_voucher_goods_handed_over_at_once(login, org, store):
+    m = org.members["tati"]
+    fund(m.id, 100)
+    db.session.commit()
+    c = login("clerk")
+    assert redeem(c, m, store.rice).status_code == 200
+    voucher = db.session.scalar(select(Voucher))
+    assert voucher.used_at is not None and re.fullmatch(r"[2-9A-Z]{5}-[2-9A-Z]{5}", voucher.code)
+    r = login("admin").post("/store/vouchers", {"code": voucher.code})
+    assert r.status_code == 422 and "已在柜台领取" in r.get_data(as_text=True)

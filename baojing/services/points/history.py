@@ -84,7 +84,11 @@ def bookings(member_id: int) -> list[Booking]:
         select(Redemption, Voucher, ItemSession)
         .join(Voucher, Voucher.redemption_id == Redemption.id)
         .outerjoin(ItemSession, ItemSession.id == Redemption.session_id)
-        .where(Redemption.member_id == member_id, Redemption.id.not_in(reversed_redemptions))
+        .where(
+            Redemption.member_id == member_id,
+            Redemption.session_id.is_not(None),
+            Redemption.id.not_in(reversed_redemptions),
+        )
         .order_by(ItemSession.on_date.desc())
     ).all()
     today = local_today()

@@ -154,10 +154,15 @@ def redeem(actor: User, member: Member, wanted: RedeemRequest, request_id: str) 
         raise RuleViolation(
             {"quantity": f"积分不足：余额 {exc.balance} 分，需要 {cost} 分"}
         ) from exc
-    if session is not None:
-        db.session.add(
-            Voucher(code=_voucher_code(), redemption_id=redemption.id, member_id=member.id)
-        )
+    # Every redemption gets a voucher. Goods change hands at the counter, so theirs
+    # is used at once; a health check or class is used when it is delivered.
+    handed_over = session is None
+    db.session.add(
+        Voucher(
+            code=_voucher_code(), redemption_id=redemption.id, member_id=member.id,
+            used_at=utcnow() if handed_over else None, used_by_id=actor.id if handed_over else None,
+        )  # fmt: skip
+    )
     db.session.flush()
     audit.record(
         "store.redeem", redemption,
@@ -194,7 +199,8 @@ def reverse_redemption(actor: User, redemption: Redemption, reason: str) -> Poin
     if reversal_of(redemption) is not None:
         raise RuleViolation({"reason": "这笔兑换已经冲正过了"})
     voucher = voucher_of(redemption)
-    if voucher is not None and voucher.used_at is not None:
+    # Goods can be brought back to the counter; a delivered health check cannot.
+    if redemption.session_id is not None and voucher is not None and voucher.used_at is not None:
         raise RuleViolation({"reason": "凭证已经使用，不能冲正"})
     original = redeem_entry(redemption)
     today = local_today()
@@ -229,6 +235,8 @@ def use_voucher(actor: User, code: str) -> Voucher:
     voucher = db.session.scalar(select(Voucher).where(Voucher.code == code.strip().upper()))
     if voucher is None:
         raise RuleViolation({"code": "没有这张凭证"})
+    if voucher.redemption.session_id is None:
+        raise RuleViolation({"code": "这是物品兑换的凭证，已在柜台领取"})
     if reversal_of(voucher.redemption) is not None:
         raise RuleViolation({"code": "这张凭证的兑换已冲正，凭证作废"})
     used = db.session.execute(
