@@ -319,3 +319,11 @@ def test_every_redemption_has_a_voucher_goods_handed_over_at_once(login, org, st
     assert voucher.used_at is not None and re.fullmatch(r"[2-9A-Z]{5}-[2-9A-Z]{5}", voucher.code)
     r = login("admin").post("/store/vouchers", {"code": voucher.code})
     assert r.status_code == 422 and "已在柜台领取" in r.get_data(as_text=True)
+
+
+def test_counter_look_up_works_without_javascript(login, org, store):
+    c = login("clerk")
+    page = c.post("/store/counter/lookup", {"q": "光明"}).get_data(as_text=True)
+    assert "<html" in page and "向光明" in page and "积分超市柜台" in page
+    fragment = c.post("/store/counter/lookup", {"q": "光明"}, headers={"HX-Request": "true"})
+    assert "<html" not in fragment.get_data(as_text=True)

@@ -77,14 +77,16 @@ def lookup():
     if counter.looks_like_serial(q):
         found = counter.find_receipt(q)
         if found is not None and _redemption_in_scope(found):
-            return render_template("store/_lookup.html", receipt=found, rows=[], q=q)
+            context = {"receipt": found, "rows": [], "q": q}
+            return htmx.render("store/counter.html", "store/_lookup.html", **context)
     rows = counter.lookup(current_user, q)
     context = {"rows": rows, "q": q, "receipt": None}
     if len(rows) == 1 and counter.scanned_member_id(q) is not None:
         # A scanned card opens the member at once: the clerk needs no extra tap.
         member = get_counter_member_or_404(current_user, rows[0].id)
-        context.update(_panel_context(member), open_panel=True)
-    return render_template("store/_lookup.html", **context)
+        # As an out-of-band swap for htmx; a full page shows the panel in place.
+        context.update(_panel_context(member), open_panel=htmx.wants_fragment())
+    return htmx.render("store/counter.html", "store/_lookup.html", **context)
 
 
 @bp.post("/redeem")
