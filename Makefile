@@ -7,7 +7,7 @@ SUDO     = $(shell [ "$$(id -u)" = 0 ] || echo sudo)
 # Debian packages: venv for Python, chromium for browser tests, a CJK font, wrk for bench/.
 APT_PACKAGES = python3-venv python3-pip chromium fonts-noto-cjk wrk sqlite3
 
-.PHONY: run test system-deps install lint bench serve clean
+.PHONY: run test system-deps install lint bench bench-store serve clean
 
 $(STAMP): pyproject.toml
 	$(PYTHON) -m venv $(VENV)
@@ -45,6 +45,11 @@ serve: $(STAMP)
 
 bench: system-deps $(STAMP)
 	$(BIN)/python bench/members.py
+
+# The points store: kill -9 test first (correctness), then the counter benchmark.
+bench-store: system-deps $(STAMP)
+	$(BIN)/python bench/store_fault.py
+	$(BIN)/python bench/store.py
 
 clean:
 	rm -rf $(VENV) .pytest_cache
