@@ -113,3 +113,16 @@ def record(
     )
     db.session.add(entry)
     return entry
+
+
+def record_fast(action: str, *, entity_type: str, entity_id: int, after: dict) -> None:
+    """record() as one Core INSERT in the current transaction, for paths under the write lock."""
+    actor = current_user if has_request_context() and current_user.is_authenticated else None
+    values = _entry_values(
+        action, entity_type=entity_type, entity_id=entity_id, before=None, after=after,
+        outcome="ok", actor=actor, username="",
+    )  # fmt: skip
+    db.session.connection().execute(_INSERT, {"at": utcnow(), **values})
+
+
+_INSERT = AuditEntry.__table__.insert()

@@ -126,5 +126,8 @@ def configure_sqlite(engine, busy_timeout_ms: int) -> None:
 
     @event.listens_for(engine, "begin")
     def _on_begin(conn):
-        immediate = conn.get_execution_options().get("sqlite_immediate") or write_intent.get()
+        # An explicit sqlite_immediate (True or False) wins over the request's intent:
+        # a side read on its own connection must not take the write lock.
+        options = conn.get_execution_options()
+        immediate = options.get("sqlite_immediate", write_intent.get())
         conn.exec_driver_sql("BEGIN IMMEDIATE" if immediate else "BEGIN")

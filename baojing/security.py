@@ -309,7 +309,9 @@ def load_session_user(token: str) -> SessionUser | None:
     # below, on its own connection, would then wait for it until it timed out.
     params = {"token_hash": _digest(token)}
     if write_intent.get():
+        # A plain read (BEGIN, not IMMEDIATE): the request takes the lock itself later.
         with db.engine.connect() as conn:
+            conn = conn.execution_options(sqlite_immediate=False)
             row = conn.execute(_SESSION_QUERY, params).first()
     else:
         row = read_connection().execute(_SESSION_QUERY, params).first()

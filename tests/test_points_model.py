@@ -324,7 +324,12 @@ class LedgerMachine(RuleBasedStateMachine):
             available = self.goods[item_id] - self._live_quantity(item_id)
         key = rid()
         if self.balance[member] < cost or available < quantity:
-            message = "积分不足" if self.balance[member] < cost else "库存不足|名额已满"
+            # Stock is taken before the debit, so when both fall short either may be told.
+            short_points = self.balance[member] < cost
+            short_stock = available < quantity
+            message = "|".join(
+                (["积分不足"] if short_points else []) + (["库存不足|名额已满"] if short_stock else [])
+            )
             event(f"redeem: refused ({message})")
             with pytest.raises(RuleViolation, match=message):
                 redemption.redeem(self.clerk, self._member(member), wanted, key)

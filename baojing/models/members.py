@@ -48,6 +48,8 @@ class Member(db.Model):
         # The list: scope, active, ordered by name. Covering for the page's count(*).
         Index("ix_members_village_list", "village_id", "status", "name"),
         Index("ix_members_township_list", "township_id", "status", "name"),
+        # The county-wide counter look-up by name prefix (the clerk's scope is everyone).
+        Index("ix_members_status_name", "status", "name", "id"),
         Index("ix_members_id_tail", "id_tail"),
         Index("ix_members_phone", "phone"),
         Index("ix_members_liaison", "liaison_id"),
@@ -101,6 +103,10 @@ class Member(db.Model):
 
     village: Mapped[OrgUnit] = relationship(foreign_keys=[village_id])
     liaison: Mapped[BranchContact | None] = relationship()
+
+    @property
+    def village_name(self) -> str:
+        return self.village.name
 
     # Optimistic concurrency: every UPDATE checks and bumps the version.
     __mapper_args__ = {"version_id_col": version}

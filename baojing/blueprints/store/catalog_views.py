@@ -9,7 +9,7 @@ from baojing.blueprints.store.forms import ItemForm, SessionForm
 from baojing.extensions import db
 from baojing.models.points import ITEM_KINDS, CatalogItem
 from baojing.models.users import COUNTY_ADMIN
-from baojing.services.points import catalog
+from baojing.services.points import catalog, counter
 
 
 def _require_admin():
@@ -41,6 +41,7 @@ def catalog_item(item_id: int | None = None):
         data = {name: form[name].data for name in catalog.ITEM_FIELDS}
         ok, saved = commit_or_errors(form, lambda: catalog.save_item(item, data))
         if ok:
+            counter.catalogue_changed()
             flash(f"已保存「{saved.name}」", "success")
             return redirect(url_for("store.catalog_item", item_id=saved.id), 303)
         status = 422
@@ -61,6 +62,7 @@ def add_session(item_id: int):
         data = {n: session_form[n].data for n in ("on_date", "place", "capacity")}
         ok, _ = commit_or_errors(session_form, lambda: catalog.add_session(item, data))
         if ok:
+            counter.catalogue_changed()
             flash("已添加场次", "success")
             return redirect(url_for("store.catalog_item", item_id=item.id), 303)
     form = ItemForm(obj=item, formdata=None)

@@ -91,7 +91,14 @@ def lookup():
 
 @bp.post("/redeem")
 def redeem():
-    """Redeem one item for a member. The same request_id twice redeems once."""
+    """Redeem one item for a member. The same request_id twice redeems once.
+
+    The form is checked before the first query: that query takes the write lock
+    (BEGIN IMMEDIATE), and other counters wait for as long as this one holds it.
+    With htmx the answer is small — the member's heading with the new balance and
+    the receipt, a fresh request_id for the form used, the last receipts — rather
+    than the whole panel again.
+    """
     _require(COUNTER_ROLES)
     form = RedeemForm()
     member_id = form.member_id.data if isinstance(form.member_id.data, int) else None
@@ -99,10 +106,12 @@ def redeem():
         member_id = int_param("member_id")
     if member_id is None:
         abort(400)
-    member = get_counter_member_or_404(current_user, member_id)
-    status = 422
+    valid = form.validate_on_submit()
+    member = counter.member_head(current_user, member_id)
+    if member is None:
+        abort(404)
     done = None
-    if form.validate_on_submit():
+    if valid:
         wanted = RedeemRequest(
             member_id=member.id,
             item_id=form.item_id.data,
@@ -113,14 +122,21 @@ def redeem():
             form, lambda: redemption.redeem(current_user, member, wanted, form.request_id.data)
         )
         if ok:
-            status = 200
+            counter.catalogue_changed()
             done_writing()
             if not htmx.wants_fragment():
                 return redirect(url_for("store.receipt", serial=done.serial), 303)
+    status = 200 if done else 422
     if not htmx.wants_fragment():
-        return render_template("store/counter.html", **_panel_context(member, form)), status
-    context = _panel_context(member, form=None if done else form, receipt=done)
-    return htmx.render("store/counter.html", "store/_panel.html", status=status, **context)
+        full = get_counter_member_or_404(current_user, member.id)
+        return render_template("store/counter.html", **_panel_context(full, form)), status
+    response = htmx.render(
+        "store/counter.html", "store/_redeemed.html", status=status, member=member,
+        balance=ledger.read_balance(member.id), receipt=done, form=None if done else form,
+        item_id=form.item_id.data, new_request_id=uuid.uuid4().hex,
+        recent=counter.recent_redemptions(member.id) if done else None,
+    )  # fmt: skip
+    return response
 
 
 # --- receipts and reversal -------------------------------------------------------------
@@ -175,6 +191,7 @@ def reverse(serial: str):
             form, lambda: redemption.reverse_redemption(current_user, found, form.reason.data)
         )
         if ok:
+            counter.catalogue_changed()
             return redirect(url_for("store.receipt", serial=found.serial, reversed=1), 303)
     return render_template("store/receipt.html", **_receipt_context(found, form)), 422
 

@@ -10,12 +10,20 @@ from dataclasses import dataclass
 from datetime import date
 
 from sqlalchemy import and_, bindparam, func, select
+from sqlalchemy.orm import joinedload
 
+from baojing.cache import ttl_cache
 from baojing.dates import local_today
 from baojing.extensions import db, read_connection
 from baojing.models.members import ACTIVE, Member
 from baojing.models.org import OrgUnit
-from baojing.models.points import CatalogItem, ItemSession, PointAccount, Redemption
+from baojing.models.points import (
+    SERVICE_KINDS,
+    CatalogItem,
+    ItemSession,
+    PointAccount,
+    Redemption,
+)
 from baojing.models.users import User
 from baojing.scoping import counter_scope, scope_condition
 from baojing.services.members import SEARCH_CONDITIONS, search_kind
@@ -37,20 +45,25 @@ class Found:
     balance: int
 
 
-@functools.lru_cache(maxsize=32)
-def _lookup_statement(scope: str, search: str):
+# Prefix look-ups walk an index: a name typed from its first character (the surname),
+# a phone number from its first digit. Only when nothing starts with the text does the
+# look-up fall back to a substring scan of every member in scope.
+_PREFIX_COLUMNS = {"name": Member.name, "phone": Member.phone}
+
+
+@functools.lru_cache(maxsize=64)
+def _lookup_statement(scope: str, search: str, prefix: bool):
     conds = [scope_condition(scope), Member.status == ACTIVE]
     if search == "id":
         conds.append(Member.id == bindparam("member_id"))
+    elif prefix:
+        column = _PREFIX_COLUMNS[search]
+        conds += [column >= bindparam("q"), column < bindparam("q_end")]
     else:
         conds.append(SEARCH_CONDITIONS[search]())
     return (
         select(
-            Member.id,
-            Member.name,
-            Member.phone,
-            Member.id_tail,
-            OrgUnit.name,
+            Member.id, Member.name, Member.phone, Member.id_tail, OrgUnit.name,
             func.coalesce(PointAccount.balance, 0),
         )  # fmt: skip
         .join(OrgUnit, OrgUnit.id == Member.village_id)
@@ -59,6 +72,37 @@ def _lookup_statement(scope: str, search: str):
         .order_by(Member.name, Member.id)
         .limit(LOOKUP_LIMIT)
     )
+
+
+@dataclass(frozen=True)
+class MemberHead:
+    """Who is at the counter: enough for the panel's heading and a redemption."""
+
+    id: int
+    name: str
+    village_name: str
+
+
+@functools.lru_cache(maxsize=8)
+def _head_statement(scope: str):
+    return (
+        select(Member.id, Member.name, OrgUnit.name)
+        .join(OrgUnit, OrgUnit.id == Member.village_id)
+        .where(Member.id == bindparam("member_id"), scope_condition(scope))
+    )
+
+
+def member_head(user: User, member_id: int) -> MemberHead | None:
+    """The member if in the user's counter scope, else None (the view answers 404)."""
+    scope, scope_id = counter_scope(user)
+    if scope == "none":
+        return None
+    row = (
+        db.session.connection()
+        .execute(_head_statement(scope), {"member_id": member_id, "scope_id": scope_id})
+        .first()
+    )
+    return MemberHead(*row) if row else None
 
 
 def scanned_member_id(q: str) -> int | None:
@@ -84,7 +128,14 @@ def lookup(user: User, q: str) -> list[Found]:
         if not search:
             return []
         params.update(found)
-    rows = read_connection().execute(_lookup_statement(scope, search), params)
+    conn = read_connection()
+    rows = []
+    if search in _PREFIX_COLUMNS:
+        # U+10FFFF sorts after every character, so [q, q + U+10FFFF) is "starts with q".
+        params["q_end"] = params["q"] + "\U0010ffff"
+        rows = conn.execute(_lookup_statement(scope, search, True), params).all()
+    if not rows:
+        rows = conn.execute(_lookup_statement(scope, search, False), params).all()
     return [
         Found(mid, name, mask_phone(phone), tail, village, balance)
         for mid, name, phone, tail, village, balance in rows
@@ -95,10 +146,33 @@ def find_receipt(serial: str) -> Redemption | None:
     return db.session.scalar(select(Redemption).where(Redemption.serial == serial.strip().upper()))
 
 
+@dataclass(frozen=True)
+class ItemView:
+    id: int
+    kind: str
+    name: str
+    description: str
+    price: int
+    stock: int | None
+
+    @property
+    def is_service(self) -> bool:
+        return self.kind in SERVICE_KINDS
+
+
+@dataclass(frozen=True)
+class SessionView:
+    id: int
+    item_id: int
+    on_date: date
+    place: str
+    left: int
+
+
 @dataclass
 class Offer:
-    item: CatalogItem
-    sessions: list[ItemSession]
+    item: ItemView
+    sessions: list[SessionView]
     affordable: bool
 
     @property
@@ -108,11 +182,20 @@ class Offer:
         return self.item.stock is None or self.item.stock > 0
 
 
-def catalogue(balance: int, today: date | None = None) -> list[Offer]:
-    """Items that can be redeemed today, with their open sessions, cheapest first."""
-    today = today or local_today()
-    items = db.session.scalars(
-        select(CatalogItem)
+@ttl_cache(5, key=lambda today: today)
+def _open_catalogue(today: date) -> list[tuple[ItemView, list[SessionView]]]:
+    """Items redeemable today with their open sessions, cheapest first.
+
+    Cached a few seconds per worker: the counter shows it after every look-up and
+    every redemption. Stock and places shown may lag by that much; the redemption
+    itself always checks the database (redemption._take_core).
+    """
+    conn = read_connection()
+    items = conn.execute(
+        select(
+            CatalogItem.id, CatalogItem.kind, CatalogItem.name, CatalogItem.description,
+            CatalogItem.price, CatalogItem.stock,
+        )  # fmt: skip
         .where(
             CatalogItem.active.is_(True),
             (CatalogItem.valid_from.is_(None)) | (CatalogItem.valid_from <= today),
@@ -120,20 +203,37 @@ def catalogue(balance: int, today: date | None = None) -> list[Offer]:
         )
         .order_by(CatalogItem.price, CatalogItem.id)
     ).all()
-    sessions: dict[int, list[ItemSession]] = {}
-    for s in db.session.scalars(
-        select(ItemSession)
+    sessions: dict[int, list[SessionView]] = {}
+    for row in conn.execute(
+        select(
+            ItemSession.id, ItemSession.item_id, ItemSession.on_date, ItemSession.place,
+            ItemSession.capacity - ItemSession.taken,
+        )  # fmt: skip
         .where(ItemSession.on_date >= today, ItemSession.taken < ItemSession.capacity)
         .order_by(ItemSession.on_date, ItemSession.id)
     ):
-        sessions.setdefault(s.item_id, []).append(s)
-    return [Offer(i, sessions.get(i.id, []), i.price <= balance) for i in items]
+        sessions.setdefault(row[1], []).append(SessionView(*row))
+    return [(ItemView(*row), sessions.get(row[0], [])) for row in items]
+
+
+def catalogue(balance: int, today: date | None = None) -> list[Offer]:
+    """What can be redeemed today, marked affordable or not for this balance."""
+    return [
+        Offer(item, sessions, item.price <= balance)
+        for item, sessions in _open_catalogue(today or local_today())
+    ]
+
+
+def catalogue_changed() -> None:
+    """This worker just changed stock or places: show the new numbers at once."""
+    _open_catalogue.cache_clear()
 
 
 def recent_redemptions(member_id: int, limit: int = 5) -> list[Redemption]:
     return list(
         db.session.scalars(
             select(Redemption)
+            .options(joinedload(Redemption.item))
             .where(Redemption.member_id == member_id)
             .order_by(Redemption.id.desc())
             .limit(limit)

@@ -154,3 +154,19 @@ document.addEventListener("click", function (evt) {
   var target = evt.target;
   if (target && target.classList && target.classList.contains("print-button")) window.print();
 });
+
+// The counter: after a redemption only the member's heading is redrawn, so the
+// 兑换 buttons follow the new balance here (the server checks it again anyway).
+document.addEventListener("htmx:after:swap", function () {
+  var shown = document.getElementById("balance");
+  if (!shown) return;
+  var balance = parseInt(shown.textContent, 10);
+  document.querySelectorAll(".offer-form button[data-price]").forEach(function (button) {
+    var form = button.form;
+    var qty = form && form.elements.quantity ? parseInt(form.elements.quantity.value, 10) || 1 : 1;
+    var short = parseInt(button.dataset.price, 10) * qty > balance;
+    button.disabled = short || button.hasAttribute("data-unavailable");
+    var note = button.parentNode.querySelector(".short-note");
+    if (note) note.hidden = !short;
+  });
+});
