@@ -3,10 +3,26 @@
 from collections.abc import Iterable
 
 from flask import abort
+from flask_wtf import FlaskForm
 from wtforms import SelectChoice
+from wtforms.meta import DefaultMeta
 
 from baojing.extensions import db
 from baojing.services import DuplicateRequest, RuleViolation
+
+
+class Form(FlaskForm):
+    """FlaskForm whose WTForms messages (不是有效的整数 …) come in Chinese, loaded once.
+
+    Flask-WTF's own i18n re-reads the translation catalogue from disk on every
+    request; the UI is zh_CN only, so WTForms' per-process cache does the same job.
+    """
+
+    class Meta:
+        locales = ("zh_CN",)
+
+        def get_translations(self, form):
+            return DefaultMeta.get_translations(self, form)
 
 
 def options(pairs: Iterable[tuple]) -> list[SelectChoice]:

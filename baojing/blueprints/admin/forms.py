@@ -1,12 +1,11 @@
-from flask_wtf import FlaskForm
 from wtforms import IntegerField, SelectField, StringField
 from wtforms.validators import DataRequired, Length, Optional, Regexp
 
-from baojing.blueprints.formtools import options, strip_text
+from baojing.blueprints.formtools import Form, options, strip_text
 from baojing.models.users import ROLE_LABELS
 
 
-class UserForm(FlaskForm):
+class UserForm(Form):
     display_name = StringField(
         "姓名",
         filters=[strip_text],

@@ -1,11 +1,10 @@
-from flask_wtf import FlaskForm
 from wtforms import PasswordField, StringField
 from wtforms.validators import DataRequired, EqualTo, Length
 
-from baojing.blueprints.formtools import strip_text
+from baojing.blueprints.formtools import Form, strip_text
 
 
-class LoginForm(FlaskForm):
+class LoginForm(Form):
     username = StringField(
         "用户名",
         # Phone keyboards capitalise the first letter; usernames are stored lower case.
@@ -25,7 +24,7 @@ class LoginForm(FlaskForm):
     )
 
 
-class ChangePasswordForm(FlaskForm):
+class ChangePasswordForm(Form):
     current_password = PasswordField("当前密码", validators=[DataRequired("请填写当前密码")])
     new_password = PasswordField("新密码", validators=[DataRequired("请填写新密码")])
     confirm = PasswordField(
@@ -37,7 +36,7 @@ class ChangePasswordForm(FlaskForm):
     )
 
 
-class TotpForm(FlaskForm):
+class TotpForm(Form):
     code = StringField(
         "6 位验证码",
         filters=[strip_text],
@@ -46,5 +45,5 @@ class TotpForm(FlaskForm):
     )
 
 
-class ReauthForm(FlaskForm):
+class ReauthForm(Form):
     password = PasswordField("密码", validators=[DataRequired("请填写密码")])

@@ -2,7 +2,6 @@
 
 import uuid
 
-from flask_wtf import FlaskForm
 from wtforms import (
     BooleanField,
     DateField,
@@ -16,7 +15,7 @@ from wtforms import (
 )
 from wtforms.validators import DataRequired, InputRequired, Length, Optional, ValidationError
 
-from baojing.blueprints.formtools import options, strip_text
+from baojing.blueprints.formtools import Form, options, strip_text
 from baojing.dates import local_today
 from baojing.models.members import (
     CONTACT_CHANNELS,
@@ -80,7 +79,7 @@ def _choices(values, blank=None):
     return options([("", blank)] + out if blank else out)
 
 
-class MemberForm(FlaskForm):
+class MemberForm(Form):
     name = StringField(
         "姓名",
         filters=[strip_text],
@@ -157,7 +156,7 @@ class NewMemberForm(MemberForm):
     )
 
 
-class SelfContactForm(FlaskForm):
+class SelfContactForm(Form):
     phone = StringField(
         "手机号码",
         filters=[strip_text],
@@ -176,7 +175,7 @@ class MultiCheckboxField(SelectMultipleField):
     option_widget = widgets.CheckboxInput()
 
 
-class VisitForm(FlaskForm):
+class VisitForm(Form):
     visited_on = DateField("登记日期", validators=[InputRequired("请填写登记日期"), not_future])
     met_with = SelectField(
         "见到的人",
@@ -208,7 +207,7 @@ class VisitForm(FlaskForm):
         }
 
 
-class ContactForm(FlaskForm):
+class ContactForm(Form):
     contacted_on = DateField("联系日期", validators=[InputRequired("请填写联系日期"), not_future])
     channel = SelectField("联系方式", choices=_choices(CONTACT_CHANNELS))
     note = TextAreaField(
@@ -224,11 +223,11 @@ class ContactForm(FlaskForm):
         }
 
 
-class AssignLiaisonForm(FlaskForm):
+class AssignLiaisonForm(Form):
     liaison_id = SelectField("联络人", coerce=int, validate_choice=True)
 
 
-class LiaisonForm(FlaskForm):
+class LiaisonForm(Form):
     name = StringField(
         "姓名",
         filters=[strip_text],
@@ -241,7 +240,7 @@ class LiaisonForm(FlaskForm):
     request_id = HiddenField()
 
 
-class HandoverForm(FlaskForm):
+class HandoverForm(Form):
     source_id = SelectField("原联络人", coerce=int, validate_choice=True)
     target_id = SelectField("移交给", coerce=int, validate_choice=True)
     note = StringField(
@@ -249,7 +248,7 @@ class HandoverForm(FlaskForm):
     )
 
 
-class CancelVisitForm(FlaskForm):
+class CancelVisitForm(Form):
     reason = StringField(
         "撤销原因",
         filters=[strip_text],

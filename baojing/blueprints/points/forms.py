@@ -1,6 +1,5 @@
 """Forms for earning rules, awards and the expiry policy."""
 
-from flask_wtf import FlaskForm
 from wtforms import (
     BooleanField,
     DateField,
@@ -21,7 +20,7 @@ from wtforms.validators import (
     ValidationError,
 )
 
-from baojing.blueprints.formtools import options, strip_text
+from baojing.blueprints.formtools import Form, options, strip_text
 from baojing.models.points import AUTO_SOURCES
 from baojing.models.users import COUNTY_ADMIN, TOWNSHIP_OFFICER, VILLAGE_SECRETARY
 
@@ -33,7 +32,7 @@ AWARDER_ROLES = {
 }
 
 
-class RuleForm(FlaskForm):
+class RuleForm(Form):
     name = StringField(
         "名称", filters=[strip_text], validators=[DataRequired("请填写名称"), Length(max=40)]
     )
@@ -73,7 +72,7 @@ class RuleForm(FlaskForm):
         }
 
 
-class AwardForm(FlaskForm):
+class AwardForm(Form):
     rule_id = SelectField("积分项目", coerce=int, validators=[InputRequired("请选择积分项目")])
     occurred_on = DateField("日期", validators=[InputRequired("请选择日期")])
     reason = StringField(
@@ -98,7 +97,7 @@ class BatchAwardForm(AwardForm):
             raise ValidationError("请至少勾选一名党员")
 
 
-class ExpiryForm(FlaskForm):
+class ExpiryForm(Form):
     years = IntegerField(
         "积分有效期（年）",
         validators=[InputRequired("请填写年数"), NumberRange(0, 10, "请填 0 到 10 年")],

@@ -1,18 +1,17 @@
 """Forms of the quarterly ranking: publish, amend, object, answer."""
 
-from flask_wtf import FlaskForm
 from wtforms import HiddenField, SelectField, StringField, TextAreaField
 from wtforms.validators import DataRequired, Length, Optional, Regexp
 
-from baojing.blueprints.formtools import strip_text
+from baojing.blueprints.formtools import Form, strip_text
 
 
-class PublishForm(FlaskForm):
+class PublishForm(Form):
     township_id = SelectField("乡镇网络党支部", coerce=int)
     quarter = SelectField("季度")
 
 
-class AmendForm(FlaskForm):
+class AmendForm(Form):
     reason = StringField(
         "更正原因",
         filters=[strip_text],
@@ -20,7 +19,7 @@ class AmendForm(FlaskForm):
     )
 
 
-class ObjectionForm(FlaskForm):
+class ObjectionForm(Form):
     text = TextAreaField(
         "我的疑问",
         filters=[strip_text],
@@ -29,7 +28,7 @@ class ObjectionForm(FlaskForm):
     request_id = HiddenField(validators=[Optional(), Regexp(r"^[A-Za-z0-9_-]{8,40}$")])
 
 
-class AnswerForm(FlaskForm):
+class AnswerForm(Form):
     answer = TextAreaField(
         "答复",
         filters=[strip_text],

@@ -1,6 +1,5 @@
 """Counter and catalogue forms. Field names of the redemption form are the contract."""
 
-from flask_wtf import FlaskForm
 from wtforms import (
     BooleanField,
     DateField,
@@ -19,7 +18,7 @@ from wtforms.validators import (
     ValidationError,
 )
 
-from baojing.blueprints.formtools import options, strip_text
+from baojing.blueprints.formtools import Form, options, strip_text
 from baojing.models.points import ITEM_KINDS
 from baojing.services.points.redemption import MAX_QUANTITY
 
@@ -27,7 +26,7 @@ REQUEST_ID = Regexp(r"^[A-Za-z0-9_-]{8,40}$", message="表单已过期，请刷�
 _MAX_ID = 2**63 - 1
 
 
-class RedeemForm(FlaskForm):
+class RedeemForm(Form):
     member_id = IntegerField(validators=[InputRequired(), NumberRange(1, _MAX_ID)])
     item_id = IntegerField(
         validators=[InputRequired("请选择项目"), NumberRange(1, _MAX_ID, "请选择项目")]
@@ -47,7 +46,7 @@ class RedeemForm(FlaskForm):
         return [msg for field in self for msg in field.errors]
 
 
-class ReverseForm(FlaskForm):
+class ReverseForm(Form):
     reason = StringField(
         "冲正原因",
         filters=[strip_text],
@@ -55,7 +54,7 @@ class ReverseForm(FlaskForm):
     )
 
 
-class VoucherForm(FlaskForm):
+class VoucherForm(Form):
     code = StringField(
         "凭证码",
         filters=[strip_text],
@@ -63,7 +62,7 @@ class VoucherForm(FlaskForm):
     )
 
 
-class ItemForm(FlaskForm):
+class ItemForm(Form):
     kind = SelectField("类别", choices=options(ITEM_KINDS.items()))
     name = StringField(
         "名称", filters=[strip_text], validators=[DataRequired("请填写名称"), Length(max=60)]
@@ -87,7 +86,7 @@ class ItemForm(FlaskForm):
             raise ValidationError("截止日期不能早于起始日期")
 
 
-class SessionForm(FlaskForm):
+class SessionForm(Form):
     on_date = DateField("日期", validators=[InputRequired("请选择日期")])
     place = StringField(
         "地点", filters=[strip_text], validators=[DataRequired("请填写地点"), Length(max=60)]

@@ -132,11 +132,17 @@ def redeem():
         return render_template("store/counter.html", **_panel_context(full, form)), status
     response = htmx.render(
         "store/counter.html", "store/_redeemed.html", status=status, member=member,
-        balance=ledger.read_balance(member.id), receipt=done, form=None if done else form,
+        balance=_balance_after(done, member.id), receipt=done, form=None if done else form,
         item_id=form.item_id.data, new_request_id=uuid.uuid4().hex,
         recent=counter.recent_redemptions(member.id) if done else None,
     )  # fmt: skip
     return response
+
+
+def _balance_after(done, member_id: int) -> int:
+    """The balance the redemption left (RETURNING), or read it (a replay, a refusal)."""
+    balance = getattr(done, "balance_after", None)
+    return balance if balance is not None else ledger.read_balance(member_id)
 
 
 # --- receipts and reversal -------------------------------------------------------------

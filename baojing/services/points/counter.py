@@ -10,7 +10,6 @@ from dataclasses import dataclass
 from datetime import date
 
 from sqlalchemy import and_, bindparam, func, select
-from sqlalchemy.orm import joinedload
 
 from baojing.cache import ttl_cache
 from baojing.dates import local_today
@@ -229,13 +228,18 @@ def catalogue_changed() -> None:
     _open_catalogue.cache_clear()
 
 
-def recent_redemptions(member_id: int, limit: int = 5) -> list[Redemption]:
-    return list(
-        db.session.scalars(
-            select(Redemption)
-            .options(joinedload(Redemption.item))
-            .where(Redemption.member_id == member_id)
-            .order_by(Redemption.id.desc())
-            .limit(limit)
-        )
-    )
+_RECENT = (
+    select(
+        Redemption.serial, CatalogItem.name.label("item_name"), Redemption.quantity,
+        Redemption.points,
+    )  # fmt: skip
+    .join(CatalogItem, CatalogItem.id == Redemption.item_id)
+    .where(Redemption.member_id == bindparam("member_id"))
+    .order_by(Redemption.id.desc())
+    .limit(bindparam("limit"))
+)
+
+
+def recent_redemptions(member_id: int, limit: int = 5) -> list:
+    """The member's last receipts (serial, item_name, quantity, points), newest first."""
+    return db.session.execute(_RECENT, {"member_id": member_id, "limit": limit}).all()

@@ -76,25 +76,23 @@ def post(
 
 
 def debit_core(member_id: int, points: int, *, kind: str, quarter: str, occurred_on: date,
-               actor_id: int | None, **links) -> int:  # fmt: skip
-    """post() for the counter's hot path: Core statements only; returns the entry id.
+               actor_id: int | None, **links) -> tuple[int, int]:  # fmt: skip
+    """post() for the counter's hot path, in Core: returns (entry id, balance after).
 
     The same two writes as post() (the conditional debit, the entry) without the
     ORM's unit of work, which cost more than the statements while the write lock
     is held.
     """
     conn = db.session.connection()
-    moved = conn.execute(
-        _DEBIT, {"b_member": member_id, "cost": points, "now": utcnow()}
-    ).rowcount
-    if moved != 1:
+    left = conn.execute(_DEBIT, {"b_member": member_id, "cost": points, "now": utcnow()}).first()
+    if left is None:
         raise InsufficientPoints(balance_of(member_id), points)
     values = {
         "member_id": member_id, "kind": kind, "points": -points, "quarter": quarter,
         "occurred_on": occurred_on, "created_by_id": actor_id, "created_at": utcnow(),
         "reason": "", **links,
     }  # fmt: skip
-    return conn.execute(_INSERT_ENTRY, values).scalar_one()
+    return conn.execute(_INSERT_ENTRY, values).scalar_one(), left.balance
 
 
 _DEBIT = (
@@ -104,6 +102,7 @@ _DEBIT = (
         PointAccount.balance >= bindparam("cost"),
     )
     .values(balance=PointAccount.balance - bindparam("cost"), updated_at=bindparam("now"))
+    .returning(PointAccount.balance)
 )
 _INSERT_ENTRY = PointEntry.__table__.insert().returning(PointEntry.__table__.c.id)
 

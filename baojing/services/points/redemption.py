@@ -142,7 +142,7 @@ def redeem(actor: User, member: Member, wanted: RedeemRequest, request_id: str) 
         "clerk_id": actor.id, "created_at": now,
     })  # fmt: skip
     try:
-        entry_id = ledger.debit_core(
+        entry_id, balance_after = ledger.debit_core(
             member.id, cost, kind=REDEEM, quarter=quarter_of(today), occurred_on=today,
             actor_id=actor.id, redemption_id=redemption_id,
             reason=f"兑换「{item.name}」×{wanted.quantity}",
@@ -172,6 +172,7 @@ def redeem(actor: User, member: Member, wanted: RedeemRequest, request_id: str) 
         request_id=request_id, request_fingerprint=fp, clerk_id=actor.id, created_at=now,
     )  # fmt: skip
     done.item = CatalogItem(id=item.id, kind=item.kind, name=item.name, price=item.price)
+    done.balance_after = balance_after
     return done
 
 
