@@ -1,5 +1,8 @@
 """Extensions, created once and bound to the app in create_app."""
 
+import fcntl
+import os
+import time
 from contextlib import contextmanager
 from contextvars import ContextVar
 
@@ -124,10 +127,76 @@ def configure_sqlite(engine, busy_timeout_ms: int) -> None:
         cur.execute("PRAGMA journal_size_limit=8388608")
         cur.close()
 
+    gate = WriteGate.for_database(engine.url.database, busy_timeout_ms)
+
     @event.listens_for(engine, "begin")
     def _on_begin(conn):
         # An explicit sqlite_immediate (True or False) wins over the request's intent:
         # a side read on its own connection must not take the write lock.
         options = conn.get_execution_options()
         immediate = options.get("sqlite_immediate", write_intent.get())
+        if immediate and gate is not None:
+            gate.enter(conn.connection.dbapi_connection)
         conn.exec_driver_sql("BEGIN IMMEDIATE" if immediate else "BEGIN")
+
+    if gate is not None:
+
+        @event.listens_for(engine, "checkin")
+        def _on_checkin(dbapi_conn, _record):
+            gate.leave(dbapi_conn)
+
+
+class WriteGate:
+    """An OS file lock that writers queue on before BEGIN IMMEDIATE.
+
+    SQLite's own busy handler makes a waiting writer sleep 1, 2, 5, 10 … ms between
+    tries, so under steady contention (two counters redeeming) most of the wait is
+    sleep after the lock was already free. Writers first take this lock, polled
+    every 0.2 ms, and hold it until their connection goes back to the pool (after
+    its COMMIT or ROLLBACK). SQLite's lock still decides: the gate only orders the
+    queue. A process that already holds the gate (a second connection in the same
+    request, a threaded dev server) goes straight to SQLite, and a writer that
+    waits longer than the busy timeout goes on to SQLite too, so the gate can
+    never hang a request that SQLite alone would not have.
+    """
+
+    POLL_SECONDS = 0.0002
+
+    def __init__(self, path: str, timeout_s: float):
+        self.path = path
+        self.timeout_s = timeout_s
+        self._fd: int | None = None
+        self._pid: int | None = None
+        self._holder: int | None = None  # id() of the DBAPI connection holding it
+
+    @classmethod
+    def for_database(cls, database: str | None, busy_timeout_ms: int) -> "WriteGate | None":
+        if not database or database == ":memory:" or database.startswith("file:"):
+            return None
+        return cls(f"{database}-writegate", busy_timeout_ms / 1000)
+
+    def enter(self, dbapi_conn) -> None:
+        if self._pid != os.getpid():
+            # A forked worker must not share its parent's open file: flock locks
+            # belong to the open file, so parent and child would never exclude
+            # each other.
+            self._fd = os.open(self.path, os.O_RDWR | os.O_CREAT, 0o600)
+            self._pid, self._holder = os.getpid(), None
+        if self._holder is not None:
+            return
+        deadline = time.monotonic() + self.timeout_s
+        while True:
+            try:
+                fcntl.flock(self._fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+            except BlockingIOError:
+                if time.monotonic() > deadline:
+                    return  # let SQLite's busy timeout have the last word
+                time.sleep(self.POLL_SECONDS)
+                continue
+            self._holder = id(dbapi_conn)
+            return
+
+    def leave(self, dbapi_conn) -> None:
+        if self._holder == id(dbapi_conn):
+            self._holder = None
+            fcntl.flock(self._fd, fcntl.LOCK_UN)
