@@ -136,14 +136,20 @@ def configure_sqlite(engine, busy_timeout_ms: int) -> None:
         options = conn.get_execution_options()
         immediate = options.get("sqlite_immediate", write_intent.get())
         if immediate and gate is not None:
-            gate.enter(conn.connection.dbapi_connection)
+            gate.enter(conn.connection.info)
         conn.exec_driver_sql("BEGIN IMMEDIATE" if immediate else "BEGIN")
 
     if gate is not None:
 
+        # The holder is marked in the pool record's info, which the checkin and
+        # invalidate events see even when the DBAPI connection is already gone.
         @event.listens_for(engine, "checkin")
-        def _on_checkin(dbapi_conn, _record):
-            gate.leave(dbapi_conn)
+        def _on_checkin(_dbapi_conn, record):
+            gate.leave(record.info)
+
+        @event.listens_for(engine, "invalidate")
+        def _on_invalidate(_dbapi_conn, record, _exc):
+            gate.leave(record.info)
 
 
 class WriteGate:
@@ -167,7 +173,7 @@ class WriteGate:
         self.timeout_s = timeout_s
         self._fd: int | None = None
         self._pid: int | None = None
-        self._holder: int | None = None  # id() of the DBAPI connection holding it
+        self._held = False
 
     @classmethod
     def for_database(cls, database: str | None, busy_timeout_ms: int) -> "WriteGate | None":
@@ -175,14 +181,14 @@ class WriteGate:
             return None
         return cls(f"{database}-writegate", busy_timeout_ms / 1000)
 
-    def enter(self, dbapi_conn) -> None:
+    def enter(self, info: dict) -> None:
         if self._pid != os.getpid():
             # A forked worker must not share its parent's open file: flock locks
             # belong to the open file, so parent and child would never exclude
             # each other.
             self._fd = os.open(self.path, os.O_RDWR | os.O_CREAT, 0o600)
-            self._pid, self._holder = os.getpid(), None
-        if self._holder is not None:
+            self._pid, self._held = os.getpid(), False
+        if self._held:
             return
         deadline = time.monotonic() + self.timeout_s
         while True:
@@ -193,10 +199,10 @@ class WriteGate:
                     return  # let SQLite's busy timeout have the last word
                 time.sleep(self.POLL_SECONDS)
                 continue
-            self._holder = id(dbapi_conn)
+            self._held = info["write_gate"] = True
             return
 
-    def leave(self, dbapi_conn) -> None:
-        if self._holder == id(dbapi_conn):
-            self._holder = None
+    def leave(self, info: dict) -> None:
+        if info.pop("write_gate", False) and self._pid == os.getpid():
+            self._held = False
             fcntl.flock(self._fd, fcntl.LOCK_UN)

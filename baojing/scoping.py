@@ -5,7 +5,7 @@ from sqlalchemy import bindparam, false, select, true
 
 from baojing.cache import ttl_cache
 from baojing.extensions import db, read_connection
-from baojing.models.members import BranchContact, Member
+from baojing.models.members import ACTIVE, BranchContact, Member
 from baojing.models.org import VILLAGE, OrgUnit
 from baojing.models.users import (
     CLERK,
@@ -154,7 +154,9 @@ def counter_condition(user: User):
 
 def get_counter_member_or_404(user: User, member_id: int) -> Member:
     member = db.session.scalar(
-        select(Member).where(Member.id == member_id, counter_condition(user))
+        select(Member).where(
+            Member.id == member_id, Member.status == ACTIVE, counter_condition(user)
+        )
     )
     if member is None:
         abort(404)

@@ -327,3 +327,63 @@ def test_counter_look_up_works_without_javascript(login, org, store):
     assert "<html" in page and "向光明" in page and "积分超市柜台" in page
     fragment = c.post("/store/counter/lookup", {"q": "光明"}, headers={"HX-Request": "true"})
     assert "<html" not in fragment.get_data(as_text=True)
+
+
+def test_only_the_rules_awarders_undo_an_award_and_never_an_automatic_one(login, org, store):
+    from baojing.dates import local_today
+    from baojing.models import PointRule
+
+    tati = org.members["tati"]
+    township_only = PointRule(name="乡镇表彰", points=20, awarder_roles="township_officer")
+    db.session.add(township_only)
+    db.session.commit()
+    day = local_today().isoformat()
+    login("township").post(f"/points/members/{tati.id}", {
+        "rule_id": township_only.id, "occurred_on": day, "reason": "表彰", "request_id": rid()})  # fmt: skip
+    entry = db.session.scalar(select(PointEntry).where(PointEntry.rule_id == township_only.id))
+    secretary = login("secretary")
+    url = f"/points/members/{tati.id}/entries/{entry.id}/reverse"
+    assert secretary.post(url, {"reason": "我不同意"}).status_code == 403
+    assert ledger.balance_of(tati.id) == 20
+    assert "冲正</summary>" not in secretary.get(f"/points/members/{tati.id}").get_data(as_text=True)
+    assert login("township").post(url, {"reason": "重复表彰"}).status_code == 303
+    assert ledger.balance_of(tati.id) == 0
+
+
+def test_award_key_reused_with_other_content_is_409(login, org, store):
+    from baojing.dates import local_today
+
+    tati = org.members["tati"]
+    c = login("secretary")
+    form = {"rule_id": store.rule.id, "occurred_on": local_today().isoformat(),
+            "reason": "主题党日", "request_id": rid()}  # fmt: skip
+    assert c.post(f"/points/members/{tati.id}", form).status_code == 303
+    assert c.post(f"/points/members/{tati.id}", form | {"reason": "别的事"}).status_code == 409
+    assert ledger.balance_of(tati.id) == 10
+
+
+def test_huge_numbers_and_inactive_members_at_the_counter(login, org, store):
+    tati = org.members["tati"]
+    fund(tati.id, 100)
+    tati.status = "transferred"
+    db.session.commit()
+    c = login("clerk")
+    assert redeem(c, tati, store.rice).status_code == 404
+    r = c.post("/store/redeem", {"member_id": "9" * 30, "item_id": store.rice.id, "quantity": 1,
+                                 "request_id": rid()})  # fmt: skip
+    assert r.status_code == 400
+    assert ledger.balance_of(tati.id) == 100
+    member = login("member")
+    assert member.get("/points/mine?page=9223372036854775807").status_code == 200
+
+
+def test_receipts_vouchers_and_amendments_cannot_be_edited(app, login, org, store):
+    m = org.members["tati"]
+    fund(m.id, 100)
+    db.session.commit()
+    redeem(login("clerk"), m, store.rice)
+    for sql in ("UPDATE redemptions SET points = 1", "DELETE FROM redemptions",
+                "UPDATE vouchers SET used_at = NULL", "DELETE FROM vouchers"):  # fmt: skip
+        with pytest.raises(DatabaseError):
+            db.session.execute(text(sql))
+        db.session.rollback()

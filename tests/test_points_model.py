@@ -270,8 +270,11 @@ class LedgerMachine(RuleBasedStateMachine):
         key, member, rule_id, entry_id = data.draw(st.sampled_from(self.award_requests))
         rule_ = db.session.get(PointRule, rule_id)
         if same:
+            # A replay is the same form again: same member, rule, date and reason.
+            first = db.session.get(PointEntry, entry_id)
             again = awards.award(self.secretary, self._member(member), rule_,
-                                 occurred_on=self.today, reason="重复提交", request_id=key)  # fmt: skip
+                                 occurred_on=first.occurred_on, reason=first.reason,
+                                 request_id=key)  # fmt: skip
             assert again.id == entry_id
             db.session.commit()
             return

@@ -153,3 +153,19 @@ def test_ranking_page_queries_do_not_grow_with_members(login, org, store, server
     assert r.status_code == 303
     many = queries_for_page()
     assert many == few
+
+
+def test_an_objection_key_of_another_member_is_409(login, org, store):
+    earn(org.members["tati"], 10, store.rule)
+    earn(org.members["angdong"], 10, store.rule)
+    org.users["member2"] = factories.user(
+        "member2", "member", org.villages["angdong"], org.members["angdong"]
+    )
+    db.session.commit()
+    publish(login("township"), org)
+    pub_id = db.session.scalar(select(RankingPublication.id))
+    key = "objection-key-0001"
+    assert login("member").post(f"/rankings/{pub_id}/objections",
+                                {"text": "我的疑问", "request_id": key}).status_code == 303  # fmt: skip
+    r = login("member2").post(f"/rankings/{pub_id}/objections", {"text": "另一个", "request_id": key})
+    assert r.status_code == 409

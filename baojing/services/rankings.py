@@ -24,7 +24,7 @@ from baojing.models.rankings import (
 )
 from baojing.models.types import utcnow
 from baojing.models.users import User
-from baojing.services import RuleViolation
+from baojing.services import DuplicateRequest, RuleViolation
 
 OBJECTION_DAYS = 7
 
@@ -225,7 +225,9 @@ def object_to(
         earlier = db.session.scalar(
             select(RankingObjection).where(RankingObjection.request_id == request_id)
         )
-        if earlier is not None and earlier.member_id == member_id:
+        if earlier is not None:
+            if earlier.member_id != member_id or earlier.publication_id != publication.id:
+                raise DuplicateRequest(request_id)
             return earlier
     if local_today() > publication.objections_until:
         raise RuleViolation({"text": f"异议期已于 {publication.objections_until:%Y-%m-%d} 结束"})

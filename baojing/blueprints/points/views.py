@@ -157,6 +157,10 @@ def reverse_entry(member_id: int, entry_id: int):
     )
     if entry is None or entry.kind not in ("earn", "deduct"):
         abort(404)
+    # Only whoever may apply the rule may undo it; an automatic award is undone by
+    # cancelling the record that earned it (the 上门登记), not here.
+    if entry.rule is None or current_user.role not in entry.rule.roles or entry.source_type:
+        abort(403)
     form = ReverseForm()
     if form.validate_on_submit():
 
@@ -212,8 +216,9 @@ def batch_award():
             abort(400)
         if form.validate_on_submit() and (rule := _rule_or_error(form)) is not None:
             in_village = {m.id: m for m in members}
-            chosen = [in_village[i] for i in form.member_ids.data if i in in_village]
-            if len(chosen) != len(set(form.member_ids.data)):
+            wanted = set(form.member_ids.data)
+            chosen = [in_village[i] for i in sorted(wanted) if i in in_village]
+            if len(chosen) != len(wanted):
                 abort(404)  # an id from another village: as if it did not exist
             ok, result = commit_or_errors(
                 form,

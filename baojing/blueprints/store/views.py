@@ -12,7 +12,7 @@ from sqlalchemy import select
 
 from baojing import htmx
 from baojing.blueprints.formtools import commit_or_errors
-from baojing.blueprints.params import int_param
+from baojing.blueprints.params import SQLITE_MAX_INT, int_param
 from baojing.blueprints.store import bp
 from baojing.blueprints.store.forms import RedeemForm, ReverseForm, VoucherForm
 from baojing.extensions import db, done_writing, no_write_lock
@@ -104,7 +104,7 @@ def redeem():
     member_id = form.member_id.data if isinstance(form.member_id.data, int) else None
     if member_id is None:
         member_id = int_param("member_id")
-    if member_id is None:
+    if member_id is None or not 0 < member_id <= SQLITE_MAX_INT:
         abort(400)
     valid = form.validate_on_submit()
     member = counter.member_head(current_user, member_id)

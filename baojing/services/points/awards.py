@@ -98,11 +98,17 @@ def _apply_rule(
     return Outcome(entry, note)
 
 
-def _replayed_entry(request_id: str | None, member: Member, rule: PointRule) -> PointEntry | None:
+def _replayed_entry(
+    request_id: str | None, member: Member, rule: PointRule, occurred_on: date, reason: str
+) -> PointEntry | None:
+    """The entry an earlier submit of the same form wrote; the key with other content is a 409."""
     if not request_id:
         return None
     entry = db.session.scalar(select(PointEntry).where(PointEntry.request_id == request_id))
-    if entry is not None and (entry.member_id != member.id or entry.rule_id != rule.id):
+    if entry is not None and (
+        entry.member_id != member.id or entry.rule_id != rule.id
+        or entry.occurred_on != occurred_on or entry.reason != reason
+    ):  # fmt: skip
         raise DuplicateRequest(request_id)
     return entry
 
@@ -117,7 +123,7 @@ def award(
     request_id: str | None = None,
 ) -> PointEntry:  # fmt: skip
     """Apply a rule by hand to one member in the caller's scope."""
-    if (earlier := _replayed_entry(request_id, member, rule)) is not None:
+    if (earlier := _replayed_entry(request_id, member, rule, occurred_on, reason)) is not None:
         return earlier
     _check_rule(actor, rule)
     check_award_date(occurred_on)
@@ -150,7 +156,7 @@ def award_batch(
     result = BatchResult()
     for member in members:
         key = f"{request_id}:{member.id}"
-        if (earlier := _replayed_entry(key, member, rule)) is not None:
+        if (earlier := _replayed_entry(key, member, rule, occurred_on, reason)) is not None:
             result.awarded.append((member, earlier, ""))
             continue
         outcome = _apply_rule(

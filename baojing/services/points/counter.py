@@ -87,7 +87,9 @@ def _head_statement(scope: str):
     return (
         select(Member.id, Member.name, OrgUnit.name)
         .join(OrgUnit, OrgUnit.id == Member.village_id)
-        .where(Member.id == bindparam("member_id"), scope_condition(scope))
+        .where(
+            Member.id == bindparam("member_id"), Member.status == ACTIVE, scope_condition(scope)
+        )
     )
 
 

@@ -29,6 +29,8 @@ class Line:
     serial: str | None
     by: str
     reversed: bool
+    # Who may undo it by hand: the rule's awarders; never an automatic award.
+    undo_roles: tuple[str, ...] = ()
 
 
 def entries(member_id: int, page: int = 1) -> tuple[list[Line], int]:
@@ -40,6 +42,8 @@ def entries(member_id: int, page: int = 1) -> tuple[list[Line], int]:
         PointEntry.member_id == member_id, PointEntry.reverses_id.is_not(None)
     )
     reversed_ids = set(db.session.scalars(reversal))
+    pages = max(1, -(-total // PER_PAGE))
+    page = min(max(page, 1), pages)
     rows = db.session.scalars(
         select(PointEntry)
         .where(PointEntry.member_id == member_id)
@@ -58,10 +62,11 @@ def entries(member_id: int, page: int = 1) -> tuple[list[Line], int]:
             serial=e.redemption.serial if e.redemption else None,
             by=e.created_by.display_name if e.created_by else "系统",
             reversed=e.id in reversed_ids,
+            undo_roles=tuple(e.rule.roles) if e.rule and not e.source_type else (),
         )
         for e in rows
     ]
-    return lines, max(1, -(-total // PER_PAGE))
+    return lines, pages
 
 
 @dataclass
