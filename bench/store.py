@@ -20,33 +20,57 @@ must pass. Prints a markdown table and writes bench/out/store.json. See bench/RE
 
 import argparse
 import http.client
-import json
 import os
 import random
 import re
-import shutil
-import signal
-import sqlite3
-import statistics
-import subprocess
 import sys
-import tempfile
 import time
 import urllib.parse
-from contextlib import closing
 from pathlib import Path
 
-import members as mb  # bench/members.py: processes, login, machine notes
-from members import BenchError, fetch, fmt_size, wal_bytes
+from common import (
+    RECEIPT,
+    REPO,
+    STOCK,
+    BenchError,
+    add_load_options,
+    add_output_options,
+    add_recycle_option,
+    adjacent_floor,
+    bench_env,
+    clerk_session,
+    code_version,
+    db_scalar,
+    db_size,
+    fetch,
+    floor_result,
+    load_config,
+    load_demo,
+    machine_line,
+    machine_notes,
+    measure_alternating,
+    new_redemptions,
+    now,
+    per_second,
+    points_verify,
+    prepare_store,
+    print_run_quality,
+    print_wal,
+    render_table,
+    report_head,
+    run_bench,
+    run_wrk,
+    socket_errors,
+    start_app_and_floor,
+    stop_servers,
+    store_counts,
+    wal_bytes,
+    write_report,
+)
 
-REPO = mb.REPO
 OUT = REPO / "bench" / "out" / "store.json"
 SURNAME = "刘"
-# The cheapest goods item of the demo catalogue (洗衣液 2 瓶, 30 points); its stock is set
-# to STOCK before the servers start so that stock never runs out during the bench.
-STOCK = 10_000_000
 TARGETS = {"lookup": 0.35, "panel": None, "redeem": 0.10}
-RECEIPT = re.compile(r"小票号 <strong>(JF\d{8}-\d{6,})</strong>")
 
 # Stats hooks shared by every run: per-thread counts of requests sent, of 200 answers and
 # of anything else; the receipt serials of 200 answers when capture_serials is set; p50/p99
@@ -204,18 +228,6 @@ def redeem_lua(
 # --- HTTP ------------------------------------------------------------------------------
 
 
-def clerk_session(port: int, username: str = "clerk") -> tuple[str, str]:
-    """(Cookie header, CSRF token) of a fresh login; the token is read after the login."""
-    cookie = mb.login(port, username)
-    status, headers, body = fetch(port, "/store/counter", {"Cookie": cookie})
-    if status != 200:
-        raise BenchError(f"/store/counter as {username}: HTTP {status} {headers.get('Location')}")
-    m = re.search(r'<meta name="csrf-token" content="([^"]+)"', body.decode())
-    if not m:
-        raise BenchError("no <meta name=csrf-token> on /store/counter")
-    return cookie, m.group(1)
-
-
 def post(port: int, path: str, form: dict, headers: dict) -> tuple[int, dict, bytes]:
     conn = http.client.HTTPConnection("127.0.0.1", port, timeout=30)
     try:
@@ -236,24 +248,13 @@ def bad_body_file(lua: Path) -> Path:
 
 
 def wrk(args, lua: Path, port: int, path: str, duration: int, allow_non200=False) -> dict:
-    cmd = [
-        args.wrk, f"-t{args.threads}", f"-c{args.connections}", f"-d{duration}s",
-        f"--timeout={args.timeout}s", "--latency", "-s", str(lua),
-        f"http://127.0.0.1:{port}{path}",
-    ]  # fmt: skip
-    proc = subprocess.run(cmd, capture_output=True, text=True, timeout=duration + 120)
-    if proc.returncode != 0:
-        raise BenchError(f"wrk failed ({proc.returncode}): {proc.stderr}{proc.stdout}")
-    m = re.search(r"^BENCH_JSON (\{.*\})$", proc.stdout, re.M)
-    if not m:
-        raise BenchError(f"no BENCH_JSON line in wrk output:\n{proc.stdout}{proc.stderr}")
-    r = json.loads(m.group(1))
-    r["rps"] = r["requests"] / (r["duration_us"] / 1e6)
+    r, _ = run_wrk(
+        args, lua, port, path, duration, options=(f"--timeout={args.timeout}s",), grace=120
+    )
+    r["rps"] = per_second(r)
     bad = bad_body_file(lua)
     if r["non200"] and bad.exists():
         r["bad_body_sample"] = bad.read_text(errors="replace")[:2000]
-    if r["requests"] == 0:
-        raise BenchError(f"wrk made no requests to {path}:\n{proc.stdout}")
     if r["non200"] and not allow_non200:
         raise BenchError(
             f"{path}: {r['non200']} non-200 responses (last status {r['last_bad_status']}) "
@@ -265,56 +266,6 @@ def wrk(args, lua: Path, port: int, path: str, duration: int, allow_non200=False
 # --- the database, read outside the server ---------------------------------------------
 
 
-def db_rows(db_path: Path, sql: str, *params) -> list[tuple]:
-    with closing(sqlite3.connect(db_path, timeout=30)) as conn:
-        return conn.execute(sql, params).fetchall()
-
-
-def db_scalar(db_path: Path, sql: str, *params):
-    return db_rows(db_path, sql, *params)[0][0]
-
-
-def prepare_store(db_path: Path, rng: random.Random) -> dict:
-    """Pick the cheapest goods item, give it a stock that cannot run out, and list the
-    members who can afford it: one line per redemption each can pay for, interleaved."""
-    item_id, price, name = db_rows(
-        db_path,
-        "SELECT id, price, name FROM catalog_items WHERE kind = 'goods' AND active "
-        "AND stock IS NOT NULL ORDER BY price, id LIMIT 1",
-    )[0]
-    with closing(sqlite3.connect(db_path, timeout=30)) as conn, conn:
-        conn.execute("UPDATE catalog_items SET stock = ? WHERE id = ?", (STOCK, item_id))
-    funded = db_rows(
-        db_path,
-        "SELECT a.member_id, a.balance / ? FROM point_accounts a JOIN members m "
-        "ON m.id = a.member_id WHERE m.status = 'active' AND a.balance >= ?",
-        price, price,
-    )  # fmt: skip
-    slots: list[int] = []
-    rounds = max(n for _, n in funded)
-    for r in range(rounds):
-        batch = [mid for mid, n in funded if n > r]
-        rng.shuffle(batch)
-        slots.extend(batch)
-    return {
-        "item_id": item_id,
-        "price": price,
-        "name": name,
-        "members": len(funded),
-        "slots": slots,
-    }
-
-
-def store_counts(db_path: Path) -> dict:
-    return {
-        "redemptions": db_scalar(db_path, "SELECT count(*) FROM redemptions"),
-        "redeem_entries": db_scalar(
-            db_path, "SELECT count(*) FROM point_entries WHERE kind = 'redeem'"
-        ),
-        "max_redemption_id": db_scalar(db_path, "SELECT coalesce(max(id), 0) FROM redemptions"),
-    }
-
-
 def account_for_redemptions(db_path: Path, before: dict, runs: list[dict], item_id: int) -> dict:
     """Compare what wrk was told (200 answers and their serials) with what the DB holds."""
     answered: list[str] = []
@@ -324,13 +275,7 @@ def account_for_redemptions(db_path: Path, before: dict, runs: list[dict], item_
     sent = sum(r["sent"] for r in runs)
     completed = sum(r["requests"] for r in runs)
     after = store_counts(db_path)
-    new = db_rows(
-        db_path,
-        "SELECT r.id, r.serial, r.request_id, r.item_id, r.quantity, "
-        "(SELECT count(*) FROM point_entries e WHERE e.redemption_id = r.id "
-        " AND e.kind = 'redeem') FROM redemptions r WHERE r.id > ?",
-        before["max_redemption_id"],
-    )
+    new = new_redemptions(db_path, before["max_redemption_id"])
     new_serials = {row[1] for row in new}
     answered_set = set(answered)
     lost = sorted(answered_set - new_serials)
@@ -357,113 +302,33 @@ def account_for_redemptions(db_path: Path, before: dict, runs: list[dict], item_
     }
 
 
-def code_version() -> str:
-    """The commit measured, and whether the working tree had changes."""
-    try:
-        head = subprocess.run(
-            ["git", "rev-parse", "--short", "HEAD"], cwd=REPO, capture_output=True, text=True
-        ).stdout.strip()
-        dirty = subprocess.run(
-            ["git", "status", "--porcelain", "--untracked-files=no", "baojing"],
-            cwd=REPO, capture_output=True, text=True,
-        ).stdout.strip()  # fmt: skip
-    except OSError:
-        return "?"
-    return head + (" (baojing/ modified)" if dirty else "")
-
-
-def points_verify(env: dict) -> tuple[int, str]:
-    proc = subprocess.run(
-        [mb.venv_bin("flask"), "points", "verify"],
-        cwd=REPO, env=env, capture_output=True, text=True, timeout=300,
-    )  # fmt: skip
-    return proc.returncode, (proc.stdout + proc.stderr).strip()
-
-
 # --- the bench -------------------------------------------------------------------------
-
-
-def render_table(results: list[dict]) -> str:
-    lines = [
-        "| endpoint | req/s | p50 ms | p99 ms | ratio to floor | target | pass/fail |",
-        "|---|---:|---:|---:|---:|---:|---|",
-    ]
-    for r in results:
-        lines.append(
-            f"| {r['label']} | {r['rps']:.1f} | {r['p50_ms']:.1f} | {r['p99_ms']:.1f} | "
-            f"{'—' if r['ratio'] is None else format(r['ratio'], '.3f')} | "
-            f"{'' if r['target'] is None else '≥ ' + format(r['target'], '.2f')} | {r['verdict']} |"
-        )
-    return "\n".join(lines)
 
 
 def main(argv=None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
-    parser.add_argument("--members", type=int, default=20000, help="demo members (default 20000)")
-    parser.add_argument("--duration", type=int, default=10, help="seconds per wrk run")
-    parser.add_argument("--warmup", type=int, default=2, help="seconds of wrk warm-up per URL")
-    parser.add_argument("--threads", type=int, default=2, help="wrk -t")
-    parser.add_argument("--connections", type=int, default=16, help="wrk -c")
+    add_load_options(parser)
     parser.add_argument("--timeout", type=int, default=10, help="wrk --timeout, seconds")
     parser.add_argument("--workers", type=int, default=2, help="gunicorn sync workers")
     parser.add_argument("--clerks", type=int, default=4, help="clerk logins (counters) for redeem")
     parser.add_argument("--q", default=SURNAME, help=f"look-up text (default {SURNAME})")
-    parser.add_argument(
-        "--recycle",
-        action="store_true",
-        help="keep gunicorn.conf.py's max_requests worker recycling (off by default)",
-    )
-    parser.add_argument("--wrk", default=shutil.which("wrk") or "/usr/bin/wrk")
-    parser.add_argument("--keep-tmp", action="store_true", help="keep the temp dir and its DB")
-    parser.add_argument("--out", type=Path, default=OUT)
+    add_recycle_option(parser)
+    add_output_options(parser, OUT)
     args = parser.parse_args(argv)
-
-    signal.signal(signal.SIGTERM, mb._on_signal)
-    signal.signal(signal.SIGHUP, mb._on_signal)
-    tmp = Path(tempfile.mkdtemp(prefix="baojing-bench-store-"))
-    try:
-        report = run(args, tmp)
-        return 0 if report["all_pass"] else 1
-    except BenchError as exc:
-        print(f"\nBENCH FAILED: {exc}", file=sys.stderr)
-        for log in sorted(tmp.glob("gunicorn-*.log")):
-            tail = log.read_text(errors="replace")[-2000:]
-            if tail.strip():
-                print(f"\n--- tail of {log.name} ---\n{tail}", file=sys.stderr)
-        args.keep_tmp = True
-        return 2
-    finally:
-        mb.stop_servers()
-        if args.keep_tmp:
-            print(f"temp dir kept: {tmp}", file=sys.stderr)
-        else:
-            shutil.rmtree(tmp, ignore_errors=True)
+    return run_bench(args, run, "baojing-bench-store-", passed="all_pass")
 
 
 def run(args, tmp: Path) -> dict:
     if not Path(args.wrk).exists():
         raise BenchError(f"wrk not found at {args.wrk}")
-    started = time.strftime("%Y-%m-%dT%H:%M:%S%z")
-    machine = mb.machine_notes(args)
+    started = now()
+    machine = machine_notes(args)
     machine["commit"] = code_version()
-    print(
-        f"machine: nproc={machine['nproc']} cpu={machine['cpu']!r} python={machine['python']} "
-        f"sqlite={machine['sqlite']} {machine['gunicorn']} / {machine['wrk'][:20]}, "
-        f"commit {machine['commit']}",
-        flush=True,
-    )
+    print(machine_line(machine) + f", commit {machine['commit']}", flush=True)
     db_path = tmp / "bench.db"
-    env = dict(os.environ)
-    env.update(
-        BAOJING_SQLALCHEMY_DATABASE_URI=f"sqlite:///{db_path}",  # absolute: sqlite:////tmp/...
-        BAOJING_SECRET_KEY=mb.SECRET_KEY,
-        PYTHONDONTWRITEBYTECODE="1",
-    )
-    for var in ("FLASK_APP", "FLASK_DEBUG", "BAOJING_BIND", "BAOJING_WORKERS"):
-        env.pop(var, None)
+    env = bench_env(db_path)
 
-    mb.run_flask(env, "db", "upgrade")
-    mb.run_flask(env, "demo", "load", "--members", str(args.members))
+    load_demo(env, args.members)
     entries = db_scalar(db_path, "SELECT count(*) FROM point_entries")
     store = prepare_store(db_path, random.Random(20200522))
     members_file = tmp / "redeem-members.txt"
@@ -476,17 +341,9 @@ def run(args, tmp: Path) -> dict:
     rc, out = points_verify(env)
     if rc != 0:
         raise BenchError(f"flask points verify fails on the fresh demo ({rc}):\n{out}")
-    wal_after_load = wal_bytes(db_path)
-    db_bytes = db_path.stat().st_size + (wal_after_load or 0)
+    wal_after_load, db_bytes = db_size(db_path)
 
-    conf = mb.gunicorn_config(tmp, args.workers, args.recycle)
-    app_proc, app_port, app_log = mb.start_gunicorn("app", "app:app", conf, env, tmp, [])
-    floor_proc, floor_port, floor_log = mb.start_gunicorn(
-        "floor", "floor_app:app", conf, env, tmp, ["--pythonpath", str(REPO / "bench")]
-    )
-    mb.wait_ready(app_proc, app_port, "/healthz", app_log)
-    mb.wait_ready(floor_proc, floor_port, "/", floor_log)
-    print(f"gunicorn: app on :{app_port}, floor on :{floor_port}, {args.workers} sync workers")
+    app_port, floor_port = start_app_and_floor(args, env, tmp)
 
     clerks = [clerk_session(app_port) for _ in range(max(1, args.clerks))]
     cookie, csrf = clerks[0]
@@ -592,36 +449,19 @@ def run(args, tmp: Path) -> dict:
         wrk(args, panel_lua, app_port, panel_path, args.warmup)
         redeem_run("w", args.warmup)
 
-    floors: list[dict] = []
-    runs: list[dict] = []
-
-    def floor_run():
-        r = wrk(args, floor_lua, floor_port, "/", args.duration)
-        floors.append(r)
-        runs.append({"label": "floor", **r})
-        print(f"  floor: {r['rps']:.1f} req/s p50 {r['p50_us'] / 1000:.1f} ms", flush=True)
-
-    print(
-        f"measuring: wrk -t{args.threads} -c{args.connections} -d{args.duration:g}s, "
-        f"{len(pages) * 2 + 1} runs",
-        flush=True,
+    floors, runs, measured = measure_alternating(
+        args,
+        pages,
+        lambda duration: wrk(args, floor_lua, floor_port, "/", duration),
+        lambda page, duration: page["run"](duration),
     )
-    floor_run()
-    for page in pages:
-        r = page["run"](args.duration)
-        page["result"] = r
-        runs.append({"label": page["label"], **r})
-        print(
-            f"  {page['label']}: {r['rps']:.1f} req/s p50 {r['p50_us'] / 1000:.1f} ms", flush=True
-        )
-        floor_run()
 
     status, headers, _ = fetch(app_port, "/store/counter", {"Cookie": cookie})
     if status != 200:
         raise BenchError(f"session lost after the runs: HTTP {status} {headers.get('Location')}")
 
     wal_during = wal_bytes(db_path)
-    mb.stop_servers()  # graceful: requests still in flight when wrk stopped finish first
+    stop_servers()  # graceful: requests still in flight when wrk stopped finish first
     wal_after = wal_bytes(db_path)
 
     accounting = account_for_redemptions(db_path, before, redeem_runs, store["item_id"])
@@ -644,27 +484,13 @@ def run(args, tmp: Path) -> dict:
         exact=exact, verify_rc=verify_rc, verify_out=verify_out[-2000:],
     )  # fmt: skip
 
-    results = []
-    floor_mean = sum(f["rps"] for f in floors) / len(floors)
-    results.append(
-        {
-            "label": "floor (bare Flask, mean of all runs)",
-            "kind": "floor",
-            "rps": floor_mean,
-            "p50_ms": sum(f["p50_us"] for f in floors) / len(floors) / 1000,
-            "p99_ms": sum(f["p99_us"] for f in floors) / len(floors) / 1000,
-            "ratio": None,
-            "target": None,
-            "verdict": "",
-        }
-    )
-    for i, page in enumerate(pages):
-        r = page["result"]
-        adjacent = (floors[i]["rps"] + floors[i + 1]["rps"]) / 2
+    results = [floor_result(floors)]
+    for i, (page, r) in enumerate(zip(pages, measured, strict=True)):
+        adjacent = adjacent_floor(floors, i)
         ratio = r["rps"] / adjacent
         target = TARGETS[page["kind"]]
         if page["kind"] == "redeem":
-            rps = r["ok200"] / (r["duration_us"] / 1e6)  # redemptions per second
+            rps = per_second(r, "ok200")  # redemptions per second
             ratio = rps / adjacent
         else:
             rps = r["rps"]
@@ -679,33 +505,23 @@ def run(args, tmp: Path) -> dict:
                 "ratio": ratio,
                 "target": target,
                 "verdict": "report" if target is None else ("pass" if ratio >= target else "FAIL"),
-                "socket_errors": {k: r[k] for k in r if k.startswith("err_")},
+                "socket_errors": socket_errors(r),
             }
         )
     targets_met = all(r["verdict"] == "pass" for r in results if r["target"] is not None)
     all_pass = targets_met and exact and verify_rc == 0
 
-    table = render_table(results)
+    table = render_table(results, "endpoint")
     print()
     print(table)
     print()
-    errors = sum(r[k] for r in runs for k in r if k.startswith("err_"))
     print(
         f"wrk -t{args.threads} -c{args.connections} -d{args.duration:g}s, gunicorn {args.workers} "
         f"sync workers, {args.members} members, {entries} ledger entries "
         f"(DB {db_bytes / 1024 / 1024:.1f} MiB), nproc={machine['nproc']}"
     )
     print(f"look-up q={args.q}: {lookup_rows} rows; panel: {panel_bytes} B")
-    print(f"socket errors over all runs: {errors}")
-    floor_rates = [f["rps"] for f in floors]
-    floor_cv = statistics.pstdev(floor_rates) / floor_mean
-    print(
-        f"floor runs: min {min(floor_rates):.0f}, max {max(floor_rates):.0f} req/s, "
-        f"CV {floor_cv:.0%}; loadavg before {machine['loadavg_before']}, after {os.getloadavg()}"
-    )
-    if floor_cv > 0.15:
-        print("WARNING: the floor varied by more than 15% between runs — the machine is busy;")
-        print("         ratios use the adjacent floor runs, but compare them with care.")
+    floor_cv = print_run_quality(runs, floors, machine)
     print()
     print(
         f"redemptions (warm-up + measured run, {len(redeem_runs)} wrk runs, {len(clerks)} clerks):"
@@ -733,9 +549,7 @@ def run(args, tmp: Path) -> dict:
     )
     print(f"  accounting: {'EXACT' if exact else 'MISMATCH'}")
     print()
-    print(f"SQLite WAL after demo load: {fmt_size(wal_after_load)}")
-    print(f"SQLite WAL at end of run (servers up): {fmt_size(wal_during)}")
-    print(f"SQLite WAL after gunicorn stopped: {fmt_size(wal_after)}")
+    print_wal(wal_after_load, wal_during, wal_after)
     print(
         "result:",
         "all targets met, redemptions accounted for exactly"
@@ -745,19 +559,11 @@ def run(args, tmp: Path) -> dict:
     )
 
     report = {
-        "command": " ".join([Path(sys.executable).name, *sys.argv]),
-        "started": started,
-        "finished": time.strftime("%Y-%m-%dT%H:%M:%S%z"),
-        "machine": machine,
+        **report_head(started, machine),
         "config": {
             "members": args.members,
             "ledger_entries": entries,
-            "duration_s": args.duration,
-            "warmup_s": args.warmup,
-            "wrk_threads": args.threads,
-            "wrk_connections": args.connections,
-            "gunicorn_workers": args.workers,
-            "gunicorn_recycle": args.recycle,
+            **load_config(args),
             "clerks": len(clerks),
             "db_bytes": db_bytes,
             "lookup_q": args.q,
@@ -780,9 +586,7 @@ def run(args, tmp: Path) -> dict:
         "all_pass": all_pass,
         "table": table,
     }
-    args.out.parent.mkdir(parents=True, exist_ok=True)
-    args.out.write_text(json.dumps(report, ensure_ascii=False, indent=2) + "\n")
-    print(f"wrote {args.out.relative_to(REPO) if args.out.is_relative_to(REPO) else args.out}")
+    write_report(args.out, report)
     return report
 
 

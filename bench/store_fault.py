@@ -25,16 +25,13 @@ hold, 1 some check failed, 2 the bench itself failed (the temp dir is then kept)
 
 import argparse
 import http.client
-import json
 import os
 import queue
 import random
-import shutil
 import signal
 import sqlite3
 import subprocess
 import sys
-import tempfile
 import threading
 import time
 import urllib.error
@@ -45,11 +42,33 @@ from contextlib import closing
 from dataclasses import dataclass, field
 from pathlib import Path
 
-import members as mb  # bench/members.py: demo DB, gunicorn config, login
-import store  # bench/store.py: the store set-up and the DB read-outs
-from members import BenchError
+from common import (
+    RECEIPT,
+    REPO,
+    STOCK,
+    BenchError,
+    add_output_options,
+    bench_env,
+    clerk_session,
+    code_version,
+    db_scalar,
+    free_port,
+    gunicorn_config,
+    load_demo,
+    machine_notes,
+    new_redemptions,
+    now,
+    points_verify,
+    prepare_store,
+    report_head,
+    run_bench,
+    start_gunicorn,
+    stop_servers,
+    store_counts,
+    wait_ready,
+    write_report,
+)
 
-REPO = mb.REPO
 OUT = REPO / "bench" / "out" / "store_fault.json"
 # A request whose connection failed is retried this often (with the same request_id).
 MAX_ATTEMPTS = 200
@@ -66,19 +85,12 @@ class Server:
 
     def start(self) -> None:
         self.generation += 1
-        log = self.tmp / f"gunicorn-app-{self.generation}.log"
-        cmd = [
-            mb.venv_bin("gunicorn"), "-c", str(self.conf), "--bind", f"127.0.0.1:{self.port}",
-            "--access-logfile", "/dev/null", "--no-control-socket", "app:app",
-        ]  # fmt: skip
-        with open(log, "wb") as fh:
-            self.proc = subprocess.Popen(
-                cmd, cwd=REPO, env=self.env, stdout=fh, stderr=subprocess.STDOUT,
-                start_new_session=True,  # master = process group leader; workers inherit it
-            )  # fmt: skip
-        mb._servers.append(self.proc)  # stop_servers() cleans up on every exit path
-        self.log = log
-        mb.wait_ready(self.proc, self.port, "/healthz", log)
+        # Its own process group (the master leads it, workers inherit it), registered
+        # with stop_servers(), which cleans up on every exit path.
+        self.proc, _, self.log = start_gunicorn(
+            f"app-{self.generation}", "app:app", self.conf, self.env, self.tmp, [], self.port
+        )
+        wait_ready(self.proc, self.port, "/healthz", self.log)
 
     def kill9(self) -> dict:
         """SIGKILL to the master's whole process group; returns what was killed."""
@@ -96,7 +108,7 @@ class Server:
         return {"pgid": pgid, "pids": members}
 
     def stop(self) -> None:
-        mb.stop_servers()
+        stop_servers()
 
 
 def group_members(pgid: int) -> list[int]:
@@ -200,7 +212,7 @@ class Stream:
                 raise BenchError(f"{job.request_id}: no answer after {job.attempts} attempts")
             return False
         if status == 200:
-            m = store.RECEIPT.search(body)
+            m = RECEIPT.search(body)
             if not m:
                 raise BenchError(f"{job.request_id}: 200 without a receipt serial:\n{body[:500]}")
             with self.lock:
@@ -239,44 +251,36 @@ class Stream:
 
 
 def run(args, tmp: Path) -> dict:
-    started = time.strftime("%Y-%m-%dT%H:%M:%S%z")
-    print(f"commit {store.code_version()}, loadavg {os.getloadavg()}")
+    started = now()
+    print(f"commit {code_version()}, loadavg {os.getloadavg()}")
     rng = random.Random(args.seed)
     random.seed(args.seed)
-    env = dict(os.environ)
     demo_db = tmp / "demo.db"
-    env.update(
-        BAOJING_SQLALCHEMY_DATABASE_URI=f"sqlite:///{demo_db}",
-        BAOJING_SECRET_KEY=mb.SECRET_KEY,
-        PYTHONDONTWRITEBYTECODE="1",
-    )
-    for var in ("FLASK_APP", "FLASK_DEBUG", "BAOJING_BIND", "BAOJING_WORKERS"):
-        env.pop(var, None)
+    env = bench_env(demo_db)
     if args.db:
         print(f"copying the demo database {args.db}")
         copy_db(Path(args.db), demo_db)
     else:
-        mb.run_flask(env, "db", "upgrade")
-        mb.run_flask(env, "demo", "load", "--members", str(args.members))
+        load_demo(env, args.members)
     # The server gets a copy of the demo database (SQLite's online backup: consistent).
     db_path = tmp / "fault.db"
     copy_db(demo_db, db_path)
     env["BAOJING_SQLALCHEMY_DATABASE_URI"] = f"sqlite:///{db_path}"
-    shop = store.prepare_store(db_path, rng)
-    rc, out = store.points_verify(env)
+    shop = prepare_store(db_path, rng)
+    rc, out = points_verify(env)
     if rc != 0:
         raise BenchError(f"flask points verify fails before the test ({rc}):\n{out}")
-    before = store.store_counts(db_path)
+    before = store_counts(db_path)
     print(
         f"  served copy {db_path.name}: {before['redemptions']} redemptions; redeeming item "
         f"{shop['item_id']} 「{shop['name']}」 ({shop['price']} points) for {shop['members']} members"
     )
 
-    conf = mb.gunicorn_config(tmp, args.workers, recycle=False)
-    server = Server(conf, env, tmp, mb.free_port())
+    conf = gunicorn_config(tmp, args.workers, recycle=False)
+    server = Server(conf, env, tmp, free_port())
     server.start()
     print(f"gunicorn: :{server.port}, {args.workers} sync workers, pgid {server.proc.pid}")
-    clerks = [store.clerk_session(server.port) for _ in range(args.clerks)]
+    clerks = [clerk_session(server.port) for _ in range(args.clerks)]
     prefix = f"fault{int(time.time()) % 100000:05d}"
     stream = Stream(server.port, clerks, shop["item_id"], shop["slots"], prefix)
 
@@ -300,7 +304,7 @@ def run(args, tmp: Path) -> dict:
         killed = server.kill9()
         killed_at = time.monotonic()
         # The database as the crash left it, read before anything else touches it.
-        at_kill = store.store_counts(db_path)
+        at_kill = store_counts(db_path)
         print(
             f"  kill {cycle}: {wait:.1f} s into the cycle, SIGKILL to process group "
             f"{killed['pgid']} ({len(killed['pids'])} processes); {len(answered_before)} "
@@ -346,7 +350,7 @@ def run(args, tmp: Path) -> dict:
     )
 
     # Replays after the restarts: the same form again must give the same receipt.
-    after_stream = store.store_counts(db_path)
+    after_stream = store_counts(db_path)
     first_cycle = kills[0]["answered_before"] if kills else stream.ok
     pool = sorted(first_cycle) or sorted(stream.ok)
     sample = rng.sample(pool, min(args.replays, len(pool)))
@@ -354,7 +358,7 @@ def run(args, tmp: Path) -> dict:
     replays = []
     for rid in sample:
         status, body = stream.attempt(jobs[rid])
-        m = store.RECEIPT.search(body or "")
+        m = RECEIPT.search(body or "")
         replays.append(
             {
                 "request_id": rid,
@@ -364,7 +368,7 @@ def run(args, tmp: Path) -> dict:
             }
         )
     conflict_status, _ = stream.attempt(jobs[sample[0]], quantity=2) if sample else (None, "")
-    after_replay = store.store_counts(db_path)
+    after_replay = store_counts(db_path)
     server.stop()
 
     checks, facts = check_db(db_path, before, stream, kills, shop)
@@ -375,7 +379,7 @@ def run(args, tmp: Path) -> dict:
         and after_replay["redeem_entries"] == after_stream["redeem_entries"]
     )
     checks["same request_id, other content → 409"] = conflict_status == 409
-    verify_rc, verify_out = store.points_verify(env)
+    verify_rc, verify_out = points_verify(env)
     checks["flask points verify exits 0"] = verify_rc == 0
     with closing(sqlite3.connect(db_path)) as conn:
         integrity = conn.execute("PRAGMA integrity_check").fetchone()[0]
@@ -428,10 +432,7 @@ def run(args, tmp: Path) -> dict:
     print("result:", "all checks hold" if all_ok else "SOME CHECKS FAILED")
 
     report = {
-        "command": " ".join([Path(sys.executable).name, *sys.argv]),
-        "started": started,
-        "finished": time.strftime("%Y-%m-%dT%H:%M:%S%z"),
-        "machine": mb.machine_notes(args) | {"commit": store.code_version()},
+        **report_head(started, machine_notes(args) | {"commit": code_version()}),
         "config": {
             "members": args.members if not args.db else None,
             "db": args.db,
@@ -458,26 +459,16 @@ def run(args, tmp: Path) -> dict:
         "checks": checks,
         "all_ok": all_ok,
     }
-    args.out.parent.mkdir(parents=True, exist_ok=True)
-    args.out.write_text(json.dumps(report, ensure_ascii=False, indent=2) + "\n")
-    print(f"wrote {args.out.relative_to(REPO) if args.out.is_relative_to(REPO) else args.out}")
+    write_report(args.out, report)
     return report
 
 
 def check_db(db_path: Path, before: dict, stream: Stream, kills: list[dict], shop: dict):
-    rows = store.db_rows(
-        db_path,
-        "SELECT r.id, r.serial, r.request_id, r.item_id, r.quantity, "
-        "(SELECT count(*) FROM point_entries e WHERE e.redemption_id = r.id "
-        " AND e.kind = 'redeem') FROM redemptions r WHERE r.id > ?",
-        before["max_redemption_id"],
-    )
+    rows = new_redemptions(db_path, before["max_redemption_id"])
     by_rid = {r[2]: r for r in rows}
     sent = {j.request_id for j in stream.sent}
-    after = store.store_counts(db_path)
-    stock = store.db_scalar(
-        db_path, "SELECT stock FROM catalog_items WHERE id = ?", shop["item_id"]
-    )
+    after = store_counts(db_path)
+    stock = db_scalar(db_path, "SELECT stock FROM catalog_items WHERE id = ?", shop["item_id"])
     answered_missing = [rid for rid in stream.ok if rid not in by_rid]
     serial_mismatch = [
         rid for rid, (serial, *_) in stream.ok.items() if rid in by_rid and by_rid[rid][1] != serial
@@ -524,7 +515,7 @@ def check_db(db_path: Path, before: dict, stream: Stream, kills: list[dict], sho
         "phantoms": sum(1 for r in rows if r[2] not in sent),
         "answered_missing": len(answered_missing),
         "serial_mismatch": len(serial_mismatch),
-        "stock_taken": store.STOCK - stock,
+        "stock_taken": STOCK - stock,
         "units_redeemed": sum(r[4] for r in rows if r[3] == shop["item_id"]),
         "answered_before_kill_committed": committed_per_kill,
         "unanswered_request_ids": len(sent) - len(stream.ok) - len(stream.refused),
@@ -567,31 +558,9 @@ def main(argv=None) -> int:
     )
     parser.add_argument("--replays", type=int, default=25, help="answered request_ids to replay")
     parser.add_argument("--seed", type=int, default=20200522)
-    parser.add_argument("--wrk", default=shutil.which("wrk") or "/usr/bin/wrk")  # machine notes
-    parser.add_argument("--keep-tmp", action="store_true", help="keep the temp dir and its DB")
-    parser.add_argument("--out", type=Path, default=OUT)
+    add_output_options(parser, OUT)  # --wrk for the machine notes
     args = parser.parse_args(argv)
-
-    signal.signal(signal.SIGTERM, mb._on_signal)
-    signal.signal(signal.SIGHUP, mb._on_signal)
-    tmp = Path(tempfile.mkdtemp(prefix="baojing-bench-fault-"))
-    try:
-        report = run(args, tmp)
-        return 0 if report["all_ok"] else 1
-    except BenchError as exc:
-        print(f"\nBENCH FAILED: {exc}", file=sys.stderr)
-        for log in sorted(tmp.glob("gunicorn-*.log")):
-            tail = log.read_text(errors="replace")[-2000:]
-            if tail.strip():
-                print(f"\n--- tail of {log.name} ---\n{tail}", file=sys.stderr)
-        args.keep_tmp = True
-        return 2
-    finally:
-        mb.stop_servers()
-        if args.keep_tmp:
-            print(f"temp dir kept: {tmp}", file=sys.stderr)
-        else:
-            shutil.rmtree(tmp, ignore_errors=True)
+    return run_bench(args, run, "baojing-bench-fault-", passed="all_ok")
 
 
 if __name__ == "__main__":
