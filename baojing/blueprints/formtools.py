@@ -1,11 +1,13 @@
 """Small helpers shared by the blueprints' forms: select options, filters, service errors."""
 
+import uuid
 from collections.abc import Iterable
 
 from flask import abort
 from flask_wtf import FlaskForm
-from wtforms import SelectChoice
+from wtforms import HiddenField, SelectChoice
 from wtforms.meta import DefaultMeta
+from wtforms.validators import InputRequired, Optional, Regexp
 
 from baojing.extensions import db
 from baojing.services import DuplicateRequest, RuleViolation
@@ -23,6 +25,20 @@ class Form(FlaskForm):
 
         def get_translations(self, form):
             return DefaultMeta.get_translations(self, form)
+
+
+FORM_EXPIRED = "表单已过期，请刷新页面后重试"
+
+
+def new_request_id() -> str:
+    """The idempotency key rendered into a form: a replay of the form saves once."""
+    return uuid.uuid4().hex
+
+
+def request_id_field(required: bool = True) -> HiddenField:
+    """The hidden request_id of a form that creates something (checked for shape)."""
+    first = InputRequired(FORM_EXPIRED) if required else Optional()
+    return HiddenField(validators=[first, Regexp(r"^[A-Za-z0-9_-]{8,40}$", message=FORM_EXPIRED)])
 
 
 def options(pairs: Iterable[tuple]) -> list[SelectChoice]:

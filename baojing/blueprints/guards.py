@@ -3,7 +3,7 @@
 from functools import wraps
 from urllib.parse import urlsplit
 
-from flask import redirect, request, url_for
+from flask import abort, redirect, request, url_for
 from flask_login import current_user
 
 from baojing import security
@@ -36,3 +36,9 @@ def _same_site_referrer() -> str | None:
     if parts.netloc != request.host:
         return None
     return parts.path + (f"?{parts.query}" if parts.query else "")
+
+
+def require_role(*roles: str) -> None:
+    """403 unless the user has one of these roles (rows are scoped separately, by query)."""
+    if current_user.role not in roles:
+        abort(403)

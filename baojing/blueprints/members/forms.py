@@ -1,7 +1,5 @@
 """Member forms. Field validators normalise what they accept (ID upper-case, phone digits)."""
 
-import uuid
-
 from wtforms import (
     BooleanField,
     DateField,
@@ -45,10 +43,6 @@ TRADES = (
 )  # fmt: skip
 RELATIONS = ("配偶", "父亲", "母亲", "子女", "兄弟姐妹", "其他亲属")
 MET_WITH = ("本人", "配偶", "父母", "子女", "其他亲属")
-
-
-def new_request_id() -> str:
-    return uuid.uuid4().hex
 
 
 def resident_id(form, field):

@@ -4,8 +4,8 @@ from flask import abort, current_app, flash, redirect, render_template, request,
 from flask_login import current_user
 
 from baojing import htmx
-from baojing.blueprints.formtools import apply_errors, commit_or_errors, options
-from baojing.blueprints.guards import recent_auth_required
+from baojing.blueprints.formtools import apply_errors, commit_or_errors, new_request_id, options
+from baojing.blueprints.guards import recent_auth_required, require_role
 from baojing.blueprints.members import bp, merge
 from baojing.blueprints.members.forms import (
     AssignLiaisonForm,
@@ -17,7 +17,6 @@ from baojing.blueprints.members.forms import (
     NewMemberForm,
     SelfContactForm,
     VisitForm,
-    new_request_id,
 )
 from baojing.blueprints.members.present import list_rows
 from baojing.blueprints.params import int_param
@@ -27,6 +26,7 @@ from baojing.models.members import MEMBERSHIPS, VISIT_ITEMS
 from baojing.models.org import OrgUnit
 from baojing.models.users import MEMBER, VILLAGE_SECRETARY
 from baojing.scoping import (
+    REGISTRY_ROLES,
     can_manage_registry,
     can_see_full_id,
     get_liaison_or_404,
@@ -37,12 +37,6 @@ from baojing.scoping import (
 )
 from baojing.services import Conflict, RuleViolation, member_profile
 from baojing.services import members as svc
-
-
-def _require_registry():
-    if not can_manage_registry(current_user):
-        abort(403)
-
 
 # --- list ----------------------------------------------------------------------------
 
@@ -56,7 +50,7 @@ def index():
     searches by POST so that a name or phone number never lands in a URL, the
     browser history or an access log.
     """
-    _require_registry()
+    require_role(*REGISTRY_ROLES)
     cutoffs = svc.AlertCutoffs.today()
     values = request.values
     filters = {
@@ -104,7 +98,7 @@ def _village_choices(form) -> None:
 @bp.route("/new", methods=["GET", "POST"])
 def new():
     """Register a mobile member."""
-    _require_registry()
+    require_role(*REGISTRY_ROLES)
     form = NewMemberForm()
     _village_choices(form)
     if request.method == "GET":
@@ -130,7 +124,7 @@ def new():
 @no_write_lock
 def validate_field():
     """Inline validation of one field of the member form (htmx, on change)."""
-    _require_registry()
+    require_role(*REGISTRY_ROLES)
     name = request.form.get("_field", "")
     form = NewMemberForm() if "village_id" in request.form else MemberForm()
     if name not in form or name in ("csrf_token", "version", "original", "request_id"):
@@ -148,7 +142,7 @@ def validate_field():
 def edit(member_id: int):
     """Edit a member; a save based on an old version is refused and the other's values shown."""
     member = get_member_or_404(current_user, member_id)
-    _require_registry()
+    require_role(*REGISTRY_ROLES)
     form = MemberForm(obj=member if request.method == "GET" else None)
     if request.method == "GET":
         form.id_number.data = ""
@@ -284,7 +278,7 @@ def _record_for_member(member, form, save, *, done: str, saved: str, template: s
 def visit(member_id: int):
     """Record a door-to-door registration visit (上门登记)."""
     member = get_member_or_404(current_user, member_id)
-    _require_registry()
+    require_role(*REGISTRY_ROLES)
     form = VisitForm()
     if request.method == "GET":
         form.visited_on.data = local_today()
@@ -303,7 +297,7 @@ def visit(member_id: int):
 def cancel_visit(member_id: int, visit_id: int):
     """Cancel a registration visit recorded by mistake; the points it earned go back."""
     member = get_member_or_404(current_user, member_id)
-    _require_registry()
+    require_role(*REGISTRY_ROLES)
     form = CancelVisitForm()
     if form.validate_on_submit():
         try:
@@ -325,7 +319,7 @@ def cancel_visit(member_id: int, visit_id: int):
 def contact(member_id: int):
     """Note a call, message or meeting with the member."""
     member = get_member_or_404(current_user, member_id)
-    _require_registry()
+    require_role(*REGISTRY_ROLES)
     form = ContactForm()
     if request.method == "GET":
         form.contacted_on.data = local_today()
@@ -344,7 +338,7 @@ def contact(member_id: int):
 def assign_liaison(member_id: int):
     """Name the branch member who keeps in touch with this member."""
     member = get_member_or_404(current_user, member_id)
-    _require_registry()
+    require_role(*REGISTRY_ROLES)
     form = AssignLiaisonForm()
     form.liaison_id.choices = options(
         (c.id, c.name) for c in svc.liaisons_of_village(member.village_id)
@@ -367,7 +361,7 @@ def assign_liaison(member_id: int):
 @bp.route("/liaisons", methods=["GET", "POST"])
 def liaisons():
     """A village's liaisons: add one, or hand all of one's members to another."""
-    _require_registry()
+    require_role(*REGISTRY_ROLES)
     villages = scoped_villages(current_user)
     if not villages:
         abort(404)

@@ -3,7 +3,6 @@
 from wtforms import (
     BooleanField,
     DateField,
-    HiddenField,
     IntegerField,
     SelectField,
     SelectMultipleField,
@@ -16,15 +15,13 @@ from wtforms.validators import (
     Length,
     NumberRange,
     Optional,
-    Regexp,
     ValidationError,
 )
 
-from baojing.blueprints.formtools import Form, options, strip_text
+from baojing.blueprints.formtools import Form, options, request_id_field, strip_text
 from baojing.models.points import AUTO_SOURCES
 from baojing.models.users import COUNTY_ADMIN, TOWNSHIP_OFFICER, VILLAGE_SECRETARY
 
-REQUEST_ID = Regexp(r"^[A-Za-z0-9_-]{8,40}$", message="表单已过期，请刷新页面后重试")
 AWARDER_ROLES = {
     VILLAGE_SECRETARY: "村党支部书记",
     TOWNSHIP_OFFICER: "乡镇组织委员",
@@ -80,7 +77,7 @@ class AwardForm(Form):
         filters=[strip_text],
         validators=[DataRequired("请写明事由"), Length(max=100, message="事由不超过 100 个字")],
     )
-    request_id = HiddenField(validators=[InputRequired("表单已过期，请刷新页面后重试"), REQUEST_ID])
+    request_id = request_id_field()
 
 
 class BatchAwardForm(AwardForm):

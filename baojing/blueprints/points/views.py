@@ -1,13 +1,12 @@
 """Earning points: rules (county), awards by branch secretaries, history, the member's own page."""
 
-import uuid
-
 import segno
 from flask import abort, flash, redirect, render_template, request, url_for
 from flask_login import current_user
 from sqlalchemy import select
 
-from baojing.blueprints.formtools import commit_or_errors, options
+from baojing.blueprints.formtools import commit_or_errors, new_request_id, options
+from baojing.blueprints.guards import require_role
 from baojing.blueprints.params import int_param
 from baojing.blueprints.points import bp
 from baojing.blueprints.points.forms import (
@@ -24,7 +23,7 @@ from baojing.models.members import ACTIVE, Member
 from baojing.models.points import AUTO_SOURCES, PointEntry, PointRule
 from baojing.models.users import COUNTY_ADMIN, MEMBER, VILLAGE_SECRETARY
 from baojing.scoping import (
-    can_manage_registry,
+    REGISTRY_ROLES,
     get_member_or_404,
     get_village_or_404,
     village_choices,
@@ -32,23 +31,12 @@ from baojing.scoping import (
 from baojing.services import RuleViolation
 from baojing.services.points import awards, catalog, counter, expiry, history, ledger
 
-
-def _require_admin():
-    if current_user.role != COUNTY_ADMIN:
-        abort(403)
-
-
-def _require_registry():
-    if not can_manage_registry(current_user):
-        abort(403)
-
-
 # --- rules and the expiry policy (county) ----------------------------------------------
 
 
 @bp.get("/rules")
 def rules():
-    _require_admin()
+    require_role(COUNTY_ADMIN)
     form = ExpiryForm(formdata=None, years=expiry.policy_years())
     return render_template(
         "points/rules.html", rules=catalog.all_rules(), roles=AWARDER_ROLES,
@@ -59,7 +47,7 @@ def rules():
 @bp.route("/rules/new", methods=["GET", "POST"])
 @bp.route("/rules/<int:rule_id>", methods=["GET", "POST"])
 def rule(rule_id: int | None = None):
-    _require_admin()
+    require_role(COUNTY_ADMIN)
     existing = db.session.get(PointRule, rule_id) if rule_id else None
     if rule_id and existing is None:
         abort(404)
@@ -81,7 +69,7 @@ def rule(rule_id: int | None = None):
 
 @bp.post("/expiry")
 def set_expiry():
-    _require_admin()
+    require_role(COUNTY_ADMIN)
     form = ExpiryForm()
     if form.validate_on_submit():
         ok, _ = commit_or_errors(
@@ -107,7 +95,7 @@ def _award_form(formdata=True) -> AwardForm:
     )
     if not formdata:
         form.occurred_on.data = local_today()
-        form.request_id.data = uuid.uuid4().hex
+        form.request_id.data = new_request_id()
     return form
 
 
@@ -121,7 +109,7 @@ def _rule_or_error(form) -> PointRule | None:
 @bp.route("/members/<int:member_id>", methods=["GET", "POST"])
 def member_points(member_id: int):
     """A member's balance and ledger; secretaries award or deduct here."""
-    _require_registry()
+    require_role(*REGISTRY_ROLES)
     member = get_member_or_404(current_user, member_id)
     form = _award_form(formdata=request.method == "POST")
     status = 200
@@ -150,7 +138,7 @@ def member_points(member_id: int):
 @bp.post("/members/<int:member_id>/entries/<int:entry_id>/reverse")
 def reverse_entry(member_id: int, entry_id: int):
     """Undo a mistaken award or deduction with a compensating entry."""
-    _require_registry()
+    require_role(*REGISTRY_ROLES)
     member = get_member_or_404(current_user, member_id)
     entry = db.session.scalar(
         select(PointEntry).where(PointEntry.id == entry_id, PointEntry.member_id == member.id)
@@ -192,7 +180,7 @@ def _batch_village():
 
 @bp.route("/award", methods=["GET", "POST"])
 def batch_award():
-    _require_registry()
+    require_role(*REGISTRY_ROLES)
     villages, village = _batch_village()
     members = []
     if village is not None:

@@ -1,9 +1,9 @@
 """Forms of the quarterly ranking: publish, amend, object, answer."""
 
-from wtforms import HiddenField, SelectField, StringField, TextAreaField
-from wtforms.validators import DataRequired, Length, Optional, Regexp
+from wtforms import SelectField, StringField, TextAreaField
+from wtforms.validators import DataRequired, Length
 
-from baojing.blueprints.formtools import Form, strip_text
+from baojing.blueprints.formtools import Form, request_id_field, strip_text
 
 
 class PublishForm(Form):
@@ -25,7 +25,7 @@ class ObjectionForm(Form):
         filters=[strip_text],
         validators=[DataRequired("请写下您的疑问"), Length(2, 500, "请写 2 到 500 个字")],
     )
-    request_id = HiddenField(validators=[Optional(), Regexp(r"^[A-Za-z0-9_-]{8,40}$")])
+    request_id = request_id_field(required=False)
 
 
 class AnswerForm(Form):

@@ -1,12 +1,11 @@
 """比积分: the quarterly points ranking of each online branch, as published."""
 
-import uuid
-
 from flask import abort, flash, redirect, render_template, url_for
 from flask_login import current_user
 from sqlalchemy import select
 
-from baojing.blueprints.formtools import commit_or_errors, options
+from baojing.blueprints.formtools import commit_or_errors, new_request_id, options
+from baojing.blueprints.guards import require_role
 from baojing.blueprints.rankings import bp
 from baojing.blueprints.rankings.forms import AmendForm, AnswerForm, ObjectionForm, PublishForm
 from baojing.dates import local_today
@@ -78,8 +77,7 @@ def index():
 
 @bp.post("/publish")
 def publish():
-    if current_user.role not in PUBLISHER_ROLES:
-        abort(403)
+    require_role(*PUBLISHER_ROLES)
     form = _publish_form()
     if form.validate_on_submit():
         township = db.session.get(OrgUnit, form.township_id.data)
@@ -108,7 +106,7 @@ def _show(publication, *, objection_form=None, amend_form=None, status=200):
     objections = svc.objections(publication.id, None if officer else (own or -1))
     form = objection_form or ObjectionForm(formdata=None)
     if not form.request_id.data:
-        form.request_id.data = uuid.uuid4().hex
+        form.request_id.data = new_request_id()
     return render_template(
         "rankings/show.html", p=publication, lines=lines, officer=officer, mine=mine,
         amendments=svc.amendments(publication.id) if officer else [],
@@ -125,8 +123,7 @@ def show(publication_id: int):
 
 @bp.post("/<int:publication_id>/amend")
 def amend(publication_id: int):
-    if current_user.role not in PUBLISHER_ROLES:
-        abort(403)
+    require_role(*PUBLISHER_ROLES)
     publication = _get_publication_or_404(publication_id)
     form = AmendForm()
     if form.validate_on_submit():
@@ -139,8 +136,7 @@ def amend(publication_id: int):
 
 @bp.post("/<int:publication_id>/objections")
 def object_to(publication_id: int):
-    if current_user.role != MEMBER:
-        abort(403)
+    require_role(MEMBER)
     publication = _get_publication_or_404(publication_id)
     form = ObjectionForm()
     if form.validate_on_submit():
@@ -158,8 +154,7 @@ def object_to(publication_id: int):
 
 @bp.post("/<int:publication_id>/objections/<int:objection_id>/answer")
 def answer(publication_id: int, objection_id: int):
-    if current_user.role not in PUBLISHER_ROLES:
-        abort(403)
+    require_role(*PUBLISHER_ROLES)
     publication = _get_publication_or_404(publication_id)
     objection = db.session.scalar(
         select(RankingObjection).where(

@@ -1,20 +1,15 @@
 """The catalogue, kept by the county: items, their prices, stock and dated sessions."""
 
 from flask import abort, flash, redirect, render_template, url_for
-from flask_login import current_user
 
 from baojing.blueprints.formtools import commit_or_errors
+from baojing.blueprints.guards import require_role
 from baojing.blueprints.store import bp
 from baojing.blueprints.store.forms import ItemForm, SessionForm
 from baojing.extensions import db
 from baojing.models.points import ITEM_KINDS, CatalogItem
 from baojing.models.users import COUNTY_ADMIN
 from baojing.services.points import catalog, counter
-
-
-def _require_admin():
-    if current_user.role != COUNTY_ADMIN:
-        abort(403)
 
 
 def _get_item_or_404(item_id: int) -> CatalogItem:
@@ -26,14 +21,14 @@ def _get_item_or_404(item_id: int) -> CatalogItem:
 
 @bp.get("/catalog")
 def catalog_index():
-    _require_admin()
+    require_role(COUNTY_ADMIN)
     return render_template("store/catalog.html", items=catalog.all_items(), kinds=ITEM_KINDS)
 
 
 @bp.route("/catalog/new", methods=["GET", "POST"])
 @bp.route("/catalog/<int:item_id>", methods=["GET", "POST"])
 def catalog_item(item_id: int | None = None):
-    _require_admin()
+    require_role(COUNTY_ADMIN)
     item = _get_item_or_404(item_id) if item_id else None
     form = ItemForm(obj=item)
     status = 200
@@ -55,7 +50,7 @@ def catalog_item(item_id: int | None = None):
 
 @bp.post("/catalog/<int:item_id>/sessions")
 def add_session(item_id: int):
-    _require_admin()
+    require_role(COUNTY_ADMIN)
     item = _get_item_or_404(item_id)
     session_form = SessionForm()
     if session_form.validate_on_submit():

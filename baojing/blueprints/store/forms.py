@@ -3,7 +3,6 @@
 from wtforms import (
     BooleanField,
     DateField,
-    HiddenField,
     IntegerField,
     SelectField,
     StringField,
@@ -14,15 +13,13 @@ from wtforms.validators import (
     Length,
     NumberRange,
     Optional,
-    Regexp,
     ValidationError,
 )
 
-from baojing.blueprints.formtools import Form, options, strip_text
+from baojing.blueprints.formtools import Form, options, request_id_field, strip_text
 from baojing.models.points import ITEM_KINDS
 from baojing.services.points.redemption import MAX_QUANTITY
 
-REQUEST_ID = Regexp(r"^[A-Za-z0-9_-]{8,40}$", message="表单已过期，请刷新页面后重试")
 _MAX_ID = 2**63 - 1
 
 
@@ -40,7 +37,7 @@ class RedeemForm(Form):
         ],
     )
     session_id = IntegerField("场次", validators=[Optional(), NumberRange(1, _MAX_ID)])
-    request_id = HiddenField(validators=[InputRequired("表单已过期，请刷新页面后重试"), REQUEST_ID])
+    request_id = request_id_field()
 
     def error_messages(self) -> list[str]:
         return [msg for field in self for msg in field.errors]

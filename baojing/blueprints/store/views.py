@@ -4,14 +4,13 @@ The counter page never reloads: the look-up, the panel and the redemption answer
 with htmx fragments. Without JavaScript every form still works as a full page.
 """
 
-import uuid
-
 from flask import abort, redirect, render_template, request, url_for
 from flask_login import current_user
 from sqlalchemy import select
 
 from baojing import htmx
-from baojing.blueprints.formtools import commit_or_errors
+from baojing.blueprints.formtools import commit_or_errors, new_request_id
+from baojing.blueprints.guards import require_role
 from baojing.blueprints.params import SQLITE_MAX_INT, int_param
 from baojing.blueprints.store import bp
 from baojing.blueprints.store.forms import RedeemForm, ReverseForm, VoucherForm
@@ -25,11 +24,6 @@ from baojing.services.points.redemption import RedeemRequest
 # Who may undo a redemption or mark a voucher used: the counter's own staff.
 REVERSE_ROLES = COUNTER_ROLES
 VOUCHER_ROLES = (CLERK, COUNTY_ADMIN)
-
-
-def _require(roles):
-    if current_user.role not in roles:
-        abort(403)
 
 
 @bp.get("/")
@@ -53,14 +47,14 @@ def _panel_context(member, form=None, receipt=None):
         "recent": counter.recent_redemptions(member.id),
         "form": form,
         "receipt": receipt,
-        "new_request_id": lambda: uuid.uuid4().hex,
+        "new_request_id": new_request_id,
     }
 
 
 @bp.get("/counter")
 def counter_page():
     """The counter; ?member=<id> opens it on one member (where a scanned QR leads)."""
-    _require(COUNTER_ROLES)
+    require_role(*COUNTER_ROLES)
     member_id = int_param("member")
     context = {}
     if member_id is not None:
@@ -72,7 +66,7 @@ def counter_page():
 @no_write_lock
 def lookup():
     """Search-as-you-type at the counter (POST: the text never lands in a URL or log)."""
-    _require(COUNTER_ROLES)
+    require_role(*COUNTER_ROLES)
     q = request.form.get("q", "").strip()[:120]
     if counter.looks_like_serial(q):
         found = counter.find_receipt(q)
@@ -99,7 +93,7 @@ def redeem():
     the receipt, a fresh request_id for the form used, the last receipts — rather
     than the whole panel again.
     """
-    _require(COUNTER_ROLES)
+    require_role(*COUNTER_ROLES)
     form = RedeemForm()
     member_id = form.member_id.data if isinstance(form.member_id.data, int) else None
     if member_id is None:
@@ -133,7 +127,7 @@ def redeem():
     response = htmx.render(
         "store/counter.html", "store/_redeemed.html", status=status, member=member,
         balance=_balance_after(done, member.id), receipt=done, form=None if done else form,
-        item_id=form.item_id.data, new_request_id=uuid.uuid4().hex,
+        item_id=form.item_id.data, new_request_id=new_request_id(),
         recent=counter.recent_redemptions(member.id) if done else None,
     )  # fmt: skip
     return response
@@ -189,7 +183,7 @@ def receipt(serial: str):
 @bp.post("/receipts/<serial>/reverse")
 def reverse(serial: str):
     """Undo a mistaken redemption with a compensating entry and a reason."""
-    _require(REVERSE_ROLES)
+    require_role(*REVERSE_ROLES)
     found = _get_receipt_or_404(serial)
     form = ReverseForm()
     if form.validate_on_submit():
@@ -208,7 +202,7 @@ def reverse(serial: str):
 @bp.route("/vouchers", methods=["GET", "POST"])
 def vouchers():
     """Mark a health-check or training voucher used when the service is delivered."""
-    _require(VOUCHER_ROLES)
+    require_role(*VOUCHER_ROLES)
     form = VoucherForm()
     used = None
     status = 200
