@@ -3,6 +3,7 @@
 from flask import abort, flash, redirect, render_template, url_for
 from flask_login import current_user
 from sqlalchemy import select
+from sqlalchemy.orm import joinedload
 
 from baojing.blueprints.formtools import commit_or_errors, new_request_id, options
 from baojing.blueprints.guards import require_role
@@ -67,6 +68,7 @@ def _publish_form(formdata=True) -> PublishForm:
 def index():
     publications = db.session.scalars(
         select(RankingPublication)
+        .options(joinedload(RankingPublication.township))
         .where(_publication_condition())
         .order_by(RankingPublication.quarter.desc(), RankingPublication.township_id)
         .limit(100)

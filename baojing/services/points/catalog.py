@@ -1,6 +1,7 @@
 """The catalogue and the earning rules, as the county admin keeps them."""
 
 from sqlalchemy import select
+from sqlalchemy.orm import selectinload
 
 from baojing import audit
 from baojing.extensions import db
@@ -24,7 +25,13 @@ RULE_FIELDS = (
 
 
 def all_items() -> list[CatalogItem]:
-    return list(db.session.scalars(select(CatalogItem).order_by(CatalogItem.kind, CatalogItem.id)))
+    return list(
+        db.session.scalars(
+            select(CatalogItem)
+            .options(selectinload(CatalogItem.sessions))
+            .order_by(CatalogItem.kind, CatalogItem.id)
+        )
+    )
 
 
 def save_item(item: CatalogItem | None, data: dict) -> CatalogItem:

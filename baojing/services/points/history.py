@@ -4,6 +4,7 @@ from dataclasses import dataclass
 from datetime import date
 
 from sqlalchemy import func, select
+from sqlalchemy.orm import joinedload
 
 from baojing.dates import local_today
 from baojing.extensions import db
@@ -46,6 +47,12 @@ def entries(member_id: int, page: int = 1) -> tuple[list[Line], int]:
     page = min(max(page, 1), pages)
     rows = db.session.scalars(
         select(PointEntry)
+        # One query for the page, not one per line for its rule, receipt and author.
+        .options(
+            joinedload(PointEntry.rule),
+            joinedload(PointEntry.redemption),
+            joinedload(PointEntry.created_by),
+        )
         .where(PointEntry.member_id == member_id)
         .order_by(PointEntry.id.desc())
         .limit(PER_PAGE)
@@ -87,6 +94,7 @@ def bookings(member_id: int) -> list[Booking]:
     )  # fmt: skip
     rows = db.session.execute(
         select(Redemption, Voucher, ItemSession)
+        .options(joinedload(Redemption.item))
         .join(Voucher, Voucher.redemption_id == Redemption.id)
         .outerjoin(ItemSession, ItemSession.id == Redemption.session_id)
         .where(
