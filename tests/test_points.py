@@ -387,3 +387,15 @@ def test_receipts_vouchers_and_amendments_cannot_be_edited(app, login, org, stor
         with pytest.raises(DatabaseError):
             db.session.execute(text(sql))
         db.session.rollback()
+
+
+def test_audit_log_names_store_actions_in_chinese(login, org, store):
+    m = org.members["tati"]
+    fund(m.id, 100)
+    db.session.commit()
+    c = login("clerk")
+    redeem(c, m, store.rice)
+    serial = db.session.scalar(select(Redemption.serial))
+    c.post(f"/store/receipts/{serial}/reverse", {"reason": "拿错了东西"})
+    page = login("admin").get("/admin/audit").get_data(as_text=True)
+    assert "积分兑换" in page and "冲正兑换" in page and "store.redeem" not in page

@@ -55,6 +55,15 @@ ACTION_LABELS = {
     "demo.load": "载入演示数据", "auth.totp": "两步验证",
     "user.totp_enable": "开启两步验证", "user.totp_reset": "关闭两步验证",
     "access.denied": "拒绝访问", "auth.reauth": "再次确认密码", "audit.purge": "清理过期审计记录",
+    "member.registration_visit_cancel": "撤销上门登记",
+    "points.award": "登记积分", "points.deduct": "扣减积分", "points.reverse": "冲正积分",
+    "points.expire": "积分过期结算", "points.expiry_policy": "设置积分有效期",
+    "points.rule_create": "新增积分规则", "points.rule_update": "修改积分规则",
+    "catalog.item_create": "新增兑换项目", "catalog.item_update": "修改兑换项目",
+    "catalog.session": "添加体检/培训场次", "store.redeem": "积分兑换", "store.reverse": "冲正兑换",
+    "store.voucher_used": "核销凭证", "ranking.publish": "公示积分排名",
+    "ranking.amend": "复核更正排名", "ranking.objection": "对排名提出疑问",
+    "ranking.answer": "答复排名疑问",
 }  # fmt: skip
 OUTCOME_LABELS = {
     "ok": "成功", "bad_password": "密码错误", "unknown_user": "用户名不存在",
@@ -75,6 +84,11 @@ FIELD_LABELS = {
     "channel": "联系方式", "username": "用户名", "display_name": "显示名", "role": "角色",
     "org_unit_id": "所属组织", "active": "启用", "count": "人数", "member_ids": "党员编号",
     "role_label": "角色", "second_factor": "第二因素", "path": "地址",
+    "points": "积分", "reason": "事由", "rule": "积分规则", "serial": "小票号", "item": "项目",
+    "quantity": "数量", "entry_id": "账目号", "reverses": "冲正账目", "years": "有效期（年）",
+    "year": "年度", "members": "人数", "price": "所需积分", "stock": "库存", "kind": "类别",
+    "quarter": "季度", "township": "乡镇", "amendments": "更正人数", "capacity": "名额",
+    "on_date": "日期", "publication_id": "公示", "redemption_id": "兑换",
 }  # fmt: skip
 _VALUE_LABELS = {True: "是", False: "否", None: "（空）", "full": "正式党员",
                  "probationary": "预备党员", "active": "在册"}  # fmt: skip

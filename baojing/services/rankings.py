@@ -184,34 +184,28 @@ def published_lines(publication_id: int) -> list[PublishedLine]:
     return [PublishedLine(*row) for row in rows]
 
 
-def amendments(publication_id: int) -> list:
-    return db.session.execute(
-        select(RankingAmendment, RankingLine.name)
+def _with_line_name(model, publication_id: int):
+    """Rows of an amendment-like table with the member's name as published."""
+    return (
+        select(model, RankingLine.name)
         .join(
             RankingLine,
             and_(
-                RankingLine.publication_id == RankingAmendment.publication_id,
-                RankingLine.member_id == RankingAmendment.member_id,
+                RankingLine.publication_id == model.publication_id,
+                RankingLine.member_id == model.member_id,
             ),
         )
-        .where(RankingAmendment.publication_id == publication_id)
-        .order_by(RankingAmendment.id)
-    ).all()
+        .where(model.publication_id == publication_id)
+        .order_by(model.id)
+    )
+
+
+def amendments(publication_id: int) -> list:
+    return db.session.execute(_with_line_name(RankingAmendment, publication_id)).all()
 
 
 def objections(publication_id: int, member_id: int | None = None) -> list:
-    stmt = (
-        select(RankingObjection, RankingLine.name)
-        .join(
-            RankingLine,
-            and_(
-                RankingLine.publication_id == RankingObjection.publication_id,
-                RankingLine.member_id == RankingObjection.member_id,
-            ),
-        )
-        .where(RankingObjection.publication_id == publication_id)
-        .order_by(RankingObjection.id)
-    )
+    stmt = _with_line_name(RankingObjection, publication_id)
     if member_id is not None:
         stmt = stmt.where(RankingObjection.member_id == member_id)
     return db.session.execute(stmt).all()

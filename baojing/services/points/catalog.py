@@ -34,23 +34,28 @@ def all_items() -> list[CatalogItem]:
     )
 
 
+def _save(row, model, fields, data: dict, actions: tuple[str, str]):
+    """Create or update one row from form data, with its audit entry (create: all, update: changes)."""
+    before = audit.snapshot(row, fields) if row else None
+    created = row is None
+    row = row or model()
+    for name in fields:
+        setattr(row, name, data[name])
+    db.session.add(row)
+    db.session.flush()
+    after = audit.snapshot(row, fields)
+    if created:
+        audit.record(actions[0], row, after=after)
+    else:
+        changed_before, changed_after = audit.changes(before, after)
+        audit.record(actions[1], row, before=changed_before, after=changed_after)
+    return row
+
+
 def save_item(item: CatalogItem | None, data: dict) -> CatalogItem:
     if data["kind"] != GOODS:
         data = {**data, "stock": None}  # services count places per session
-    before = audit.snapshot(item, ITEM_FIELDS) if item else None
-    created = item is None
-    item = item or CatalogItem()
-    for name in ITEM_FIELDS:
-        setattr(item, name, data[name])
-    db.session.add(item)
-    db.session.flush()
-    after = audit.snapshot(item, ITEM_FIELDS)
-    if created:
-        audit.record("catalog.create", item, after=after)
-    else:
-        changed_before, changed_after = audit.changes(before, after)
-        audit.record("catalog.update", item, before=changed_before, after=changed_after)
-    return item
+    return _save(item, CatalogItem, ITEM_FIELDS, data, ("catalog.item_create", "catalog.item_update"))
 
 
 def add_session(item: CatalogItem, data: dict) -> ItemSession:
@@ -89,17 +94,4 @@ def save_rule(rule: PointRule | None, data: dict) -> PointRule:
         )
         if taken:
             raise RuleViolation({"auto_source": f"规则「{taken}」已在自动计分这项记录"})
-    before = audit.snapshot(rule, RULE_FIELDS) if rule else None
-    created = rule is None
-    rule = rule or PointRule()
-    for name in RULE_FIELDS:
-        setattr(rule, name, data[name])
-    db.session.add(rule)
-    db.session.flush()
-    after = audit.snapshot(rule, RULE_FIELDS)
-    if created:
-        audit.record("points.rule_create", rule, after=after)
-    else:
-        changed_before, changed_after = audit.changes(before, after)
-        audit.record("points.rule_update", rule, before=changed_before, after=changed_after)
-    return rule
+    return _save(rule, PointRule, RULE_FIELDS, data, ("points.rule_create", "points.rule_update"))

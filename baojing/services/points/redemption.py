@@ -51,14 +51,6 @@ class RedeemRequest:
         }
 
 
-def find_by_request(request_id: str, wanted: RedeemRequest) -> Redemption | None:
-    """The redemption an earlier submit of the same form made; other content → 409."""
-    earlier = db.session.scalar(select(Redemption).where(Redemption.request_id == request_id))
-    if earlier is not None and earlier.request_fingerprint != fingerprint(wanted.as_dict()):
-        raise DuplicateRequest(request_id)
-    return earlier
-
-
 def redeemable(item: CatalogItem | None) -> bool:
     today = local_today()
     return (
