@@ -94,7 +94,7 @@ def begin_write() -> None:
 
 
 def done_writing() -> None:
-    """After the request's write has committed: what is left only reads.
+    """After the request's write has committed: what is left only reads (commit_or_errors).
 
     Later statements (re-reading what to show) begin a plain deferred transaction
     instead of taking the write lock again for the rest of the request, so other

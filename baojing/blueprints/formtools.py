@@ -9,7 +9,7 @@ from wtforms import HiddenField, SelectChoice
 from wtforms.meta import DefaultMeta
 from wtforms.validators import InputRequired, Optional, Regexp
 
-from baojing.extensions import db
+from baojing.extensions import db, done_writing
 from baojing.services import DuplicateRequest, RuleViolation
 
 
@@ -78,4 +78,6 @@ def commit_or_errors(form, action) -> tuple[bool, object]:
         db.session.rollback()
         abort(409)
     db.session.commit()
+    # What the view does next (render, redirect) only reads: no write lock for it.
+    done_writing()
     return True, result

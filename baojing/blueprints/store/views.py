@@ -14,7 +14,7 @@ from baojing.blueprints.guards import require_role
 from baojing.blueprints.params import SQLITE_MAX_INT, int_param
 from baojing.blueprints.store import bp
 from baojing.blueprints.store.forms import RedeemForm, ReverseForm, VoucherForm
-from baojing.extensions import db, done_writing, no_write_lock
+from baojing.extensions import db, no_write_lock
 from baojing.models.members import Member
 from baojing.models.users import CLERK, COUNTY_ADMIN, MEMBER
 from baojing.scoping import COUNTER_ROLES, counter_condition, get_counter_member_or_404
@@ -117,7 +117,6 @@ def redeem():
         )
         if ok:
             counter.catalogue_changed()
-            done_writing()
             if not htmx.wants_fragment():
                 return redirect(url_for("store.receipt", serial=done.serial), 303)
     status = 200 if done else 422

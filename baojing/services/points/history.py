@@ -39,10 +39,6 @@ def entries(member_id: int, page: int = 1) -> tuple[list[Line], int]:
     total = db.session.scalar(
         select(func.count()).select_from(PointEntry).where(PointEntry.member_id == member_id)
     )
-    reversal = select(PointEntry.reverses_id).where(
-        PointEntry.member_id == member_id, PointEntry.reverses_id.is_not(None)
-    )
-    reversed_ids = set(db.session.scalars(reversal))
     pages = max(1, -(-total // PER_PAGE))
     page = min(max(page, 1), pages)
     rows = db.session.scalars(
@@ -58,6 +54,12 @@ def entries(member_id: int, page: int = 1) -> tuple[list[Line], int]:
         .limit(PER_PAGE)
         .offset((page - 1) * PER_PAGE)
     ).all()
+    # Which lines of this page were undone: one lookup for the page, not the member's history.
+    reversed_ids = set(
+        db.session.scalars(
+            select(PointEntry.reverses_id).where(PointEntry.reverses_id.in_([e.id for e in rows]))
+        )
+    )
     lines = [
         Line(
             id=e.id,
