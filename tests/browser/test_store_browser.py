@@ -256,12 +256,16 @@ def test_secretary_awards_points_to_two_members(live_server, page):
 
     boxes = page.locator("fieldset.member-checks input[type=checkbox]")
     assert boxes.count() >= 2
-    chosen = []
-    for i in range(2):
-        box = boxes.nth(i)
-        box.check()
-        chosen.append(int(box.get_attribute("value")))
+    chosen = [int(boxes.nth(i).get_attribute("value")) for i in range(2)]
     names = [live_server.member(mid).name for mid in chosen]
+    # Tick the first, then find the second by the name filter: the first stays ticked.
+    boxes.nth(0).check()
+    page.locator("#member-filter").fill(names[1])
+    expect(page.locator(f"fieldset.member-checks input[value='{chosen[0]}']")).to_be_hidden()
+    page.locator(f"fieldset.member-checks input[value='{chosen[1]}']").check()
+    page.locator("#member-filter").fill("")
+    expect(page.locator("[data-checked-count]")).to_have_text("，已勾选 2 人")
+    assert boxes.nth(0).is_checked() and boxes.nth(1).is_checked()
     before = {mid: _balance(live_server, mid) for mid in chosen}
 
     page.locator("#rule_id").select_option(str(rule_id))
