@@ -5,7 +5,7 @@ from sqlalchemy import bindparam, false, select, true
 
 from baojing.cache import ttl_cache
 from baojing.extensions import db, read_connection
-from baojing.models.members import ACTIVE, BranchContact, Member
+from baojing.models.members import BranchContact, Member
 from baojing.models.org import VILLAGE, OrgUnit
 from baojing.models.users import (
     CLERK,
@@ -150,14 +150,3 @@ def counter_scope(user: User) -> tuple[str, int | None]:
 
 def counter_condition(user: User):
     return _condition(*counter_scope(user))
-
-
-def get_counter_member_or_404(user: User, member_id: int) -> Member:
-    member = db.session.scalar(
-        select(Member).where(
-            Member.id == member_id, Member.status == ACTIVE, counter_condition(user)
-        )
-    )
-    if member is None:
-        abort(404)
-    return member

@@ -104,10 +104,6 @@ class Member(db.Model):
     village: Mapped[OrgUnit] = relationship(foreign_keys=[village_id])
     liaison: Mapped[BranchContact | None] = relationship()
 
-    @property
-    def village_name(self) -> str:
-        return self.village.name
-
     # Optimistic concurrency: every UPDATE checks and bumps the version.
     __mapper_args__ = {"version_id_col": version}
 

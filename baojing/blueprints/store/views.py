@@ -17,7 +17,7 @@ from baojing.blueprints.store.forms import RedeemForm, ReverseForm, VoucherForm
 from baojing.extensions import db, no_write_lock
 from baojing.models.members import Member
 from baojing.models.users import CLERK, COUNTY_ADMIN, MEMBER
-from baojing.scoping import COUNTER_ROLES, counter_condition, get_counter_member_or_404
+from baojing.scoping import COUNTER_ROLES, counter_condition
 from baojing.services.points import counter, ledger, redemption
 from baojing.services.points.redemption import RedeemRequest
 
@@ -36,6 +36,14 @@ def index():
 
 
 # --- the counter ---------------------------------------------------------------------
+
+
+def _counter_member_or_404(member_id: int) -> counter.MemberHead:
+    """The member at the counter, if in the user's counter scope (one query, no ORM)."""
+    member = counter.member_head(current_user, member_id)
+    if member is None:
+        abort(404)
+    return member
 
 
 def _panel_context(member, form=None, receipt=None):
@@ -58,7 +66,7 @@ def counter_page():
     member_id = int_param("member")
     context = {}
     if member_id is not None:
-        context = _panel_context(get_counter_member_or_404(current_user, member_id))
+        context = _panel_context(_counter_member_or_404(member_id))
     return htmx.render("store/counter.html", "store/_panel.html", **context)
 
 
@@ -77,7 +85,7 @@ def lookup():
     context = {"rows": rows, "q": q, "receipt": None}
     if len(rows) == 1 and counter.scanned_member_id(q) is not None:
         # A scanned card opens the member at once: the clerk needs no extra tap.
-        member = get_counter_member_or_404(current_user, rows[0].id)
+        member = _counter_member_or_404(rows[0].id)
         # As an out-of-band swap for htmx; a full page shows the panel in place.
         context.update(_panel_context(member), open_panel=htmx.wants_fragment())
     return htmx.render("store/counter.html", "store/_lookup.html", **context)
@@ -101,9 +109,7 @@ def redeem():
     if member_id is None or not 0 < member_id <= SQLITE_MAX_INT:
         abort(400)
     valid = form.validate_on_submit()
-    member = counter.member_head(current_user, member_id)
-    if member is None:
-        abort(404)
+    member = _counter_member_or_404(member_id)
     done = None
     if valid:
         wanted = RedeemRequest(
@@ -121,8 +127,7 @@ def redeem():
                 return redirect(url_for("store.receipt", serial=done.serial), 303)
     status = 200 if done else 422
     if not htmx.wants_fragment():
-        full = get_counter_member_or_404(current_user, member.id)
-        return render_template("store/counter.html", **_panel_context(full, form)), status
+        return render_template("store/counter.html", **_panel_context(member, form)), status
     response = htmx.render(
         "store/counter.html", "store/_redeemed.html", status=status, member=member,
         balance=_balance_after(done, member.id), receipt=done, form=None if done else form,
