@@ -33,6 +33,7 @@ def create_app(test_config: dict | None = None) -> Flask:
     if not app.config.get("SQLALCHEMY_DATABASE_URI"):
         path = Path(app.instance_path) / "baojing.db"
         app.config["SQLALCHEMY_DATABASE_URI"] = f"sqlite:///{path}"
+    app.config.setdefault("UPLOAD_FOLDER", str(Path(app.instance_path) / "uploads"))
     if not app.config.get("SECRET_KEY"):
         app.config["SECRET_KEY"] = _instance_secret(Path(app.instance_path) / "secret_key")
     # The cookie and the CSRF token live as long as the session may (an hour of
@@ -46,6 +47,9 @@ def create_app(test_config: dict | None = None) -> Flask:
 
     db.init_app(app)
     migrate.init_app(app, db, directory=MIGRATIONS, render_as_batch=True)
+    from baojing import uploads
+
+    uploads.init_app(app)  # before the CSRF check reads the body
     csrf.init_app(app)
     babel.init_app(app)
     from baojing import auth_hooks

@@ -69,3 +69,6 @@ class Defaults:
     # Static files carry a content hash in their URL, so they can be cached for a year.
     SEND_FILE_MAX_AGE_DEFAULT = 365 * 24 * 3600
     MAX_CONTENT_LENGTH = 2 * 1024 * 1024
+    # A care visit's photos: per photo, before re-encoding (phones resize before upload
+    # when they can; this is for those that cannot). UPLOAD_FOLDER defaults to instance/uploads.
+    CARE_PHOTO_MAX_BYTES = 8 * 1024 * 1024

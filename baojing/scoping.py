@@ -50,6 +50,29 @@ def member_condition(user: User):
     return _condition(kind, scope_id)
 
 
+def copied_scope_condition(user: User, model):
+    """member_condition for a table that copies its member's village and township.
+
+    Care cases, pairings and service requests carry both, so a secretary's or a
+    township's rows are one indexed range without a join to members.
+    """
+    kind, scope_id = member_scope(user)
+    if kind == "all":
+        return true()
+    column = {"village": model.village_id, "township": model.township_id, "self": model.member_id}
+    return column[kind] == scope_id if kind in column else false()
+
+
+def get_scoped_or_404(user: User, model, row_id: int):
+    """A row of such a table if the user may see it; otherwise 404."""
+    row = db.session.scalar(
+        select(model).where(model.id == row_id, copied_scope_condition(user, model))
+    )
+    if row is None:
+        abort(404)
+    return row
+
+
 def scope_condition(kind: str):
     """member_condition with the id left as the bind parameter :scope_id (prebuilt statements)."""
     return _condition(kind, bindparam("scope_id"))

@@ -21,7 +21,12 @@ BASE_CONFIG = {
 
 
 def make_app(db_path: Path, **config):
-    return create_app(BASE_CONFIG | {"SQLALCHEMY_DATABASE_URI": f"sqlite:///{db_path}"} | config)
+    uploads = str(db_path.parent / "uploads")
+    return create_app(
+        BASE_CONFIG
+        | {"SQLALCHEMY_DATABASE_URI": f"sqlite:///{db_path}", "UPLOAD_FOLDER": uploads}
+        | config
+    )
 
 
 @pytest.fixture(scope="session")

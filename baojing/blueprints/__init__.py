@@ -9,11 +9,12 @@ def register_blueprints(app):
     from baojing.blueprints.admin import bp as admin
     from baojing.blueprints.auth import bp as auth
     from baojing.blueprints.branches import bp as branches
+    from baojing.blueprints.care import bp as care
     from baojing.blueprints.main import bp as main
     from baojing.blueprints.members import bp as members
     from baojing.blueprints.points import bp as points
     from baojing.blueprints.rankings import bp as rankings
     from baojing.blueprints.store import bp as store
 
-    for bp in (main, auth, members, points, store, rankings, branches, admin):
+    for bp in (main, auth, members, points, store, rankings, care, branches, admin):
         app.register_blueprint(bp)

@@ -1,6 +1,15 @@
 """The data model, one module per domain."""
 
 from baojing.models.audit import AuditEntry
+from baojing.models.care import (
+    CareCase,
+    CarePhoto,
+    CareVisit,
+    FamilyPairing,
+    PairingHelp,
+    ServiceRequest,
+    ServiceUpdate,
+)
 from baojing.models.members import (
     BranchContact,
     ContactLog,
@@ -31,6 +40,13 @@ __all__ = [
     "AppMeta",
     "AuditEntry",
     "BranchContact",
+    "CareCase",
+    "CarePhoto",
+    "CareVisit",
+    "FamilyPairing",
+    "PairingHelp",
+    "ServiceRequest",
+    "ServiceUpdate",
     "CatalogItem",
     "ItemSession",
     "ContactLog",

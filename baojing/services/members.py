@@ -1,8 +1,6 @@
 """The member registry: list and search, create and edit, registration visits, liaisons."""
 
 import functools
-import hashlib
-import json
 from dataclasses import dataclass
 from datetime import date
 
@@ -25,7 +23,8 @@ from baojing.models.org import OrgUnit
 from baojing.models.types import utcnow
 from baojing.models.users import User
 from baojing.scoping import member_condition, member_scope, scope_condition
-from baojing.services import Conflict, DuplicateRequest, RuleViolation
+from baojing.services import Conflict, RuleViolation
+from baojing.services.idempotency import fingerprint, replayed
 from baojing.services.points import awards
 from baojing.validators import id_birth_date, id_gender
 
@@ -275,33 +274,9 @@ def _apply(member: Member, data: dict) -> None:
         member.gender = id_gender(member.id_number)
 
 
-def fingerprint(data: dict) -> str:
-    """What a form submitted, as one hash to compare a replay against."""
-    canonical = json.dumps(data, sort_keys=True, ensure_ascii=False, default=str)
-    return hashlib.sha256(canonical.encode()).hexdigest()
-
-
-def _replayed(model, request_id: str | None, data: dict, **same):
-    """The row an earlier submit of the same form created, if any (idempotency).
-
-    The key must come back with the same target and the same content; a key reused
-    for anything else is a DuplicateRequest (HTTP 409), never a silent first result.
-    """
-    if not request_id:
-        return None
-    row = db.session.scalar(select(model).where(model.request_id == request_id))
-    if row is None:
-        return None
-    if any(getattr(row, k) != v for k, v in same.items()) or (
-        row.request_fingerprint != fingerprint(data)
-    ):
-        raise DuplicateRequest(request_id)
-    return row
-
-
 def create_member(village: OrgUnit, data: dict, request_id: str | None = None) -> Member:
     """Register a mobile member in a village the caller already proved to be in scope."""
-    if (earlier := _replayed(Member, request_id, data, village_id=village.id)) is not None:
+    if (earlier := replayed(Member, request_id, data, village_id=village.id)) is not None:
         return earlier
     _check_id_unique(data["id_number"], None)
     # Registering a member is itself a check of the record and a contact with them,
@@ -357,7 +332,7 @@ def record_visit(
     member: Member, actor: User, data: dict, request_id: str | None = None
 ) -> RegistrationVisit:
     """Record a 上门登记 and move the member's last-verified and last-contact dates."""
-    if (earlier := _replayed(RegistrationVisit, request_id, data, member_id=member.id)) is not None:
+    if (earlier := replayed(RegistrationVisit, request_id, data, member_id=member.id)) is not None:
         return earlier
     if data["visited_on"] > local_today():
         raise RuleViolation({"visited_on": "登记日期不能晚于今天"})
@@ -431,7 +406,7 @@ def log_contact(
     member: Member, actor: User, data: dict, request_id: str | None = None
 ) -> ContactLog:
     """Note a call or visit; it resets the 失联 clock."""
-    if (earlier := _replayed(ContactLog, request_id, data, member_id=member.id)) is not None:
+    if (earlier := replayed(ContactLog, request_id, data, member_id=member.id)) is not None:
         return earlier
     if data["contacted_on"] > local_today():
         raise RuleViolation({"contacted_on": "联系日期不能晚于今天"})
@@ -461,7 +436,7 @@ def liaisons_of_village(village_id: int) -> list[BranchContact]:
 
 def add_liaison(village: OrgUnit, data: dict, request_id: str | None = None) -> BranchContact:
     """Add a committee member or young member who can be a liaison (once per submit)."""
-    if (earlier := _replayed(BranchContact, request_id, data, village_id=village.id)) is not None:
+    if (earlier := replayed(BranchContact, request_id, data, village_id=village.id)) is not None:
         return earlier
     contact = BranchContact(
         village_id=village.id, request_id=request_id,

@@ -5,9 +5,11 @@ from flask_login import current_user
 from sqlalchemy import text
 
 from baojing.blueprints.main import bp
+from baojing.dates import local_today
 from baojing.extensions import db
 from baojing.models.users import CLERK, MEMBER
 from baojing.scoping import can_manage_registry
+from baojing.services.care import todo
 from baojing.services.members import ALERT_LABELS, AlertCutoffs, alert_counts
 
 
@@ -29,7 +31,8 @@ def home():
         return redirect(url_for("members.me"))
     if current_user.role == CLERK:
         return redirect(url_for("store.counter_page"))
-    counts = None
+    counts = care = None
     if can_manage_registry(current_user):
         counts = alert_counts(current_user, AlertCutoffs.today())
-    return render_template("main/home.html", counts=counts, alert_labels=ALERT_LABELS)
+        care = todo.case_counts(current_user, local_today())
+    return render_template("main/home.html", counts=counts, care=care, alert_labels=ALERT_LABELS)

@@ -27,7 +27,7 @@ from baojing.models.points import (
 from baojing.models.types import utcnow
 from baojing.models.users import User
 from baojing.services import DuplicateRequest, RuleViolation
-from baojing.services.members import fingerprint
+from baojing.services.idempotency import fingerprint
 from baojing.services.points import ledger
 
 MAX_QUANTITY = 20

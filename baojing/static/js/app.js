@@ -188,3 +188,49 @@ document.addEventListener("change", function (evt) {
   if (out) out.textContent = "，已勾选 " + set.querySelectorAll("input[type=checkbox]:checked").length + " 人";
 });
 document.querySelectorAll("[data-filter-checks]").forEach(function (box) { box.hidden = false; });
+
+// Visit photos: shrink on the phone before upload (a 4 MB camera photo becomes a few
+// hundred KB on a weak signal). Re-drawing on a canvas also drops EXIF, location
+// included; the server re-encodes anyway. When anything fails the original is sent.
+(function () {
+  "use strict";
+  var MAX_SIDE = 1600;
+
+  function shrink(file) {
+    if (!/^image\/(jpeg|png|webp)$/.test(file.type) || !window.createImageBitmap) return Promise.resolve(file);
+    return createImageBitmap(file, { imageOrientation: "from-image" }).then(function (bitmap) {
+      var scale = Math.min(1, MAX_SIDE / Math.max(bitmap.width, bitmap.height));
+      if (scale === 1 && file.size < 600 * 1024) return file;
+      var canvas = document.createElement("canvas");
+      canvas.width = Math.round(bitmap.width * scale);
+      canvas.height = Math.round(bitmap.height * scale);
+      canvas.getContext("2d").drawImage(bitmap, 0, 0, canvas.width, canvas.height);
+      return new Promise(function (resolve) {
+        canvas.toBlob(function (blob) {
+          resolve(blob && blob.size < file.size ? new File([blob], "photo.jpg", { type: "image/jpeg" }) : file);
+        }, "image/jpeg", 0.85);
+      });
+    }).catch(function () { return file; });
+  }
+
+  document.addEventListener("change", function (evt) {
+    var input = evt.target;
+    if (!input.matches || !input.matches("input[type=file][data-shrink-photos]") || !input.files.length) return;
+    if (!window.DataTransfer) return;
+    var button = input.form && input.form.querySelector("button[type=submit]");
+    var hint = document.getElementById(input.id + "-hint");
+    var before = 0;
+    Array.prototype.forEach.call(input.files, function (f) { before += f.size; });
+    if (button) { button.disabled = true; button.dataset.label = button.textContent; button.textContent = "正在压缩照片…"; }
+    Promise.all(Array.prototype.map.call(input.files, shrink)).then(function (files) {
+      var dt = new DataTransfer(), after = 0;
+      files.forEach(function (f) { dt.items.add(f); after += f.size; });
+      input.files = dt.files;
+      if (hint && after < before) {
+        hint.textContent = "已选 " + files.length + " 张，压缩后共 " + Math.ceil(after / 1024) + " KB（原 " + Math.ceil(before / 1024) + " KB）";
+      }
+    }).finally(function () {
+      if (button) { button.disabled = false; button.textContent = button.dataset.label; }
+    });
+  });
+})();

@@ -1,0 +1,198 @@
+"""Forms for care cases, visits, family pairings and service requests."""
+
+from decimal import Decimal
+
+from wtforms import (
+    BooleanField,
+    DateField,
+    DecimalField,
+    IntegerField,
+    MultipleFileField,
+    RadioField,
+    SelectField,
+    StringField,
+    TextAreaField,
+)
+from wtforms.validators import DataRequired, InputRequired, Length, NumberRange, Optional
+
+from baojing.blueprints.formtools import Form, options, request_id_field, strip_text
+from baojing.models.care import (
+    CARE_KINDS,
+    HELP_KINDS,
+    REPORTED_VIA,
+    SERVICE_KINDS,
+    SERVICE_OPENED_VIA,
+    VISIT_METHODS,
+)
+
+
+def _text(label: str, max_len: int, required: str | None = None, area: bool = False, **kw):
+    """A trimmed text field with a length limit, required when given its message."""
+    checks = [DataRequired(required)] if required else []
+    checks.append(Length(max=max_len, message=f"最多 {max_len} 个字"))
+    field = TextAreaField if area else StringField
+    return field(label, filters=[strip_text], validators=checks, **kw)
+
+
+def _date(label: str, required: str | None = None):
+    first = InputRequired(required) if required else Optional()
+    return DateField(label, validators=[first], render_kw={"inputmode": "none"})
+
+
+class CaseForm(Form):
+    kind = RadioField(
+        "事件类型",
+        choices=options(CARE_KINDS.items()),
+        validators=[InputRequired("请选择事件类型")],
+    )
+    event_on = _date("事件日期", "请填写事件日期")
+    description = _text("简要情况", 300, "请简要说明情况", area=True, render_kw={"rows": 3})
+    reported_via = SelectField("消息来源", choices=options(REPORTED_VIA.items()), default="branch")
+    request_id = request_id_field()
+
+    def service_data(self) -> dict:
+        return {
+            "kind": self.kind.data,
+            "event_on": self.event_on.data,
+            "description": self.description.data,
+            "reported_via": self.reported_via.data if self.reported_via else "member",
+        }
+
+
+class MemberCaseForm(CaseForm):
+    """A member reporting for their own family: the source is themself."""
+
+    reported_via = None
+
+
+class VisitForm(Form):
+    visited_on = _date("走访日期", "请填写走访日期")
+    visitors = _text(
+        "走访人", 100, "请填写谁去走访的", description="如：支书 彭光华、联络员 田小兰"
+    )
+    method = RadioField(
+        "走访方式", choices=options(VISIT_METHODS.items()), default="home",
+        validators=[InputRequired("请选择走访方式")],
+    )  # fmt: skip
+    findings = _text("了解到的情况", 1000, area=True, render_kw={"rows": 3})
+    money = DecimalField(
+        "慰问金（元）", places=2,
+        validators=[Optional(), NumberRange(0, 100_000, "慰问金请填写 0 到 100000 元之间的金额")],
+        render_kw={"inputmode": "decimal"},
+    )  # fmt: skip
+    goods = _text("送去的物品", 100, description="如：大米 1 袋、牛奶 2 箱")
+    help_arranged = _text("协调的帮助", 200)
+    follow_up = BooleanField("需要跟进")
+    follow_up_on = _date("跟进日期（可不填）")
+    shared_with_member = BooleanField("走访记录可让党员本人查看")
+    photos = MultipleFileField("现场照片（最多 4 张）")
+    request_id = request_id_field()
+
+    def service_data(self) -> dict:
+        money = self.money.data or Decimal(0)
+        return {
+            "visited_on": self.visited_on.data,
+            "visitors": self.visitors.data,
+            "method": self.method.data,
+            "findings": self.findings.data,
+            "money_fen": int((money * 100).to_integral_value()),
+            "goods": self.goods.data,
+            "help_arranged": self.help_arranged.data,
+            "follow_up": bool(self.follow_up.data),
+            "follow_up_on": self.follow_up_on.data,
+            "shared_with_member": bool(self.shared_with_member.data),
+        }
+
+
+class ReasonForm(Form):
+    """Cancelling a case or ending a pairing: always with a reason."""
+
+    reason = _text("原因", 100, "请填写原因")
+
+
+class PairingForm(Form):
+    branch_id = SelectField("结对支部", coerce=int, validators=[InputRequired("请选择支部")])
+    helpers = _text("结对党员", 100, "请填写结对党员的姓名", description="多人用顿号分开")
+    family_note = _text("家庭情况", 200, description="如：父母年迈，家有 3 亩水田")
+    started_on = _date("开始日期", "请填写开始日期")
+    request_id = request_id_field()
+
+    def service_data(self) -> dict:
+        return {
+            "helpers": self.helpers.data,
+            "family_note": self.family_note.data,
+            "started_on": self.started_on.data,
+        }
+
+
+class HelpForm(Form):
+    helped_on = _date("帮扶日期", "请填写帮扶日期")
+    kind = RadioField(
+        "帮扶类型",
+        choices=options(HELP_KINDS.items()),
+        validators=[InputRequired("请选择帮扶类型")],
+    )
+    description = _text("做了什么", 200, "请简要填写帮扶内容")
+    supplies = _text("送去的物资", 100, description="如：口罩 200 只")
+    helpers = _text("参与的党员", 100)
+    request_id = request_id_field()
+
+    def service_data(self) -> dict:
+        return {
+            "helped_on": self.helped_on.data,
+            "kind": self.kind.data,
+            "description": self.description.data,
+            "supplies": self.supplies.data,
+            "helpers": self.helpers.data,
+        }
+
+
+class ServiceRequestForm(Form):
+    kind = RadioField(
+        "事项类型",
+        choices=options(SERVICE_KINDS.items()),
+        validators=[InputRequired("请选择事项类型")],
+    )
+    subject = _text("事项", 60, "请用一句话说明要办的事", description="如：孩子秋季转学到县城小学")
+    description = _text("详细情况", 500, "请填写详细情况", area=True, render_kw={"rows": 4})
+    opened_via = SelectField(
+        "提出人", choices=options(SERVICE_OPENED_VIA.items()), default="liaison"
+    )
+    request_id = request_id_field()
+
+    def service_data(self) -> dict:
+        return {
+            "kind": self.kind.data,
+            "subject": self.subject.data,
+            "description": self.description.data,
+            "opened_via": self.opened_via.data if self.opened_via else "member",
+        }
+
+
+class MemberServiceRequestForm(ServiceRequestForm):
+    opened_via = None
+
+
+class UpdateForm(Form):
+    body = _text("进展说明", 500, "请填写进展或回复", area=True, render_kw={"rows": 3})
+    status = SelectField("状态", choices=[], validate_choice=True)
+    request_id = request_id_field()
+
+    def service_data(self) -> dict:
+        return {"body": self.body.data, "status": self.status.data or ""}
+
+
+def _days(kind: str) -> IntegerField:
+    message = "请填写 1 到 60 之间的天数"
+    return IntegerField(
+        CARE_KINDS[kind], validators=[InputRequired(message), NumberRange(1, 60, message)]
+    )
+
+
+class DueDaysForm(Form):
+    """Days to the visit per kind of event (county setting)."""
+
+    wedding_funeral = _days("wedding_funeral")
+    illness = _days("illness")
+    setback = _days("setback")
+    hardship = _days("hardship")

@@ -1,0 +1,160 @@
+"""Paged lists of cases, pairings and requests in scope, and a member's own page."""
+
+from dataclasses import dataclass
+from datetime import date
+
+from sqlalchemy import exists, func, select
+
+from baojing.dates import quarter_start
+from baojing.extensions import read_connection
+from baojing.models.care import (
+    CASE_STATUSES,
+    PENDING,
+    SERVICE_STATUSES,
+    SERVICE_WAITING,
+    CareCase,
+    FamilyPairing,
+    PairingHelp,
+    ServiceRequest,
+)
+from baojing.models.members import Member
+from baojing.models.org import OrgUnit
+from baojing.models.users import User
+from baojing.scoping import copied_scope_condition
+
+PER_PAGE = 20
+
+
+@dataclass(frozen=True)
+class Page:
+    rows: list
+    page: int
+    has_next: bool
+
+
+def _page(stmt, page: int) -> Page:
+    rows = read_connection().execute(stmt.limit(PER_PAGE + 1).offset((page - 1) * PER_PAGE)).all()
+    return Page(rows[:PER_PAGE], page, len(rows) > PER_PAGE)
+
+
+def _village():
+    return OrgUnit.__table__.alias("village")
+
+
+def cases(user: User, *, status: str, kind: str, today: date, page: int) -> Page:
+    """Cases in scope. status: pending | overdue | one of CASE_STATUSES | all."""
+    village = _village()
+    stmt = (
+        select(
+            CareCase.id,
+            CareCase.kind,
+            CareCase.status,
+            CareCase.due_on,
+            CareCase.opened_on,
+            CareCase.event_on,
+            Member.name.label("member_name"),
+            village.c.name.label("village_name"),
+        )  # fmt: skip
+        .join(Member, Member.id == CareCase.member_id)
+        .join(village, village.c.id == CareCase.village_id)
+        .where(copied_scope_condition(user, CareCase))
+    )
+    if status in ("pending", "overdue"):
+        stmt = stmt.where(CareCase.status.in_(PENDING))
+        if status == "overdue":
+            stmt = stmt.where(CareCase.due_on < today)
+        stmt = stmt.order_by(CareCase.due_on.is_(None), CareCase.due_on, CareCase.id)
+    else:
+        if status in CASE_STATUSES:
+            stmt = stmt.where(CareCase.status == status)
+        stmt = stmt.order_by(CareCase.opened_on.desc(), CareCase.id.desc())
+    if kind:
+        stmt = stmt.where(CareCase.kind == kind)
+    return _page(stmt, page)
+
+
+def pairings(user: User, today: date, *, idle_only: bool, page: int) -> Page:
+    """Standing pairings in scope, with the last help; idle = no help this quarter."""
+    last_help = (
+        select(func.max(PairingHelp.helped_on))
+        .where(PairingHelp.pairing_id == FamilyPairing.id)
+        .scalar_subquery()
+    )
+    village = _village()
+    stmt = (
+        select(
+            FamilyPairing.id,
+            FamilyPairing.helpers,
+            FamilyPairing.started_on,
+            Member.name.label("member_name"),
+            village.c.name.label("village_name"),
+            last_help.label("last_help"),
+        )  # fmt: skip
+        .join(Member, Member.id == FamilyPairing.member_id)
+        .join(village, village.c.id == FamilyPairing.village_id)
+        .where(copied_scope_condition(user, FamilyPairing), FamilyPairing.ended_on.is_(None))
+        .order_by(FamilyPairing.village_id, Member.name, FamilyPairing.id)
+    )
+    if idle_only:
+        helped = exists().where(
+            PairingHelp.pairing_id == FamilyPairing.id,
+            PairingHelp.helped_on >= quarter_start(today),
+        )
+        stmt = stmt.where(~helped)
+    return _page(stmt, page)
+
+
+def requests(user: User, *, status: str, page: int) -> Page:
+    """Service requests in scope. status: waiting | one of SERVICE_STATUSES | all."""
+    stmt = (
+        select(
+            ServiceRequest.id,
+            ServiceRequest.kind,
+            ServiceRequest.subject,
+            ServiceRequest.status,
+            ServiceRequest.created_at,
+            ServiceRequest.updated_at,
+            Member.name.label("member_name"),
+        )  # fmt: skip
+        .join(Member, Member.id == ServiceRequest.member_id)
+        .where(copied_scope_condition(user, ServiceRequest))
+    )
+    if status == "waiting":
+        stmt = stmt.where(ServiceRequest.status.in_(SERVICE_WAITING)).order_by(
+            ServiceRequest.created_at, ServiceRequest.id
+        )
+    else:
+        if status in SERVICE_STATUSES:
+            stmt = stmt.where(ServiceRequest.status == status)
+        stmt = stmt.order_by(ServiceRequest.created_at.desc(), ServiceRequest.id.desc())
+    return _page(stmt, page)
+
+
+@dataclass(frozen=True)
+class Mine:
+    cases: list
+    requests: list
+
+
+def for_member(member_id: int, limit: int = 50) -> Mine:
+    """What a member reported and asked for, newest first."""
+    conn = read_connection()
+    case_rows = conn.execute(
+        select(CareCase.id, CareCase.kind, CareCase.status, CareCase.event_on, CareCase.opened_on)
+        .where(CareCase.member_id == member_id)
+        .order_by(CareCase.opened_on.desc(), CareCase.id.desc())
+        .limit(limit)
+    ).all()
+    request_rows = conn.execute(
+        select(
+            ServiceRequest.id,
+            ServiceRequest.kind,
+            ServiceRequest.subject,
+            ServiceRequest.status,
+            ServiceRequest.updated_at,
+        )  # fmt: skip
+        .where(ServiceRequest.member_id == member_id)
+        .order_by(ServiceRequest.created_at.desc(), ServiceRequest.id.desc())
+        .limit(limit)
+    ).all()
+    return Mine(case_rows, request_rows)

@@ -1,0 +1,30 @@
+"""Views that take files get a larger request limit than the app-wide MAX_CONTENT_LENGTH.
+
+The limit must be raised before anything reads the body, and the CSRF check reads
+it in its own before_request; so this hook is registered ahead of Flask-WTF's.
+"""
+
+from collections.abc import Callable
+
+from flask import Flask, current_app, request
+
+
+def accepts_upload(limit: Callable[[], int]):
+    """Mark a view as taking files; limit() gives its request size limit in bytes."""
+
+    def mark(view):
+        view.upload_limit = limit
+        return view
+
+    return mark
+
+
+def _raise_limit_for_uploads() -> None:
+    view = current_app.view_functions.get(request.endpoint or "")
+    limit = getattr(view, "upload_limit", None)
+    if limit is not None:
+        request.max_content_length = limit()
+
+
+def init_app(app: Flask) -> None:
+    app.before_request(_raise_limit_for_uploads)

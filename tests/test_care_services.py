@@ -1,0 +1,204 @@
+"""Family pairing, liaison service requests and the township's care figures."""
+
+import re
+from datetime import timedelta
+
+from sqlalchemy import event, select
+
+from baojing.dates import local_today, quarter_start
+from baojing.extensions import db
+from baojing.models.care import FamilyPairing, PairingHelp, ServiceRequest, ServiceUpdate
+from baojing.services.care import cases, stats
+from tests.test_care import count, open_case
+
+
+def _key(page: str) -> str:
+    return re.search(r'name="request_id" type="hidden" value="([^"]+)"', page).group(1)
+
+
+# --- family pairing -----------------------------------------------------------------------
+
+
+def start(c, org, key="tati", **over):
+    member = org.members[key]
+    form = {"branch_id": str(org.villages[key].id), "helpers": "彭光华、田小兰",
+            "family_note": "父母年迈", "started_on": local_today().isoformat(),
+            "request_id": f"pair-{key}-0001"} | over  # fmt: skip
+    return c.post(f"/care/pairings/new?member_id={member.id}", form)
+
+
+def test_pairing_help_log_and_the_idle_list(org, login):
+    c = login("secretary")
+    assert start(c, org).status_code == 303
+    pairing = db.session.scalar(select(FamilyPairing))
+    assert (pairing.member_id, pairing.branch_id) == (org.members["tati"].id, org.villages["tati"].id)
+    # No help yet this quarter: it is on the to-do.
+    todo = c.get("/care/").get_data(as_text=True)
+    assert f'href="/care/pairings/{pairing.id}"' in todo
+
+    form = {"helped_on": local_today().isoformat(), "kind": "supplies", "description": "送去防疫物资",
+            "supplies": "口罩 200 只", "helpers": "彭光华", "request_id": "help-0001"}  # fmt: skip
+    assert c.post(f"/care/pairings/{pairing.id}/help", form).status_code == 303
+    assert c.post(f"/care/pairings/{pairing.id}/help", form).status_code == 303  # replay
+    assert count(PairingHelp) == 1
+    assert "口罩 200 只" in c.get(f"/care/pairings/{pairing.id}").get_data(as_text=True)
+    assert f'href="/care/pairings/{pairing.id}"' not in c.get("/care/").get_data(as_text=True)
+
+
+def test_help_from_last_quarter_does_not_count_for_this_one(org, login):
+    c = login("secretary")
+    start(c, org, started_on=(local_today() - timedelta(days=200)).isoformat())
+    pairing = db.session.scalar(select(FamilyPairing))
+    last_quarter = quarter_start(local_today()) - timedelta(days=1)
+    form = {"helped_on": last_quarter.isoformat(), "kind": "farming", "description": "帮忙收稻谷",
+            "request_id": "help-0002"}  # fmt: skip
+    assert c.post(f"/care/pairings/{pairing.id}/help", form).status_code == 303
+    page = c.get("/care/pairings?idle=1").get_data(as_text=True)
+    assert f'href="/care/pairings/{pairing.id}"' in page and last_quarter.isoformat() in page
+
+
+def test_one_standing_pairing_per_family_and_ending_keeps_history(org, login):
+    c = login("secretary")
+    start(c, org)
+    response = start(c, org, request_id="pair-tati-0002", helpers="龙建国")
+    assert response.status_code == 422 and "已有结对" in response.get_data(as_text=True)
+    pairing = db.session.scalar(select(FamilyPairing))
+    assert c.post(f"/care/pairings/{pairing.id}/end", {"reason": "党员已返乡定居"}).status_code == 303
+    db.session.refresh(pairing)
+    assert pairing.ended_on == local_today()
+    form = {"helped_on": local_today().isoformat(), "kind": "other", "description": "x", "request_id": "help-0003"}
+    assert c.post(f"/care/pairings/{pairing.id}/help", form).status_code == 422
+    assert start(c, org, request_id="pair-tati-0003").status_code == 303  # a new pairing may start
+    assert count(FamilyPairing) == 2
+
+
+def test_pairing_scope(org, login):
+    c = login("secretary")
+    start(c, org)
+    pairing = db.session.scalar(select(FamilyPairing))
+    other = login("secretary2")
+    assert other.get(f"/care/pairings/{pairing.id}").status_code == 404
+    form = {"helped_on": local_today().isoformat(), "kind": "other", "description": "x", "request_id": "help-0004"}
+    assert other.post(f"/care/pairings/{pairing.id}/help", form).status_code == 404
+    # A branch outside the secretary's scope cannot be named as the pairing branch.
+    response = start(c, org, "tati", request_id="pair-tati-0009", branch_id=str(org.villages["xinmin"].id))
+    assert response.status_code in (404, 422)
+    assert count(PairingHelp) == 0
+    assert login("member").get("/care/pairings").status_code == 403
+
+
+# --- liaison service requests -------------------------------------------------------------
+
+
+def test_member_asks_and_follows_the_thread_to_done(org, login):
+    member = login("member")
+    page = member.get("/care/requests/new").get_data(as_text=True)
+    form = {"kind": "school", "subject": "孩子秋季转学回县城", "description": "需要学校接收证明",
+            "request_id": _key(page)}  # fmt: skip
+    response = member.post("/care/requests/new", form)
+    assert response.status_code == 303
+    assert member.post("/care/requests/new", form).status_code == 303  # double tap
+    req = db.session.scalar(select(ServiceRequest))
+    assert count(ServiceRequest) == 1
+    assert (req.opened_via, req.status, req.liaison_id) == ("member", "received", org.members["tati"].liaison_id)
+
+    secretary = login("secretary")
+    assert "孩子秋季转学回县城" in secretary.get("/care/").get_data(as_text=True)
+    step = {"body": "已联系县城小学", "status": "in_progress", "request_id": "upd-0001"}
+    assert secretary.post(f"/care/requests/{req.id}/update", step).status_code == 303
+    # A member writes into the thread but cannot move the status.
+    reply = {"body": "谢谢，材料已寄回", "status": "done", "request_id": "upd-0002"}
+    assert member.post(f"/care/requests/{req.id}/update", reply).status_code == 422
+    assert member.post(f"/care/requests/{req.id}/update", reply | {"status": ""}).status_code == 303
+    done = {"body": "已办好转学手续", "status": "done", "request_id": "upd-0003"}
+    assert secretary.post(f"/care/requests/{req.id}/update", done).status_code == 303
+    db.session.refresh(req)
+    assert (req.status, req.closed_on) == ("done", local_today())
+    page = member.get(f"/care/requests/{req.id}").get_data(as_text=True)
+    assert "已联系县城小学" in page and "谢谢，材料已寄回" in page and "已办好转学手续" in page
+    # Closed stays closed.
+    again = {"body": "再改一下", "status": "", "request_id": "upd-0004"}
+    assert secretary.post(f"/care/requests/{req.id}/update", again).status_code == 422
+    assert count(ServiceUpdate) == 3
+
+
+def test_no_jump_back_and_cannot_help_needs_a_reason(org, login):
+    secretary = login("secretary")
+    member = org.members["tati"]
+    form = {"kind": "loan", "subject": "创业贷款担保", "description": "开小超市", "opened_via": "liaison",
+            "request_id": "req-0001"}  # fmt: skip
+    assert secretary.post(f"/care/requests/new?member_id={member.id}", form).status_code == 303
+    req = db.session.scalar(select(ServiceRequest))
+    assert req.opened_via == "liaison"
+    assert secretary.post(f"/care/requests/{req.id}/update", {"body": "", "status": "declined", "request_id": "upd-9001"}).status_code == 422
+    assert secretary.post(f"/care/requests/{req.id}/update", {"body": "x", "status": "received", "request_id": "upd-9002"}).status_code == 422
+    declined = {"body": "不符合担保条件", "status": "declined", "request_id": "upd-9003"}
+    assert secretary.post(f"/care/requests/{req.id}/update", declined).status_code == 303
+    db.session.refresh(req)
+    assert req.status == "declined"
+
+
+def test_requests_are_scoped(org, login):
+    member = login("member")
+    form = {"kind": "land", "subject": "承包地续签", "description": "合同到期", "request_id": "req-0002"}
+    member.post("/care/requests/new", form)
+    req = db.session.scalar(select(ServiceRequest))
+    assert login("secretary2").get(f"/care/requests/{req.id}").status_code == 404
+    assert login("secretary2").post(f"/care/requests/{req.id}/update", {"body": "x", "request_id": "upd-9009"}).status_code == 404
+    assert login("township").get(f"/care/requests/{req.id}").status_code == 200
+    assert login("clerk").get(f"/care/requests/{req.id}").status_code == 404
+    assert count(ServiceUpdate) == 0
+
+
+# --- township and county figures -------------------------------------------------------
+
+
+def test_median_days_to_visit_per_township_and_cases_per_month(org, login):
+    today = local_today()
+    for days_to_visit, key in ((1, "tati"), (2, "tati"), (6, "angdong")):
+        case = open_case(org, key, days_ago=10)
+        cases.record_visit(case, org.users["secretary"], {
+            "visited_on": case.opened_on + timedelta(days=days_to_visit), "visitors": "书记",
+            "method": "home", "findings": "", "money_fen": 0, "goods": "", "help_arranged": "",
+            "follow_up": False, "follow_up_on": None, "shared_with_member": False,
+        })  # fmt: skip
+    late = open_case(org, "xinmin", days_ago=9)
+    db.session.commit()
+
+    result = stats.care_stats(org.users["admin"], today)
+    by_name = {name: (visited, median, waiting) for name, visited, median, waiting in result.townships}
+    assert by_name["迁陵镇"] == (3, 2, 0)
+    assert by_name["葫芦镇"] == (0, None, 1)
+    assert [row.id for row in result.overdue] == [late.id]
+    month = (today - timedelta(days=10)).strftime("%Y-%m")
+    assert result.per_month[(month, "illness")] >= 1
+    assert sum(result.per_month.values()) == 4
+
+    township = stats.care_stats(org.users["township"], today)
+    assert [name for name, *_ in township.townships] == ["迁陵镇"] and township.overdue == []
+    page = login("township").get("/care/stats").get_data(as_text=True)
+    assert "迁陵镇" in page and "葫芦镇" not in page
+    assert login("secretary").get("/care/stats").status_code == 403
+
+
+def test_to_do_query_count_does_not_grow_with_rows(org, login, server):
+    """Constant queries per page: 1 case or 26, the to-do runs the same statements."""
+    c = login("secretary")
+    with server.app_context():
+        engine = db.engine  # the serving app's engine, not the test's
+
+    def statements() -> int:
+        seen = []
+        listener = lambda *args: seen.append(1)  # noqa: E731
+        event.listen(engine, "before_cursor_execute", listener)
+        try:
+            assert c.get("/care/").status_code == 200
+        finally:
+            event.remove(engine, "before_cursor_execute", listener)
+        return len(seen)
+
+    open_case(org, "tati")
+    few = statements()
+    for _ in range(25):
+        open_case(org, "tati")
+    assert few > 3 and statements() == few
