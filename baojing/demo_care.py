@@ -126,7 +126,10 @@ def load(session, rng: random.Random, today: date, users: dict) -> dict:
 
 def _pairings(session, rng, today, members, users, now) -> tuple[int, int]:
     """One family in ten is paired; help in earlier quarters, and in this one for most."""
-    chosen = [m for m in members if rng.random() < 0.1]
+    secretary_village = users["secretary"].org_unit_id
+    # The demo secretary's village always has two paired families (one idle this quarter).
+    theirs = [m for m in members if m.village_id == secretary_village][3:5]
+    chosen = theirs + [m for m in members if rng.random() < 0.1 and m not in theirs]
     rows = [
         {
             "member_id": m.id,
@@ -149,14 +152,15 @@ def _pairings(session, rng, today, members, users, now) -> tuple[int, int]:
     ids = session.scalars(select(FamilyPairing.id).order_by(FamilyPairing.id)).all()
     season = quarter_start(today)
     helps = []
-    for pairing_id in ids:
+    for n, pairing_id in enumerate(ids):
         for back in (300, 200, 100):
             helps.append(
                 _help(
                     rng, pairing_id, today - timedelta(days=back + rng.randint(0, 30)), users, now
                 )
             )
-        if rng.random() < 0.7 and today > season:
+        helped = n == 0 or (n > 1 and rng.random() < 0.7)  # n == 1: the demo's idle family
+        if helped and today > season:
             day = season + timedelta(days=rng.randint(0, (today - season).days))
             helps.append(_help(rng, pairing_id, day, users, now))
     session.execute(insert(PairingHelp), helps)
@@ -178,11 +182,14 @@ def _requests(session, rng, today, members, users, now) -> int:
     """One member in twenty has asked their liaison for something; most are done."""
     chosen = [m for m in members if rng.random() < 0.05]
     secretary_village = users["secretary"].org_unit_id
-    chosen += [m for m in members if m.village_id == secretary_village][:2]
+    # The demo secretary has one request just in and one under way.
+    theirs = [m for m in members if m.village_id == secretary_village][:2]
+    forced = dict(zip((m.id for m in theirs), (RECEIVED, IN_PROGRESS), strict=False))
+    chosen = theirs + [m for m in chosen if m not in theirs]
     rows, statuses = [], []
     for m in chosen:
         kind = rng.choice(list(SERVICE_KINDS))
-        status = rng.choice((DONE, DONE, DONE, IN_PROGRESS, RECEIVED))
+        status = forced.get(m.id) or rng.choice((DONE, DONE, DONE, IN_PROGRESS, RECEIVED))
         rows.append({
             "member_id": m.id, "village_id": m.village_id, "township_id": m.township_id,
             "kind": kind, "subject": SERVICE_SUBJECTS[kind], "description": "在外务工回不去，请联络人帮忙办理。",

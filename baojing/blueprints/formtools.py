@@ -3,7 +3,7 @@
 import uuid
 from collections.abc import Iterable
 
-from flask import abort
+from flask import abort, flash
 from flask_wtf import FlaskForm
 from wtforms import HiddenField, SelectChoice
 from wtforms.meta import DefaultMeta
@@ -39,6 +39,12 @@ def request_id_field(required: bool = True) -> HiddenField:
     """The hidden request_id of a form that creates something (checked for shape)."""
     first = InputRequired(FORM_EXPIRED) if required else Optional()
     return HiddenField(validators=[first, Regexp(r"^[A-Za-z0-9_-]{8,40}$", message=FORM_EXPIRED)])
+
+
+def flash_saved(message: str, draft: str) -> None:
+    """Say a form was saved, and let the next page drop its draft (static/js/app.js)."""
+    flash(message, "success")
+    flash(draft, "clear-draft")
 
 
 def options(pairs: Iterable[tuple]) -> list[SelectChoice]:

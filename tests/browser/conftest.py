@@ -92,7 +92,13 @@ class LiveServer:
 @pytest.fixture
 def live_server(tmp_path):
     """A freshly migrated demo database, served by werkzeug on 127.0.0.1:<ephemeral>."""
-    app = create_app(CONFIG | {"SQLALCHEMY_DATABASE_URI": f"sqlite:///{tmp_path / 'browser.db'}"})
+    app = create_app(
+        CONFIG
+        | {
+            "SQLALCHEMY_DATABASE_URI": f"sqlite:///{tmp_path / 'browser.db'}",
+            "UPLOAD_FOLDER": str(tmp_path / "uploads"),
+        }
+    )
     with app.app_context():
         upgrade()
         demo.load(members=300)

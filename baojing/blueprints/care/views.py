@@ -26,7 +26,13 @@ from baojing.blueprints.care.forms import (
     UpdateForm,
     VisitForm,
 )
-from baojing.blueprints.formtools import apply_errors, commit_or_errors, new_request_id, options
+from baojing.blueprints.formtools import (
+    apply_errors,
+    commit_or_errors,
+    flash_saved,
+    new_request_id,
+    options,
+)
 from baojing.blueprints.guards import require_role
 from baojing.blueprints.params import int_param
 from baojing.dates import local_today
@@ -141,10 +147,11 @@ def new_case():
             ),
         )
         if ok and current_user.role == MEMBER:
-            flash("已报告给支部，支部会尽快联系您的家人", "success")
+            flash_saved("已报告给支部，支部会尽快联系您的家人", f"care-case-{member.id}")
             return redirect(url_for("care.mine"), 303)
         if ok:
-            flash(f"已登记，请在 {opened.due_on.month}月{opened.due_on.day}日前走访", "success")
+            due = opened.due_on
+            flash_saved(f"已登记，请在 {due.month}月{due.day}日前走访", f"care-case-{member.id}")
             return redirect(url_for("care.case", case_id=opened.id), 303)
     return _form_page("care/case_form.html", form, member=member)
 
@@ -172,6 +179,9 @@ def visit(case_id: int):
     """Record a visit (with photos). Photos are processed before the write lock is taken."""
     require_role(*REGISTRY_ROLES)
     row = get_scoped_or_404(current_user, CareCase, case_id)
+    if request.method == "GET" and row.status not in PENDING:
+        flash("这条关怀事件已经办结或取消，不需要再走访", "info")
+        return redirect(url_for("care.case", case_id=row.id), 303)
     form = VisitForm()
     if request.method == "GET":
         form.visited_on.data = local_today()
@@ -192,9 +202,8 @@ def visit(case_id: int):
                 ),
             )
     if saved is not None:
-        flash(
-            "走访已记录" + ("，事件已办结" if row.status == "closed" else "，请按时跟进"), "success"
-        )
+        done = "，事件已办结" if row.status == "closed" else "，请按时跟进"
+        flash_saved("走访已记录" + done, f"care-visit-{row.id}")
         target = url_for("care.case", case_id=row.id)
         if htmx.wants_fragment():
             # htmx posted the form: let the browser itself go to the case page.
@@ -255,9 +264,7 @@ def photo(photo_id: int):
         path, mimetype="image/jpeg", as_attachment=not thumb and "download" in request.args,
         download_name=f"visit-photo-{row.id}.jpg", conditional=True, max_age=0,
     )  # fmt: skip
-    # Personal data: the browser may keep it for this page view, no proxy may.
-    response.headers["Cache-Control"] = "private, no-store"
-    return response
+    return response  # web.py marks it Cache-Control: no-store, as every page
 
 
 # --- family pairing ----------------------------------------------------------------------
@@ -296,7 +303,7 @@ def new_pairing():
             ),
         )
         if ok:
-            flash("已建立结对", "success")
+            flash_saved("已建立结对", f"pairing-{member.id}")
             return redirect(url_for("care.pairing", pairing_id=saved.id), 303)
     return _form_page("care/pairing_form.html", form, member=member)
 
@@ -328,7 +335,7 @@ def pairing_help(pairing_id: int):
             lambda: pairings.log_help(row, current_user, form.service_data(), form.request_id.data),
         )[0]
     ):
-        flash("已记录帮扶", "success")
+        flash_saved("已记录帮扶", f"pairing-help-{row.id}")
         return redirect(url_for("care.pairing", pairing_id=row.id), 303)
     return _pairing_page(row, form, 422)
 
@@ -377,10 +384,10 @@ def new_request():
             ),
         )
         if ok:
-            flash(
-                "已提交，联络人会跟进并在这里回复" if current_user.role == MEMBER else "已受理",
-                "success",
+            message = (
+                "已提交，联络人会跟进并在这里回复" if current_user.role == MEMBER else "已受理"
             )
+            flash_saved(message, f"service-{member.id}")
             return redirect(url_for("care.service_request", request_id=saved.id), 303)
     return _form_page("care/request_form.html", form, member=member)
 
@@ -426,7 +433,7 @@ def request_update(request_id: int):
             ),
         )[0]
     ):
-        flash("已更新", "success")
+        flash_saved("已更新", f"service-update-{req.id}")
         return redirect(url_for("care.service_request", request_id=req.id), 303)
     return _request_page(req, form, 422)
 

@@ -7,7 +7,7 @@ bounded by LIMIT, none per row.
 from dataclasses import dataclass
 from datetime import date
 
-from sqlalchemy import Integer, exists, func, select
+from sqlalchemy import Integer, exists, func, null, select
 
 from baojing.dates import quarter_start
 from baojing.extensions import read_connection
@@ -20,7 +20,8 @@ from baojing.models.care import (
     ServiceRequest,
 )
 from baojing.models.members import Member
-from baojing.models.users import User
+from baojing.models.org import OrgUnit
+from baojing.models.users import VILLAGE_SECRETARY, User
 from baojing.scoping import copied_scope_condition
 
 SHOWN = 30
@@ -40,7 +41,12 @@ class Todo:
 
 
 def pending_cases_stmt(user: User, limit: int = SHOWN):
-    """Cases still waiting for a visit: overdue first, follow-ups without a date last."""
+    """Cases still waiting for a visit: overdue first, follow-ups without a date last.
+
+    Beyond one village the rows say which village (village_name is NULL for a secretary).
+    """
+    village = OrgUnit.__table__.alias("village")
+    village_name = village.c.name if user.role != VILLAGE_SECRETARY else null()
     return (
         select(
             CareCase.id,
@@ -49,8 +55,10 @@ def pending_cases_stmt(user: User, limit: int = SHOWN):
             CareCase.due_on,
             CareCase.event_on,
             Member.name.label("member_name"),
-        )  # fmt: skip
+            village_name.label("village_name"),
+        )
         .join(Member, Member.id == CareCase.member_id)
+        .join(village, village.c.id == CareCase.village_id)
         .where(copied_scope_condition(user, CareCase), CareCase.status.in_(PENDING))
         .order_by(CareCase.due_on.is_(None), CareCase.due_on, CareCase.id)
         .limit(limit)
@@ -59,12 +67,16 @@ def pending_cases_stmt(user: User, limit: int = SHOWN):
 
 def case_counts(user: User, today: date) -> tuple[int, int]:
     """(cases waiting for a visit, of which overdue) in the user's scope; the home page shows them."""
-    row = read_connection().execute(
-        select(
-            func.count(),
-            func.coalesce(func.sum((CareCase.due_on < today).cast(Integer)), 0),
-        ).where(copied_scope_condition(user, CareCase), CareCase.status.in_(PENDING))
-    ).one()
+    row = (
+        read_connection()
+        .execute(
+            select(
+                func.count(),
+                func.coalesce(func.sum((CareCase.due_on < today).cast(Integer)), 0),
+            ).where(copied_scope_condition(user, CareCase), CareCase.status.in_(PENDING))
+        )
+        .one()
+    )
     return row[0], row[1]
 
 

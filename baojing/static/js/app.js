@@ -85,12 +85,11 @@
       form.addEventListener("input", function () { saveDraft(form); });
       form.addEventListener("change", function () { saveDraft(form); });
     });
-    var clear = document.querySelector("[data-clear-draft]");
-    if (clear) {
+    Array.prototype.forEach.call(document.querySelectorAll("[data-clear-draft]"), function (clear) {
       clear.getAttribute("data-clear-draft").split(" ").forEach(function (key) {
         try { sessionStorage.removeItem("draft:" + key); } catch (e) { /* ignore */ }
       });
-    }
+    });
     // The login page: whoever logs in next on this tab must not get the last
     // person's unsaved drafts.
     if (document.querySelector("[data-clear-all-drafts]")) {
@@ -221,6 +220,7 @@ document.querySelectorAll("[data-filter-checks]").forEach(function (box) { box.h
     var hint = document.getElementById(input.id + "-hint");
     var before = 0;
     Array.prototype.forEach.call(input.files, function (f) { before += f.size; });
+    input.form.dataset.shrinking = "1";
     if (button) { button.disabled = true; button.dataset.label = button.textContent; button.textContent = "正在压缩照片…"; }
     Promise.all(Array.prototype.map.call(input.files, shrink)).then(function (files) {
       var dt = new DataTransfer(), after = 0;
@@ -230,7 +230,16 @@ document.querySelectorAll("[data-filter-checks]").forEach(function (box) { box.h
         hint.textContent = "已选 " + files.length + " 张，压缩后共 " + Math.ceil(after / 1024) + " KB（原 " + Math.ceil(before / 1024) + " KB）";
       }
     }).finally(function () {
+      delete input.form.dataset.shrinking;
       if (button) { button.disabled = false; button.textContent = button.dataset.label; }
     });
   });
+
+  // Enter in a text field while photos are still being shrunk: wait, do not send.
+  document.addEventListener("submit", function (evt) {
+    if (evt.target.dataset && evt.target.dataset.shrinking) {
+      evt.preventDefault();
+      evt.stopImmediatePropagation();
+    }
+  }, true);
 })();
