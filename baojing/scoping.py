@@ -57,10 +57,19 @@ def copied_scope_condition(user: User, model):
     township's rows are one indexed range without a join to members.
     """
     kind, scope_id = member_scope(user)
+    return _copied(kind, model, scope_id)
+
+
+def copied_scope_by_kind(kind: str, model):
+    """copied_scope_condition with the id left as the bind parameter :scope_id."""
+    return _copied(kind, model, bindparam("scope_id"))
+
+
+def _copied(kind: str, model, value):
     if kind == "all":
         return true()
     column = {"village": model.village_id, "township": model.township_id, "self": model.member_id}
-    return column[kind] == scope_id if kind in column else false()
+    return column[kind] == value if kind in column else false()
 
 
 def get_scoped_or_404(user: User, model, row_id: int):
