@@ -7,7 +7,7 @@ SUDO     = $(shell [ "$$(id -u)" = 0 ] || echo sudo)
 # Debian packages: venv for Python, chromium for browser tests, a CJK font, wrk for bench/.
 APT_PACKAGES = python3-venv python3-pip chromium fonts-noto-cjk wrk sqlite3
 
-.PHONY: run test system-deps install lint bench bench-store serve clean
+.PHONY: run test system-deps install lint bench bench-store bench-care serve clean
 
 $(STAMP): pyproject.toml
 	$(PYTHON) -m venv $(VENV)
@@ -50,6 +50,10 @@ bench: system-deps $(STAMP)
 bench-store: system-deps $(STAMP)
 	$(BIN)/python bench/store_fault.py
 	$(BIN)/python bench/store.py
+
+# The care to-do page (20,000 members, ~50,000 cases) and its first-load weight.
+bench-care: system-deps $(STAMP)
+	$(BIN)/python bench/care.py
 
 clean:
 	rm -rf $(VENV) .pytest_cache
