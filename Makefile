@@ -4,10 +4,11 @@ PYTHON  ?= python3
 BIN      = $(VENV)/bin
 STAMP    = $(VENV)/.installed-$(shell sha1sum pyproject.toml | cut -c1-12)
 SUDO     = $(shell [ "$$(id -u)" = 0 ] || echo sudo)
-# Debian packages: venv for Python, chromium for browser tests, a CJK font, wrk for bench/.
-APT_PACKAGES = python3-venv python3-pip chromium fonts-noto-cjk wrk sqlite3
+# Debian packages: venv for Python, chromium for browser tests, a CJK font and Pango for
+# WeasyPrint's PDFs, poppler-utils to check them (pdftotext, pdffonts, pdftoppm), wrk for bench/.
+APT_PACKAGES = python3-venv python3-pip chromium fonts-noto-cjk libpango-1.0-0 libpangoft2-1.0-0 poppler-utils wrk sqlite3
 
-.PHONY: run test system-deps install lint bench bench-store bench-care serve clean
+.PHONY: run test system-deps install fonts lint bench bench-store bench-care serve clean
 
 $(STAMP): pyproject.toml
 	$(PYTHON) -m venv $(VENV)
@@ -18,6 +19,10 @@ $(STAMP): pyproject.toml
 
 install: $(STAMP)
 
+# The CJK font cut the certificate PDFs are set in (instance/fonts, ~25 s once).
+fonts: $(STAMP)
+	$(BIN)/flask pdf fonts
+
 system-deps:
 	@missing=""; \
 	for p in $(APT_PACKAGES); do dpkg -s $$p >/dev/null 2>&1 || missing="$$missing $$p"; done; \
@@ -27,11 +32,11 @@ system-deps:
 	fi
 
 # The app with demo data on SQLite in instance/, at http://127.0.0.1:5000
-run: $(STAMP)
+run: system-deps $(STAMP) fonts
 	$(BIN)/flask demo load --keep --members 3000
 	$(BIN)/flask run --host 127.0.0.1 --port 5000
 
-test: system-deps $(STAMP)
+test: system-deps $(STAMP) fonts
 	$(BIN)/ruff check .
 	$(BIN)/pytest
 
@@ -39,7 +44,7 @@ lint: $(STAMP)
 	$(BIN)/ruff check . && $(BIN)/ruff format --check .
 
 # Production-style serving (docs/deploy.md): gunicorn, sync workers.
-serve: $(STAMP)
+serve: $(STAMP) fonts
 	$(BIN)/flask db upgrade
 	$(BIN)/gunicorn -c gunicorn.conf.py app:app
 

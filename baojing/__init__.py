@@ -15,6 +15,7 @@ from baojing.extensions import (
     configure_sqlite,
     csrf,
     db,
+    limiter,
     migrate,
 )
 
@@ -52,6 +53,7 @@ def create_app(test_config: dict | None = None) -> Flask:
     uploads.init_app(app)  # before the CSRF check reads the body
     csrf.init_app(app)
     babel.init_app(app)
+    limiter.init_app(app)
     from baojing import auth_hooks
 
     auth_hooks.init_app(app)

@@ -30,9 +30,10 @@ audit_cli = AppGroup("audit", help="审计日志")
 
 
 def init_app(app):
+    from baojing.pdf_cli import pdf_cli
     from baojing.points_cli import points_cli
 
-    for group in (demo_cli, backup_cli, users_cli, deploy_cli, audit_cli, points_cli):
+    for group in (demo_cli, backup_cli, users_cli, deploy_cli, audit_cli, points_cli, pdf_cli):
         app.cli.add_command(group)
 
 

@@ -72,3 +72,13 @@ class Defaults:
     # A care visit's photos: per photo, before re-encoding (phones resize before upload
     # when they can; this is for those that cannot). UPLOAD_FOLDER defaults to instance/uploads.
     CARE_PHOTO_MAX_BYTES = 8 * 1024 * 1024
+
+    # /verify/<code> is public: per address, enough for a person checking papers at a
+    # desk, too few to walk the code space. PUBLIC_BASE_URL, when set, is what QR codes
+    # on PDFs point at (otherwise the address the issuing request came in on).
+    VERIFY_RATE_LIMIT = "30 per minute; 300 per day"
+    RATELIMIT_STORAGE_URI = "memory://"
+    RATELIMIT_HEADERS_ENABLED = True
+    PUBLIC_BASE_URL = ""
+    # Where `flask pdf fonts` puts the prepared CJK font cut (default instance/fonts).
+    PDF_FONT_DIR = ""

@@ -11,7 +11,7 @@ from pathlib import Path
 
 from sqlalchemy import func, insert, select
 
-from baojing import audit, demo_care, demo_points, security
+from baojing import audit, demo_care, demo_certificates, demo_points, security
 from baojing.dates import local_today
 from baojing.extensions import db
 from baojing.models.members import (
@@ -288,6 +288,7 @@ def load(members: int = 300, today: date | None = None) -> dict:
         session, rng, today, clerk_id=users["clerk"].id, secretary_id=secretary_id
     )
     care = demo_care.load(session, rng, today, users)
+    care |= demo_certificates.load(session, today, users)
     # Last quarter's 比积分 of 迁陵镇, published, so that the page has something to show.
     session.flush()
     rankings.publish(users["township"], qianling, rankings.completed_quarters(1, today)[0])

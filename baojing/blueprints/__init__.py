@@ -10,11 +10,16 @@ def register_blueprints(app):
     from baojing.blueprints.auth import bp as auth
     from baojing.blueprints.branches import bp as branches
     from baojing.blueprints.care import bp as care
+    from baojing.blueprints.certificates import bp as certificates
     from baojing.blueprints.main import bp as main
     from baojing.blueprints.members import bp as members
     from baojing.blueprints.points import bp as points
     from baojing.blueprints.rankings import bp as rankings
     from baojing.blueprints.store import bp as store
+    from baojing.blueprints.verify import bp as verify
 
-    for bp in (main, auth, members, points, store, rankings, care, branches, admin):
+    blueprints = (
+        main, auth, members, points, store, rankings, care, certificates, verify, branches, admin
+    )  # fmt: skip
+    for bp in blueprints:
         app.register_blueprint(bp)

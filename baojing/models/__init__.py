@@ -10,6 +10,7 @@ from baojing.models.care import (
     ServiceRequest,
     ServiceUpdate,
 )
+from baojing.models.certificates import Certificate, PrintJob, SerialCounter, Transfer
 from baojing.models.members import (
     BranchContact,
     ContactLog,
@@ -43,6 +44,7 @@ __all__ = [
     "CareCase",
     "CarePhoto",
     "CareVisit",
+    "Certificate",
     "FamilyPairing",
     "PairingHelp",
     "ServiceRequest",
@@ -57,12 +59,15 @@ __all__ = [
     "PointAccount",
     "PointEntry",
     "PointRule",
+    "PrintJob",
     "RankingAmendment",
     "RankingLine",
     "RankingObjection",
     "RankingPublication",
     "Redemption",
     "RegistrationVisit",
+    "SerialCounter",
+    "Transfer",
     "User",
     "UserSession",
     "Voucher",

@@ -12,7 +12,7 @@ from sqlalchemy import ForeignKey, Index, String, Text, text
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from baojing.extensions import db
-from baojing.models.types import UTCDateTime, utcnow
+from baojing.models.types import Idempotent, UTCDateTime, utcnow
 
 # 四必访: the four events that oblige the branch to visit, and the default days to do it.
 CARE_KINDS = {
@@ -49,14 +49,7 @@ SERVICE_NEXT = {RECEIVED: (IN_PROGRESS, DONE, DECLINED), IN_PROGRESS: (DONE, DEC
 SERVICE_OPENED_VIA = {"member": "党员本人", "liaison": "联络人", "branch": "支部"}
 
 
-class _Idempotent:
-    """The idempotency key of the form that made the row, and what that form said."""
-
-    request_id: Mapped[str | None] = mapped_column(String(40), unique=True)
-    request_fingerprint: Mapped[str | None] = mapped_column(String(64))
-
-
-class CareCase(_Idempotent, db.Model):
+class CareCase(Idempotent, db.Model):
     __tablename__ = "care_cases"
     __table_args__ = (
         # The to-do: a village's (or township's) pending cases by due date.
@@ -91,7 +84,7 @@ class CareCase(_Idempotent, db.Model):
     reported_by = relationship("User", foreign_keys=[reported_by_id])
 
 
-class CareVisit(_Idempotent, db.Model):
+class CareVisit(Idempotent, db.Model):
     __tablename__ = "care_visits"
     __table_args__ = (Index("ix_care_visits_case", "case_id", "visited_on"),)
 
@@ -133,7 +126,7 @@ class CarePhoto(db.Model):
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
 
 
-class FamilyPairing(_Idempotent, db.Model):
+class FamilyPairing(Idempotent, db.Model):
     """结对帮扶: a branch and named party members look after a member's family at home."""
 
     __tablename__ = "family_pairings"
@@ -167,7 +160,7 @@ class FamilyPairing(_Idempotent, db.Model):
     branch = relationship("OrgUnit", foreign_keys=[branch_id])
 
 
-class PairingHelp(_Idempotent, db.Model):
+class PairingHelp(Idempotent, db.Model):
     __tablename__ = "pairing_helps"
     __table_args__ = (Index("ix_pairing_helps_pairing", "pairing_id", "helped_on"),)
 
@@ -183,7 +176,7 @@ class PairingHelp(_Idempotent, db.Model):
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
 
 
-class ServiceRequest(_Idempotent, db.Model):
+class ServiceRequest(Idempotent, db.Model):
     """A liaison service (土地承包, 贷款担保, 子女入学 …) asked for by a member far away."""
 
     __tablename__ = "service_requests"
@@ -213,7 +206,7 @@ class ServiceRequest(_Idempotent, db.Model):
     liaison = relationship("BranchContact")
 
 
-class ServiceUpdate(_Idempotent, db.Model):
+class ServiceUpdate(Idempotent, db.Model):
     """One message in a request's thread; a status change is an update too."""
 
     __tablename__ = "service_updates"

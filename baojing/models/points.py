@@ -40,6 +40,7 @@ SERVICE_KINDS = (HEALTH_CHECK, TRAINING)
 # Records of the app itself that can earn points automatically (PointRule.auto_source).
 AUTO_SOURCES = {
     "registration_visit": "上门登记 / 流动登记核实",
+    "certificate_issued": "发放流动党员证明信 / 活动证（持证用证）",
 }
 
 

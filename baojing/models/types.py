@@ -2,7 +2,8 @@
 
 from datetime import UTC, datetime
 
-from sqlalchemy import DateTime, TypeDecorator
+from sqlalchemy import DateTime, String, TypeDecorator
+from sqlalchemy.orm import Mapped, mapped_column
 
 
 def utcnow() -> datetime:
@@ -26,3 +27,10 @@ class UTCDateTime(TypeDecorator):
         if value is None:
             return None
         return value.replace(tzinfo=UTC)
+
+
+class Idempotent:
+    """Mixin: the idempotency key of the form that made the row, and what that form said."""
+
+    request_id: Mapped[str | None] = mapped_column(String(40), unique=True)
+    request_fingerprint: Mapped[str | None] = mapped_column(String(64))

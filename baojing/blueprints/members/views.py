@@ -37,6 +37,7 @@ from baojing.scoping import (
 )
 from baojing.services import Conflict, RuleViolation, member_profile
 from baojing.services import members as svc
+from baojing.services.certificates import listing as cert_listing
 
 # --- list ----------------------------------------------------------------------------
 
@@ -225,6 +226,7 @@ def _profile_context(member_id: int, full_id: str | None = None) -> dict:
         "can_reveal": can_see_full_id(current_user, view.member),
         "registry": registry,
         "saved": request.args.get("saved", ""),
+        "certificates": cert_listing.of_member(member_id),
     }
 
 

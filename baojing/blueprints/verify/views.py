@@ -1,0 +1,17 @@
+"""/verify/<code>: public, no login. Says whether a paper is genuine and nothing personal."""
+
+from flask import current_app, render_template
+
+from baojing.blueprints.verify import bp
+from baojing.dates import local_today
+from baojing.extensions import limiter
+from baojing.services.certificates import issue, verify
+
+
+@bp.get("/<code>")
+@limiter.limit(lambda: current_app.config["VERIFY_RATE_LIMIT"])
+def show(code: str):
+    """valid / expired / revoked / returned with a masked name; unknown or tampered: 404."""
+    verdict = verify.check(issue.normalise_code(code), local_today())
+    response = render_template("verify/show.html", verdict=verdict)
+    return response, 200 if verdict else 404, {"X-Robots-Tag": "noindex"}

@@ -1,0 +1,1 @@
+"""持证管理: certificate letters, activity cards, batch printing, transfer letters, /verify."""

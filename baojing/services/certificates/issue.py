@@ -1,0 +1,263 @@
+"""Issuing, renewing, revoking and taking back certificates; serials; the stored PDFs."""
+
+import base64
+import hashlib
+import os
+import secrets
+from datetime import date, timedelta
+from pathlib import Path
+
+from flask import current_app, has_request_context, url_for
+from sqlalchemy import select, update
+
+from baojing import audit
+from baojing.dates import local_today, months_before
+from baojing.extensions import db
+from baojing.models.certificates import (
+    CERT_KINDS,
+    RETURNED,
+    REVOKED,
+    VALID,
+    Certificate,
+    SerialCounter,
+)
+from baojing.models.members import ACTIVE, Member
+from baojing.models.org import OrgUnit
+from baojing.models.types import utcnow
+from baojing.models.users import User
+from baojing.services import RuleViolation
+from baojing.services.care import photos
+from baojing.services.certificates import pdf
+from baojing.services.idempotency import keyed, replayed
+from baojing.services.points import awards
+
+COUNTY_CODE = "433125"
+# Outside a request (flask demo load) with no PUBLIC_BASE_URL: where `make run` serves.
+DEFAULT_BASE_URL = "http://127.0.0.1:5000"
+MAX_VALID_MONTHS = 24
+
+
+# --- serials and codes -------------------------------------------------------------------
+
+
+def next_serial(series: str, year: int) -> str:
+    """433125-2026-00042: the next number of this series and year, never handed out twice.
+
+    Inside the caller's write transaction (BEGIN IMMEDIATE), so two issues at the same
+    moment get two numbers; the counter's trigger refuses to move backwards.
+    """
+    key = f"{series}-{year}"
+    conn = db.session.connection()
+    conn.execute(
+        SerialCounter.__table__.insert().prefix_with("OR IGNORE").values(series=key, last=0)
+    )
+    last = conn.execute(
+        update(SerialCounter)
+        .where(SerialCounter.series == key)
+        .values(last=SerialCounter.last + 1)
+        .returning(SerialCounter.last)
+    ).scalar_one()
+    prefix = COUNTY_CODE if series == "cert" else f"{COUNTY_CODE}-Z"
+    return f"{prefix}-{year}-{last:05d}"
+
+
+def new_verify_code() -> str:
+    """128 random bits in base32 (26 letters and digits): unguessable, easy to read out."""
+    return base64.b32encode(secrets.token_bytes(16)).decode().rstrip("=")
+
+
+def normalise_code(code: str) -> str:
+    """What a person types: any case, with or without the dashes of the printed groups."""
+    return code.replace("-", "").replace(" ", "").upper()[:32]
+
+
+def grouped(code: str) -> str:
+    return "-".join(code[i : i + 4] for i in range(0, len(code), 4))
+
+
+def verify_url(code: str) -> str:
+    """What the QR code says: PUBLIC_BASE_URL, else the address this request came in on."""
+    base = current_app.config.get("PUBLIC_BASE_URL")
+    if not base and has_request_context():
+        return url_for("verify.show", code=code, _external=True)
+    return f"{(base or DEFAULT_BASE_URL).rstrip('/')}/verify/{code}"
+
+
+# --- files ------------------------------------------------------------------------------
+
+
+def _pdf_dir() -> Path:
+    path = Path(current_app.config["UPLOAD_FOLDER"]) / "certificates"
+    path.mkdir(parents=True, exist_ok=True)
+    return path
+
+
+def pdf_path(cert: Certificate) -> Path:
+    return _pdf_dir() / f"{cert.serial}.pdf"
+
+
+def _store_pdf(path: Path, data: bytes) -> None:
+    tmp = path.with_name(f".{path.name}.{os.getpid()}")
+    tmp.write_bytes(data)
+    os.replace(tmp, path)
+
+
+def stored_pdf(cert: Certificate) -> bytes:
+    """The PDF exactly as issued; a file that no longer matches its hash is an error."""
+    data = pdf_path(cert).read_bytes()
+    if hashlib.sha256(data).hexdigest() != cert.pdf_sha256:
+        raise RuntimeError(f"certificate {cert.serial}: stored PDF does not match its hash")
+    return data
+
+
+def photo_bytes(cert: Certificate) -> bytes | None:
+    if not cert.photo_token:
+        return None
+    path = photos.path_of(cert.photo_token)
+    return path.read_bytes() if path.exists() else None
+
+
+# --- issuing ------------------------------------------------------------------------------
+
+
+def issuing_org(member: Member) -> str:
+    """Issued by the township committee (DOMAIN.md), numbered by the county."""
+    township = db.session.get(OrgUnit, member.township_id)
+    return f"中共保靖县{township.name}委员会"
+
+
+def card_context(cert: Certificate, member: Member) -> dict:
+    village = db.session.get(OrgUnit, member.village_id)
+    return {
+        "cert": cert, "member": member, "branch": f"{village.name}党支部",
+        "kind_label": CERT_KINDS[cert.kind], "code": grouped(cert.verify_code),
+        "url": verify_url(cert.verify_code), "qr": pdf.qr_svg(verify_url(cert.verify_code)),
+        "photo": pdf.photo_data_uri(photo_bytes(cert)),
+    }  # fmt: skip
+
+
+def render_pdf(cert: Certificate, member: Member) -> bytes:
+    template = "certificates/pdf/letter.html" if cert.kind == "letter" else "certificates/pdf/cards.html"
+    context = card_context(cert, member)
+    return pdf.render(template, cards=[context], **context)
+
+
+def issue(
+    member: Member,
+    actor: User,
+    data: dict,
+    photo: photos.ProcessedPhoto | None = None,
+    request_id: str | None = None,
+    renewed_from: Certificate | None = None,
+) -> Certificate:
+    """Issue a letter or card to a member in scope: serial, code, PDF kept as issued.
+
+    data: kind, valid_until, reason, destination.
+    """
+    if (earlier := replayed(Certificate, request_id, data, member_id=member.id)) is not None:
+        return earlier
+    today = local_today()
+    errors = {}
+    if member.status != ACTIVE:
+        errors["kind"] = "该党员已不在流动党员名册中"
+    if data["kind"] not in CERT_KINDS:
+        errors["kind"] = "请选择证件类型"
+    if data["valid_until"] <= today:
+        errors["valid_until"] = "有效期应晚于今天"
+    elif data["valid_until"] > _months_after(today, MAX_VALID_MONTHS):
+        errors["valid_until"] = f"有效期最长 {MAX_VALID_MONTHS} 个月"
+    if errors:
+        raise RuleViolation(errors)
+    cert = Certificate(
+        serial=next_serial("cert", today.year), kind=data["kind"], member_id=member.id,
+        village_id=member.village_id, township_id=member.township_id, issued_on=today,
+        valid_until=data["valid_until"], issuing_org=issuing_org(member),
+        reason=data["reason"], destination=data["destination"],
+        verify_code=new_verify_code(), status=VALID, issued_by_id=actor.id,
+        renewed_from_id=renewed_from.id if renewed_from else None,
+        photo_token=photos.new_token() if photo else None,
+        pdf_sha256="", pdf_size=0, **keyed(request_id, data),
+    )  # fmt: skip
+    if photo is not None:
+        photos.save(cert.photo_token, photo)
+    data_pdf = render_pdf(cert, member)
+    cert.pdf_sha256 = hashlib.sha256(data_pdf).hexdigest()
+    cert.pdf_size = len(data_pdf)
+    _store_pdf(pdf_path(cert), data_pdf)
+    db.session.add(cert)
+    member.has_certificate = True
+    db.session.flush()
+    audit.record(
+        "certificate.issue", cert,
+        after={"serial": cert.serial, "kind": cert.kind, "member_id": member.id,
+               "valid_until": cert.valid_until.isoformat(),
+               "renewed_from": renewed_from.serial if renewed_from else None},
+    )  # fmt: skip
+    # 持证用证 earns points where a rule says so (points store), in this transaction.
+    awards.auto_award("certificate_issued", cert.id, member, today, actor)
+    return cert
+
+
+def renew(old: Certificate, actor: User, valid_until: date, request_id: str | None = None) -> Certificate:
+    """A new paper with a new serial; the old one is void from now on."""
+    if old.status != VALID:
+        raise RuleViolation({"valid_until": "只能换发有效的证件"})
+    member = db.session.get(Member, old.member_id)
+    data = {"kind": old.kind, "valid_until": valid_until, "reason": old.reason,
+            "destination": old.destination}  # fmt: skip
+    new = issue(member, actor, data, None, request_id, renewed_from=old)
+    if old.status == VALID:  # a replay found the earlier renewal: the old one is void already
+        _void(old, actor, REVOKED, f"已换发新证 {new.serial}")
+    return new
+
+
+def revoke(cert: Certificate, actor: User, reason: str) -> Certificate:
+    if cert.status != VALID:
+        raise RuleViolation({"reason": "这份证件已经作废或交回了"})
+    return _void(cert, actor, REVOKED, reason)
+
+
+def mark_returned(cert: Certificate, actor: User) -> Certificate:
+    """The member came home and handed the card back to the branch."""
+    if cert.status != VALID:
+        raise RuleViolation({"reason": "这份证件已经作废或交回了"})
+    return _void(cert, actor, RETURNED, "")
+
+
+def _void(cert: Certificate, actor: User, status: str, reason: str) -> Certificate:
+    before = {"status": cert.status}
+    cert.status = status
+    if status == REVOKED:
+        cert.revoked_at = utcnow()
+        cert.revoked_by_id = actor.id
+        cert.revoke_reason = reason
+    else:
+        cert.returned_on = local_today()
+        cert.returned_by_id = actor.id
+    db.session.flush()
+    still = db.session.scalar(
+        select(Certificate.id).where(
+            Certificate.member_id == cert.member_id, Certificate.status == VALID
+        )
+    )
+    if still is None:
+        db.session.execute(
+            update(Member).where(Member.id == cert.member_id).values(has_certificate=False)
+        )
+    audit.record(
+        f"certificate.{'revoke' if status == REVOKED else 'return'}", cert, before=before,
+        after={"status": status, "serial": cert.serial, "reason": reason},
+    )  # fmt: skip
+    if status == REVOKED and not reason.startswith("已换发"):
+        awards.reverse_source("certificate_issued", cert.id, actor, f"证件作废：{reason}")
+    return cert
+
+
+def _months_after(day: date, months: int) -> date:
+    return months_before(day, -months)
+
+
+def default_valid_until(kind: str, today: date) -> date:
+    from baojing.models.certificates import DEFAULT_VALID_MONTHS
+
+    return _months_after(today, DEFAULT_VALID_MONTHS.get(kind, 12)) - timedelta(days=1)

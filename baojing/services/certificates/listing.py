@@ -1,0 +1,69 @@
+"""Certificates in scope: the list, a member's history, and those due for renewal."""
+
+from datetime import date, timedelta
+
+from sqlalchemy import select
+
+from baojing.extensions import db, read_connection
+from baojing.models.certificates import VALID, Certificate
+from baojing.models.members import Member
+from baojing.models.users import User
+from baojing.scoping import copied_scope_condition
+from baojing.services.care.listing import PER_PAGE, Page
+
+RENEWAL_WINDOW_DAYS = 30
+
+
+def certificates(user: User, *, status: str, today: date, page: int) -> Page:
+    """status: valid | due (valid, expiring within 30 days or expired) | revoked | returned | all."""
+    stmt = (
+        select(
+            Certificate.id, Certificate.serial, Certificate.kind, Certificate.status,
+            Certificate.issued_on, Certificate.valid_until, Member.name.label("member_name"),
+        )  # fmt: skip
+        .join(Member, Member.id == Certificate.member_id)
+        .where(copied_scope_condition(user, Certificate))
+    )
+    if status == "due":
+        stmt = stmt.where(
+            Certificate.status == VALID,
+            Certificate.valid_until <= today + timedelta(days=RENEWAL_WINDOW_DAYS),
+        ).order_by(Certificate.valid_until, Certificate.id)
+    else:
+        if status in ("valid", "revoked", "returned"):
+            stmt = stmt.where(Certificate.status == status)
+        stmt = stmt.order_by(Certificate.issued_on.desc(), Certificate.id.desc())
+    rows = read_connection().execute(stmt.limit(PER_PAGE + 1).offset((page - 1) * PER_PAGE)).all()
+    return Page(rows[:PER_PAGE], page, len(rows) > PER_PAGE)
+
+
+def of_member(member_id: int) -> list:
+    """A member's certificates, newest first (the profile's 持证记录)."""
+    return list(
+        read_connection().execute(
+            select(
+                Certificate.id, Certificate.serial, Certificate.kind, Certificate.status,
+                Certificate.issued_on, Certificate.valid_until,
+            )  # fmt: skip
+            .where(Certificate.member_id == member_id)
+            .order_by(Certificate.issued_on.desc(), Certificate.id.desc())
+            .limit(20)
+        )
+    )
+
+
+def due_for_renewal(user: User, today: date, limit: int = 1000) -> list[Certificate]:
+    """Valid activity cards in scope expiring within the window (or already expired)."""
+    return list(
+        db.session.scalars(
+            select(Certificate)
+            .where(
+                copied_scope_condition(user, Certificate),
+                Certificate.status == VALID,
+                Certificate.kind == "card",
+                Certificate.valid_until <= today + timedelta(days=RENEWAL_WINDOW_DAYS),
+            )
+            .order_by(Certificate.village_id, Certificate.valid_until, Certificate.id)
+            .limit(limit)
+        )
+    )

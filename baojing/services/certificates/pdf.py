@@ -1,0 +1,58 @@
+"""HTML → PDF with WeasyPrint, one render at a time per process.
+
+PDFs are the slowest thing the server does (tens of milliseconds each, more for a
+batch). Issued papers are kept as bytes and served from disk, so a burst of
+downloads renders nothing; a render itself holds this process's one slot, so the
+other worker stays free for the counter.
+"""
+
+import base64
+import threading
+from datetime import date
+
+import segno
+from flask import render_template
+from markupsafe import Markup
+
+from baojing.services.certificates import fonts
+
+_render_slot = threading.BoundedSemaphore(1)
+
+DIGITS = "〇一二三四五六七八九"
+
+
+def chinese_date(day: date) -> str:
+    """二〇二六年十一月二十九日: how a date is written on an official paper."""
+
+    def number(n: int) -> str:
+        if n < 10:
+            return DIGITS[n]
+        tens, ones = divmod(n, 10)
+        return ("" if tens == 1 else DIGITS[tens]) + "十" + (DIGITS[ones] if ones else "")
+
+    year = "".join(DIGITS[int(c)] for c in str(day.year))
+    return f"{year}年{number(day.month)}月{number(day.day)}日"
+
+
+def qr_svg(url: str) -> Markup:
+    """The verification link as a vector QR code (inline SVG; our own URL, no user text)."""
+    svg = segno.make(url, error="m").svg_inline(scale=4, border=0, omitsize=True)
+    return Markup(svg)  # noqa: S704 - segno's output for a URL we built
+
+
+def photo_data_uri(data: bytes | None) -> str | None:
+    if not data:
+        return None
+    return "data:image/jpeg;base64," + base64.b64encode(data).decode()
+
+
+def render(template: str, **context) -> bytes:
+    """Render a PDF template (certificates/pdf/…) to bytes; NoCJKFont if it cannot be right."""
+    from weasyprint import HTML
+
+    fonts.require_cjk_font()
+    html = render_template(
+        template, font_css=Markup(fonts.font_css()), chinese_date=chinese_date, **context  # noqa: S704
+    )
+    with _render_slot:
+        return HTML(string=html).write_pdf()

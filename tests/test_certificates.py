@@ -1,0 +1,347 @@
+"""Certificates: issue, the PDF as issued (real CJK text and fonts), /verify, scope, serials."""
+
+import io
+import math
+import re
+import shutil
+import subprocess
+from datetime import timedelta
+
+import pytest
+from PIL import Image
+from sqlalchemy import func, select, text
+from sqlalchemy.exc import IntegrityError
+
+from baojing.dates import local_today
+from baojing.extensions import db
+from baojing.models.audit import AuditEntry
+from baojing.models.certificates import Certificate, SerialCounter
+from baojing.models.points import PointEntry, PointRule
+from baojing.services.certificates import fonts, issue, pdf, verify
+from tests.test_care import jpeg
+
+pytestmark = pytest.mark.skipif(shutil.which("pdftotext") is None, reason="needs poppler-utils")
+
+
+def valid_until(days=300):
+    return (local_today() + timedelta(days=days)).isoformat()
+
+
+def issue_form(**over):
+    form = {"kind": "letter", "valid_until": valid_until(), "reason": "外出务工",
+            "destination": "浙江省杭州市", "request_id": "cert-key-0001"}  # fmt: skip
+    form.update(over)
+    return form
+
+
+def post_issue(client, member, photo=None, **over):
+    data = issue_form(**over)
+    if photo is not None:
+        data["photo"] = (io.BytesIO(photo), "me.jpg")
+    return client.post(
+        f"/certificates/new?member_id={member.id}", data, content_type="multipart/form-data"
+    )
+
+
+def issued(org, key="tati", kind="letter", days=300):
+    cert = issue.issue(org.members[key], org.users["township" if key != "xinmin" else "admin"], {
+        "kind": kind, "valid_until": local_today() + timedelta(days=days), "reason": "外出务工",
+        "destination": "浙江省杭州市",
+    })  # fmt: skip
+    db.session.commit()
+    return cert
+
+
+def pdf_text(data: bytes, tmp_path) -> str:
+    path = tmp_path / "c.pdf"
+    path.write_bytes(data)
+    return subprocess.run(["pdftotext", str(path), "-"], capture_output=True, text=True, check=True).stdout
+
+
+def pdf_fonts(data: bytes, tmp_path) -> str:
+    path = tmp_path / "f.pdf"
+    path.write_bytes(data)
+    return subprocess.run(["pdffonts", str(path)], capture_output=True, text=True, check=True).stdout
+
+
+def pages(data: bytes, tmp_path) -> int:
+    path = tmp_path / "p.pdf"
+    path.write_bytes(data)
+    info = subprocess.run(["pdfinfo", str(path)], capture_output=True, text=True, check=True).stdout
+    return int(re.search(r"Pages:\s+(\d+)", info).group(1))
+
+
+def fetch(client, url):
+    response = client.get(url)
+    response.get_data()
+    response.close()
+    return response
+
+
+# --- issuing ------------------------------------------------------------------------------
+
+
+def test_township_issues_a_letter_and_the_pdf_is_real_chinese_text(org, login, tmp_path):
+    c = login("township")
+    member = org.members["tati"]
+    response = post_issue(c, member)
+    assert response.status_code == 303
+    cert = db.session.scalar(select(Certificate))
+    assert re.fullmatch(rf"433125-{local_today().year}-00001", cert.serial)
+    assert (cert.kind, cert.status, cert.issuing_org) == ("letter", "valid", "中共保靖县迁陵镇委员会")
+
+    first = fetch(c, f"/certificates/{cert.id}.pdf")
+    assert first.status_code == 200 and first.mimetype == "application/pdf"
+    words = pdf_text(first.data, tmp_path)
+    for expected in (member.name, cert.serial, "中共保靖县迁陵镇委员会", "流动党员证明信", "浙江省杭州市"):
+        assert expected in words
+    assert issue.grouped(cert.verify_code) in words
+    # Real embedded CJK fonts, with a bold face for the headings — not boxes.
+    listed = pdf_fonts(first.data, tmp_path)
+    faces = [line for line in listed.splitlines()[2:] if line.strip()]
+    assert any(("BaojingSerif" in f or "CJK" in f) and "Bold" in f for f in faces), listed
+    assert all(" yes " in f for f in faces), listed  # every font embedded
+
+    # Downloads give the bytes issued, and each is in the audit log.
+    again = fetch(c, f"/certificates/{cert.id}.pdf")
+    assert again.data == first.data
+    downloads = db.session.scalar(
+        select(func.count()).select_from(AuditEntry).where(AuditEntry.action == "certificate.download")
+    )
+    assert downloads == 2
+
+
+def test_the_issued_pdf_stays_as_issued_when_the_template_changes(org, login, app, tmp_path):
+    cert = issued(org)
+    c = login("township")
+    before = fetch(c, f"/certificates/{cert.id}.pdf").data
+    # Rendered today (the record or a template changed since) it would differ; what was
+    # issued does not.
+    member = org.members["tati"]
+    member.dest_city = "宁波市"
+    member.name = "向光"
+    db.session.commit()
+    assert issue.render_pdf(cert, member) != before
+    assert fetch(c, f"/certificates/{cert.id}.pdf").data == before
+
+
+def test_a_rare_character_in_a_name_gets_a_real_glyph(org, tmp_path):
+    member = org.members["tati"]
+    member.name = "𠮷田光"
+    db.session.commit()
+    cert = issued(org)
+    data = issue.stored_pdf(cert)
+    assert "𠮷田光" in pdf_text(data, tmp_path)
+    listed = pdf_fonts(data, tmp_path)
+    # The GB 2312 cut has no 𠮷: the full Noto Serif CJK is embedded for it, not a box.
+    assert "Noto-Serif-CJK" in listed or "BaojingSerif" not in listed, listed
+
+
+def test_no_cjk_font_means_no_pdf_and_nothing_written(org, login, monkeypatch):
+    monkeypatch.setattr(fonts, "_fc", lambda *args: "")
+    response = post_issue(login("township"), org.members["tati"])
+    assert response.status_code == 503
+    assert "中文字体" in response.get_data(as_text=True)
+    assert db.session.scalar(select(func.count()).select_from(Certificate)) == 0
+    with pytest.raises(fonts.NoCJKFont):
+        pdf.render("certificates/pdf/letter.html")
+
+
+def test_double_submit_issues_once_and_serials_run_on(org, login):
+    c = login("township")
+    member = org.members["tati"]
+    assert post_issue(c, member).status_code == 303
+    assert post_issue(c, member).status_code == 303
+    assert db.session.scalar(select(func.count()).select_from(Certificate)) == 1
+    assert post_issue(c, member, reason="开会").status_code == 409
+    assert post_issue(c, member, request_id="cert-key-0002", kind="card").status_code == 303
+    serials = db.session.scalars(select(Certificate.serial).order_by(Certificate.id)).all()
+    assert [s[-5:] for s in serials] == ["00001", "00002"]
+
+
+@pytest.mark.parametrize(
+    ("change", "field", "message"),
+    [
+        ({"valid_until": (local_today() - timedelta(days=1)).isoformat()}, "valid_until", "晚于今天"),
+        ({"valid_until": (local_today() + timedelta(days=800)).isoformat()}, "valid_until", "最长"),
+        ({"valid_until": ""}, "valid_until", "请填写有效期"),
+        ({"kind": "passport"}, "kind", ""),
+        ({"reason": "长" * 101}, "reason", "最多 100 个字"),
+    ],
+)
+def test_bad_input_is_refused_and_no_serial_is_used(org, login, change, field, message):
+    c = login("township")
+    response = post_issue(c, org.members["tati"], **change)
+    assert response.status_code == 422
+    error = re.search(rf'id="{field}-error"[^>]*>([^<]*)<', response.get_data(as_text=True)).group(1)
+    assert error and message in error
+    assert db.session.scalar(select(func.count()).select_from(Certificate)) == 0
+    assert post_issue(c, org.members["tati"], request_id="cert-key-0003").status_code == 303
+    assert db.session.scalar(select(Certificate.serial)).endswith("-00001")
+
+
+def test_a_photo_is_printed_and_a_non_image_refused(org, login, tmp_path):
+    c = login("township")
+    assert post_issue(c, org.members["tati"], photo=b"GIF89a not really").status_code == 422
+    assert post_issue(c, org.members["tati"], photo=jpeg(size=(300, 420)), kind="card").status_code == 303
+    cert = db.session.scalar(select(Certificate))
+    assert cert.photo_token
+    path = tmp_path / "card.pdf"
+    path.write_bytes(issue.stored_pdf(cert))
+    images = subprocess.run(["pdfimages", "-list", str(path)], capture_output=True, text=True).stdout
+    assert len(images.splitlines()) > 2  # the photo is on the card
+
+
+# --- who may ------------------------------------------------------------------------------
+
+
+def test_issuing_is_for_township_and_county_in_scope(org, login):
+    assert post_issue(login("secretary"), org.members["tati"]).status_code == 403
+    assert post_issue(login("township"), org.members["xinmin"]).status_code == 404
+    assert post_issue(login("member"), org.members["tati"]).status_code == 403
+    assert post_issue(login("clerk"), org.members["tati"]).status_code == 403
+    assert db.session.scalar(select(func.count()).select_from(Certificate)) == 0
+
+
+def test_reading_and_downloading_is_scoped(org, login):
+    mine, theirs = issued(org, "tati"), issued(org, "xinmin")
+    member = login("member")
+    assert fetch(member, f"/certificates/{mine.id}.pdf").status_code == 200
+    assert fetch(member, f"/certificates/{theirs.id}.pdf").status_code == 404
+    secretary = login("secretary")
+    assert fetch(secretary, f"/certificates/{mine.id}").status_code == 200
+    assert fetch(secretary, f"/certificates/{theirs.id}.pdf").status_code == 404
+    assert fetch(login("secretary2"), f"/certificates/{mine.id}").status_code == 404
+    assert fetch(login("clerk"), f"/certificates/{mine.id}.pdf").status_code == 404
+    assert login("secretary").post(f"/certificates/{mine.id}/revoke", {"reason": "x"}).status_code == 403
+    assert login("township").post(f"/certificates/{theirs.id}/revoke", {"reason": "x"}).status_code == 404
+
+
+# --- /verify ------------------------------------------------------------------------------
+
+
+def test_verify_is_public_and_shows_a_masked_name_only(org, client):
+    cert = issued(org)
+    member = org.members["tati"]  # 向光明
+    response = client.get(f"/verify/{cert.verify_code}")
+    assert response.status_code == 200
+    page = response.get_data(as_text=True)
+    assert "有效" in page and "向*明" in page and cert.serial in page
+    assert member.name not in page and member.id_number[-4:] not in page and member.phone not in page
+    # Typed by hand: lower case, with the printed dashes.
+    typed = issue.grouped(cert.verify_code).lower()
+    assert client.get(f"/verify/{typed}").status_code == 200
+
+
+def test_unknown_or_tampered_codes_are_404_and_say_nothing(org, client):
+    cert = issued(org)
+    tampered = ("A" if cert.verify_code[0] != "A" else "B") + cert.verify_code[1:]
+    for code in (tampered, "NOTACODE", "x" * 40):
+        response = client.get(f"/verify/{code}")
+        assert response.status_code == 404
+        page = response.get_data(as_text=True)
+        assert "查无此证" in page and cert.serial not in page
+
+
+def test_revoked_shows_at_once_and_points_go_back(org, login, client):
+    rule = PointRule(name="持证用证", points=10, quarterly_cap=10, awarder_roles="township_officer",
+                     auto_source="certificate_issued")  # fmt: skip
+    db.session.add(rule)
+    db.session.commit()
+    cert = issued(org)
+    earned = db.session.scalar(select(func.sum(PointEntry.points)).where(PointEntry.member_id == cert.member_id))
+    assert earned == 10
+    assert "有效" in client.get(f"/verify/{cert.verify_code}").get_data(as_text=True)
+    township = login("township")
+    assert township.post(f"/certificates/{cert.id}/revoke", {"reason": ""}).status_code == 303
+    db.session.refresh(cert)
+    assert cert.status == "valid"  # a reason is required
+    assert township.post(f"/certificates/{cert.id}/revoke", {"reason": "证件遗失"}).status_code == 303
+    page = client.get(f"/verify/{cert.verify_code}").get_data(as_text=True)
+    assert "已作废" in page
+    total = db.session.scalar(select(func.sum(PointEntry.points)).where(PointEntry.member_id == cert.member_id))
+    assert total == 0
+
+
+def test_expired_and_returned(org, login, client):
+    cert = issued(org, days=10)
+    assert verify.check(cert.verify_code, local_today() + timedelta(days=11)).state == "expired"
+    assert verify.check(cert.verify_code, local_today()).state == "valid"
+    assert login("secretary").post(f"/certificates/{cert.id}/return").status_code == 303
+    assert "已交回" in client.get(f"/verify/{cert.verify_code}").get_data(as_text=True)
+
+
+def test_renewal_gives_a_new_serial_and_voids_the_old(org, login, client):
+    cert = issued(org, kind="card")
+    township = login("township")
+    form = {"valid_until": valid_until(360), "request_id": "renew-key-01"}
+    response = township.post(f"/certificates/{cert.id}/renew", form)
+    assert response.status_code == 303
+    new = db.session.scalar(select(Certificate).where(Certificate.renewed_from_id == cert.id))
+    db.session.refresh(cert)
+    assert new.serial != cert.serial and new.status == "valid"
+    assert cert.status == "revoked" and new.serial in cert.revoke_reason
+    assert "已作废" in client.get(f"/verify/{cert.verify_code}").get_data(as_text=True)
+
+
+def test_verify_is_rate_limited(org, client, app):
+    app.config["VERIFY_RATE_LIMIT"] = "3 per minute"
+    cert = issued(org)
+    codes = [client.get(f"/verify/{cert.verify_code}").status_code for _ in range(4)]
+    assert codes == [200, 200, 200, 429]
+
+
+def test_mask_name():
+    assert [verify.mask_name(n) for n in ("张三", "向光明", "欧阳小明", "𠮷")] == ["张*", "向*明", "欧**明", "𠮷"]
+
+
+# --- records that must not lie ------------------------------------------------------------
+
+
+def test_issued_facts_and_serials_cannot_be_changed(org):
+    cert = issued(org)
+    for statement in (
+        "UPDATE certificates SET serial = 'X'",
+        "UPDATE certificates SET valid_until = '2099-01-01'",
+        "DELETE FROM certificates",
+        "UPDATE serial_counters SET last = 0",
+        "DELETE FROM serial_counters",
+    ):
+        with pytest.raises(IntegrityError):
+            db.session.execute(text(statement))
+        db.session.rollback()
+    assert db.session.scalar(select(SerialCounter.last)) == 1
+    assert db.session.get(Certificate, cert.id).serial.endswith("-00001")
+
+
+# --- layout ---------------------------------------------------------------------------------
+
+
+def _raster(data: bytes, tmp_path, dpi=50):
+    path = tmp_path / "g.pdf"
+    path.write_bytes(data)
+    subprocess.run(["pdftoppm", "-r", str(dpi), "-png", str(path), str(tmp_path / "g")], check=True)
+    return [Image.open(p).convert("L") for p in sorted(tmp_path.glob("g-*.png"))]
+
+
+def test_letter_is_a4_and_ink_stays_inside_the_printable_area(org, tmp_path):
+    cert = issued(org)
+    (page,) = _raster(issue.stored_pdf(cert), tmp_path)
+    mm = 50 / 25.4
+    assert abs(page.width - 210 * mm) <= 2 and abs(page.height - 297 * mm) <= 2
+    left, top, right, bottom = page.point(lambda v: 255 if v < 200 else 0).getbbox()
+    margin = 10 * mm
+    assert left >= margin and top >= margin and right <= page.width - margin and bottom <= page.height - margin
+
+
+@pytest.mark.parametrize("count", [1, 10, 11, 23])
+def test_cards_sheet_holds_ten_and_stays_inside_five_mm(org, count, tmp_path):
+    cert = issued(org, kind="card")
+    context = issue.card_context(cert, org.members["tati"])
+    data = pdf.render("certificates/pdf/cards.html", cards=[context] * count)
+    assert pages(data, tmp_path) == math.ceil(count / 10)
+    first = _raster(data, tmp_path)[0]
+    mm = 50 / 25.4
+    left, top, right, bottom = first.point(lambda v: 255 if v < 200 else 0).getbbox()
+    assert left >= 4 * mm and top >= 4 * mm
+    assert right <= first.width - 4 * mm and bottom <= first.height - 4 * mm
