@@ -80,5 +80,12 @@ class Defaults:
     RATELIMIT_STORAGE_URI = "memory://"
     RATELIMIT_HEADERS_ENABLED = True
     PUBLIC_BASE_URL = ""
+    # The sending committee's details printed on transfer letters (DOMAIN.md).
+    TRANSFER_SENDER = {
+        "address": "湖南省湘西土家族苗族自治州保靖县",
+        "phone": "",
+        "fax": "",
+        "postcode": "416500",
+    }
     # Where `flask pdf fonts` puts the prepared CJK font cut (default instance/fonts).
     PDF_FONT_DIR = ""

@@ -6,7 +6,7 @@ from sqlalchemy import bindparam, false, select, true
 from baojing.cache import ttl_cache
 from baojing.extensions import db, read_connection
 from baojing.models.members import BranchContact, Member
-from baojing.models.org import VILLAGE, OrgUnit
+from baojing.models.org import TOWNSHIP, VILLAGE, OrgUnit
 from baojing.models.users import (
     CLERK,
     COUNTY_ADMIN,
@@ -127,6 +127,14 @@ def village_choices(user: User) -> list[tuple[int, str]]:
         .order_by(OrgUnit.township_id, OrgUnit.id)
     )
     return [tuple(row) for row in read_connection().execute(stmt)]
+
+
+def township_choices(user: User) -> list[tuple[int, str]]:
+    """(id, name) of the townships the user works in: all for the county, its own otherwise."""
+    stmt = select(OrgUnit.id, OrgUnit.name).where(OrgUnit.kind == TOWNSHIP).order_by(OrgUnit.id)
+    if user.role != COUNTY_ADMIN:
+        stmt = stmt.where(OrgUnit.id == (user.township_id or 0))
+    return [tuple(row) for row in db.session.execute(stmt)]
 
 
 def get_village_or_404(user: User, village_id: int) -> OrgUnit:

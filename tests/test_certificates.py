@@ -345,3 +345,131 @@ def test_cards_sheet_holds_ten_and_stays_inside_five_mm(org, count, tmp_path):
     left, top, right, bottom = first.point(lambda v: 255 if v < 200 else 0).getbbox()
     assert left >= 4 * mm and top >= 4 * mm
     assert right <= first.width - 4 * mm and bottom <= first.height - 4 * mm
+
+
+# --- batch renewal ------------------------------------------------------------------------
+
+
+def _due_cards(org, n):
+    return [issued(org, "tati" if i % 2 else "angdong", kind="card", days=10) for i in range(n)]
+
+
+def test_batch_renews_every_due_card_and_prints_ten_a_sheet(org, login, app, tmp_path):
+    app.config["PRINT_JOBS_INLINE"] = True
+    old = _due_cards(org, 12)
+    issued(org, "xinmin", kind="card", days=10)  # another township: not in the batch
+    township = login("township")
+    assert "<strong>12</strong>" in township.get("/certificates/batch").get_data(as_text=True)
+    response = township.post("/certificates/batch", {"township_id": str(org.townships["迁陵镇"].id)})
+    assert response.status_code == 303
+    job_page = township.get(response.headers["Location"]).get_data(as_text=True)
+    assert "已完成" in job_page
+    job_id = int(response.headers["Location"].rsplit("/", 1)[1])
+    data = fetch(township, f"/certificates/batch/{job_id}.pdf").data
+    assert pages(data, tmp_path) == 2
+    assert len(pdf_text(data, tmp_path).split("流动党员活动证")) - 1 == 12
+    for cert in old:
+        db.session.refresh(cert)
+        assert cert.status == "revoked"
+    renewed = db.session.scalars(select(Certificate).where(Certificate.renewed_from_id.is_not(None))).all()
+    assert len(renewed) == 12 and all(c.status == "valid" for c in renewed)
+    # Other townships' officers cannot see the job.
+    assert fetch(login("secretary2"), f"/certificates/batch/{job_id}").status_code == 404
+
+
+def test_a_batch_cut_short_resumes_without_renewing_twice(org, login, app):
+    from baojing.services.certificates import batch
+
+    _due_cards(org, 3)
+    job = batch.start(org.users["township"], org.townships["迁陵镇"].id, "测试")
+    db.session.commit()
+    batch.run(job.id, org.users["township"].id)
+    batch.run(job.id, org.users["township"].id)  # again, as after a restart
+    assert db.session.scalar(select(func.count()).select_from(Certificate)) == 6
+
+
+def test_batch_runs_in_the_background_and_the_page_polls(org, login, app):
+    import time
+
+    _due_cards(org, 2)
+    township = login("township")
+    response = township.post("/certificates/batch", {"township_id": str(org.townships["迁陵镇"].id)})
+    url = response.headers["Location"]
+    page = township.get(url).get_data(as_text=True)
+    assert 'http-equiv="refresh"' in page or "已完成" in page
+    deadline = time.monotonic() + 30
+    while "已完成" not in page and time.monotonic() < deadline:
+        time.sleep(0.3)
+        page = township.get(url).get_data(as_text=True)
+    assert "已完成" in page and 'http-equiv="refresh"' not in page
+
+
+# --- transfers ----------------------------------------------------------------------------
+
+
+def transfer_form(**over):
+    form = {"to_org": "中共杭州市西湖区北山街道工作委员会", "to_address": "浙江省杭州市西湖区",
+            "dues_paid_until": local_today().strftime("%Y-%m"), "valid_days": "30",
+            "request_id": "transfer-key-1"}  # fmt: skip
+    return form | over
+
+
+def test_transfer_letter_has_three_parts_and_the_receipt_moves_the_member_out(org, login, tmp_path):
+    from baojing.models.certificates import Transfer
+
+    township = login("township")
+    member = org.members["tati"]
+    response = township.post(f"/certificates/transfers/new?member_id={member.id}", transfer_form())
+    assert response.status_code == 303
+    transfer = db.session.scalar(select(Transfer))
+    assert re.fullmatch(rf"433125-Z-{local_today().year}-00001", transfer.serial)
+    words = pdf_text(fetch(township, f"/certificates/transfers/{transfer.id}.pdf").data, tmp_path)
+    assert words.count(transfer.serial) == 3  # stub, letter, receipt: one serial
+    for expected in ("存根", "回执", member.name, member.id_number, "叁拾", "北山街道"):
+        assert expected in words
+    assert township.post(f"/certificates/transfers/new?member_id={member.id}",
+                         transfer_form(request_id="transfer-key-2")).status_code == 422  # one at a time
+
+    secretary = login("secretary")  # the village records the receipt when it comes back
+    receipt = {"receipt_on": local_today().isoformat(), "receipt_handler": "王经办", "receipt_phone": "0571-8888"}
+    assert secretary.post(f"/certificates/transfers/{transfer.id}/receipt", receipt).status_code == 303
+    db.session.refresh(transfer)
+    db.session.refresh(member)
+    assert (transfer.status, member.status) == ("returned", "transferred")
+    # Off the mobile list, history kept.
+    assert member.name not in secretary.get("/members/").get_data(as_text=True)
+    assert "组织关系已转出" in secretary.get(f"/members/{member.id}").get_data(as_text=True)
+
+
+def test_transfer_input_and_scope(org, login):
+    township = login("township")
+    member = org.members["tati"]
+    url = f"/certificates/transfers/new?member_id={member.id}"
+    for bad in ({"valid_days": "120"}, {"dues_paid_until": "2026-13"}, {"to_org": ""},
+                {"dues_paid_until": "2999-01"}):
+        assert township.post(url, transfer_form(**bad)).status_code == 422, bad
+    assert login("secretary").post(url, transfer_form()).status_code == 403
+    assert township.post(f"/certificates/transfers/new?member_id={org.members['xinmin'].id}",
+                         transfer_form()).status_code == 404
+    from baojing.models.certificates import Transfer
+
+    assert db.session.scalar(select(func.count()).select_from(Transfer)) == 0
+
+
+def test_overdue_receipts_are_listed(org, login):
+    from baojing.models.certificates import Transfer
+    from baojing.services.certificates import transfers
+
+    transfer = transfers.open_transfer(org.members["tati"], org.users["township"], {
+        "to_org": "中共某某委员会", "to_address": "", "dues_paid_until": local_today().strftime("%Y-%m"),
+        "valid_days": 10,
+    })  # fmt: skip
+    db.session.commit()
+    db.session.execute(text("DROP TRIGGER transfers_facts_fixed"))  # test only: age the letter
+    db.session.execute(
+        text("UPDATE transfers SET issued_on = :d"), {"d": local_today() - timedelta(days=40)}
+    )
+    db.session.commit()
+    page = login("township").get("/certificates/transfers?status=overdue").get_data(as_text=True)
+    assert f"/certificates/transfers/{transfer.id}" in page and "回执逾期 10 天" in page
+    assert db.session.get(Transfer, transfer.id).status == "pending"

@@ -1,7 +1,7 @@
 """Forms for issuing, renewing, revoking certificates and for transfer letters."""
 
-from wtforms import DateField, FileField, RadioField, StringField
-from wtforms.validators import DataRequired, InputRequired, Length
+from wtforms import DateField, FileField, IntegerField, RadioField, SelectField, StringField
+from wtforms.validators import DataRequired, InputRequired, Length, NumberRange
 
 from baojing.blueprints.formtools import Form, options, request_id_field, strip_text
 from baojing.models.certificates import CERT_KINDS
@@ -42,3 +42,46 @@ class RevokeForm(Form):
         "作废原因", filters=[strip_text],
         validators=[DataRequired("请填写作废原因"), Length(max=100, message="最多 100 个字")],
     )  # fmt: skip
+
+
+class BatchForm(Form):
+    township_id = SelectField("乡镇", coerce=int, validators=[InputRequired("请选择乡镇")])
+
+
+class TransferForm(Form):
+    to_org = StringField(
+        "转往党组织", filters=[strip_text],
+        validators=[DataRequired("请填写接收的党组织"), Length(max=60, message="最多 60 个字")],
+        description="如：中共杭州市西湖区某某街道工作委员会",
+    )  # fmt: skip
+    to_address = StringField(
+        "接收地址", filters=[strip_text], validators=[Length(max=100, message="最多 100 个字")]
+    )
+    dues_paid_until = StringField(
+        "党费交到（年-月）", filters=[strip_text], validators=[DataRequired("请填写党费交到的年月")]
+    )
+    valid_days = IntegerField(
+        "有效期（天）", default=10,
+        validators=[InputRequired("请填写有效期"), NumberRange(1, 90, "有效期为 1 到 90 天")],
+        description="省内一般 10 天，出省 30 天，最长不超过 3 个月",
+    )  # fmt: skip
+    request_id = request_id_field()
+
+    def service_data(self) -> dict:
+        return {
+            "to_org": self.to_org.data,
+            "to_address": self.to_address.data,
+            "dues_paid_until": self.dues_paid_until.data,
+            "valid_days": self.valid_days.data,
+        }
+
+
+class ReceiptForm(Form):
+    receipt_on = DateField("回执日期", validators=[InputRequired("请填写回执日期")])
+    receipt_handler = StringField(
+        "接收方经办人", filters=[strip_text],
+        validators=[DataRequired("请填写经办人"), Length(max=40, message="最多 40 个字")],
+    )  # fmt: skip
+    receipt_phone = StringField(
+        "经办人电话", filters=[strip_text], validators=[Length(max=20, message="最多 20 个字")]
+    )

@@ -1,23 +1,52 @@
 """持证管理: issue, renew, revoke and take back certificates; the PDFs as issued."""
 
-from flask import abort, flash, make_response, redirect, render_template, request, url_for
+from flask import (
+    abort,
+    current_app,
+    flash,
+    make_response,
+    redirect,
+    render_template,
+    request,
+    send_file,
+    url_for,
+)
 from flask_login import current_user
 
 from baojing import audit
 from baojing.blueprints.certificates import bp
-from baojing.blueprints.certificates.forms import IssueForm, RenewForm, RevokeForm
-from baojing.blueprints.formtools import apply_errors, commit_or_errors, flash_saved, new_request_id
+from baojing.blueprints.certificates.forms import (
+    BatchForm,
+    IssueForm,
+    ReceiptForm,
+    RenewForm,
+    RevokeForm,
+    TransferForm,
+)
+from baojing.blueprints.formtools import (
+    apply_errors,
+    commit_or_errors,
+    flash_saved,
+    new_request_id,
+    options,
+)
 from baojing.blueprints.guards import require_role
 from baojing.blueprints.params import int_param
 from baojing.dates import local_today
 from baojing.extensions import begin_write, db, no_write_lock
-from baojing.models.certificates import CERT_KINDS, CERT_STATUSES, Certificate
+from baojing.models.certificates import CERT_KINDS, CERT_STATUSES, Certificate, PrintJob, Transfer
 from baojing.models.members import Member
 from baojing.models.users import COUNTY_ADMIN, MEMBER, TOWNSHIP_OFFICER
-from baojing.scoping import REGISTRY_ROLES, get_member_or_404, get_scoped_or_404
+from baojing.scoping import (
+    REGISTRY_ROLES,
+    get_member_or_404,
+    get_scoped_or_404,
+    township_choices,
+)
 from baojing.services import RuleViolation
 from baojing.services.care import photos
-from baojing.services.certificates import fonts, issue, listing
+from baojing.services.certificates import batch, fonts, issue, listing
+from baojing.services.certificates import transfers as transfer_svc
 from baojing.uploads import accepts_upload
 
 # Issuing and voiding papers that strangers far away will trust: township and county only.
@@ -166,3 +195,145 @@ def _first_error(form) -> str:
             return errors[0]
     return ""
 
+
+
+# --- batch renewal and printing ------------------------------------------------------------
+
+
+@bp.route("/batch", methods=["GET", "POST"])
+def batch_page():
+    """Renew and print, as one PDF, every activity card due in a township."""
+    require_role(*ISSUER_ROLES)
+    townships = township_choices(current_user)
+    form = BatchForm()
+    form.township_id.choices = options(townships)
+    if current_user.role == TOWNSHIP_OFFICER:
+        form.township_id.data = current_user.township_id
+    if form.validate_on_submit():
+        title = f"{dict(townships).get(form.township_id.data, '')}活动证换发"
+        ok, job = commit_or_errors(
+            form, lambda: batch.start(current_user, form.township_id.data, title)
+        )
+        if ok:
+            if current_app.config.get("PRINT_JOBS_INLINE"):
+                batch.run(job.id, current_user.id)
+            else:
+                batch.run_in_background(job.id, current_user.id, request.url_root)
+            return redirect(url_for("certificates.batch_job", job_id=job.id), 303)
+    due = listing.due_for_renewal(current_user, local_today())
+    status = 422 if form.is_submitted() else 200
+    return render_template("certificates/batch.html", form=form, due=due), status
+
+
+def _job_or_404(job_id: int) -> PrintJob:
+    job = db.session.get(PrintJob, job_id)
+    if job is None or current_user.role not in ISSUER_ROLES:
+        abort(404)
+    if current_user.role != COUNTY_ADMIN and job.township_id != current_user.township_id:
+        abort(404)
+    return job
+
+
+@bp.get("/batch/<int:job_id>")
+def batch_job(job_id: int):
+    """Progress; the page reloads itself every 2 s until the PDF is ready (no script needed)."""
+    return render_template("certificates/batch_job.html", job=_job_or_404(job_id))
+
+
+@bp.get("/batch/<int:job_id>.pdf")
+def batch_pdf(job_id: int):
+    job = _job_or_404(job_id)
+    if job.status != "done":
+        abort(404)
+    audit.record("certificate.batch_download", job, after={"title": job.title})
+    db.session.commit()
+    return send_file(
+        batch.folder() / f"{job.file_token}.pdf", mimetype="application/pdf",
+        download_name=f"cards-{job.id}.pdf", max_age=0,
+    )  # fmt: skip
+
+
+# --- transfers of the organisational relationship ----------------------------------------
+
+
+@bp.get("/transfers")
+def transfers():
+    require_role(*REGISTRY_ROLES)
+    status = request.args.get("status", "pending")
+    rows = listing.transfers(current_user, status=status, today=local_today())
+    return render_template(
+        "certificates/transfers.html", rows=rows, status=status, today=local_today(),
+        receipt_days=transfer_svc.RECEIPT_DAYS, can_issue=current_user.role in ISSUER_ROLES,
+    )  # fmt: skip
+
+
+@bp.route("/transfers/new", methods=["GET", "POST"])
+def new_transfer():
+    require_role(*ISSUER_ROLES)
+    member_id = int_param("member_id")
+    if not member_id:
+        return render_template("care/pick_member.html", what="转接组织关系")
+    member = get_member_or_404(current_user, member_id)
+    form = TransferForm()
+    if request.method == "GET":
+        form.to_address.data = f"{member.dest_province}{member.dest_city}{member.dest_address}"
+        form.dues_paid_until.data = local_today().strftime("%Y-%m")
+        form.request_id.data = new_request_id()
+    if form.validate_on_submit():
+        try:
+            fonts.require_cjk_font()
+        except fonts.NoCJKFont as exc:
+            return render_template("errors/http.html", status=503, error=exc, fragment=False), 503
+        ok, transfer = commit_or_errors(
+            form,
+            lambda: transfer_svc.open_transfer(
+                member, current_user, form.service_data(), form.request_id.data
+            ),
+        )
+        if ok:
+            flash_saved(f"已开具介绍信 {transfer.serial}，请打印后盖章", f"transfer-{member.id}")
+            return redirect(url_for("certificates.transfer", transfer_id=transfer.id), 303)
+    status = 422 if form.is_submitted() else 200
+    return render_template("certificates/transfer_new.html", form=form, member=member), status
+
+
+def _transfer_page(transfer: Transfer, form: ReceiptForm, status: int = 200):
+    return render_template(
+        "certificates/transfer.html", t=transfer, form=form, today=local_today(),
+        receipt_due=transfer_svc.receipt_due(transfer),
+    ), status  # fmt: skip
+
+
+@bp.get("/transfers/<int:transfer_id>")
+def transfer(transfer_id: int):
+    require_role(*REGISTRY_ROLES)
+    row = get_scoped_or_404(current_user, Transfer, transfer_id)
+    return _transfer_page(row, ReceiptForm(formdata=None, receipt_on=local_today()))
+
+
+@bp.get("/transfers/<int:transfer_id>.pdf")
+def transfer_pdf(transfer_id: int):
+    require_role(*REGISTRY_ROLES)
+    row = get_scoped_or_404(current_user, Transfer, transfer_id)
+    data = transfer_svc.stored_pdf(row)
+    audit.record("transfer.download", row, after={"serial": row.serial})
+    db.session.commit()
+    response = make_response(data)
+    response.headers["Content-Type"] = "application/pdf"
+    response.headers["Content-Disposition"] = f'inline; filename="{row.serial}.pdf"'
+    return response
+
+
+@bp.post("/transfers/<int:transfer_id>/receipt")
+def transfer_receipt(transfer_id: int):
+    require_role(*REGISTRY_ROLES)
+    row = get_scoped_or_404(current_user, Transfer, transfer_id)
+    form = ReceiptForm()
+    data = {"receipt_on": form.receipt_on.data, "receipt_handler": form.receipt_handler.data,
+            "receipt_phone": form.receipt_phone.data}  # fmt: skip
+    if form.validate_on_submit() and commit_or_errors(
+        form, lambda: transfer_svc.record_receipt(row, current_user, data)
+    )[0]:
+        flash("回执已登记，该党员已转出，不再列入流动党员名单（记录保留）", "success")
+        return redirect(url_for("certificates.transfer", transfer_id=row.id), 303)
+    return _transfer_page(row, form, 422)

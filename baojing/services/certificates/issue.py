@@ -7,7 +7,7 @@ import secrets
 from datetime import date, timedelta
 from pathlib import Path
 
-from flask import current_app, has_request_context, url_for
+from flask import current_app, g, has_request_context, url_for
 from sqlalchemy import select, update
 
 from baojing import audit
@@ -77,7 +77,7 @@ def grouped(code: str) -> str:
 
 def verify_url(code: str) -> str:
     """What the QR code says: PUBLIC_BASE_URL, else the address this request came in on."""
-    base = current_app.config.get("PUBLIC_BASE_URL")
+    base = current_app.config.get("PUBLIC_BASE_URL") or g.get("verify_base_url")
     if not base and has_request_context():
         return url_for("verify.show", code=code, _external=True)
     return f"{(base or DEFAULT_BASE_URL).rstrip('/')}/verify/{code}"

@@ -5,13 +5,21 @@ from datetime import date, timedelta
 from sqlalchemy import select
 
 from baojing.extensions import db, read_connection
-from baojing.models.certificates import VALID, Certificate
+from baojing.models.certificates import (
+    PENDING_RECEIPT,
+    RECEIPT_RETURNED,
+    VALID,
+    Certificate,
+    Transfer,
+)
 from baojing.models.members import Member
 from baojing.models.users import User
 from baojing.scoping import copied_scope_condition
 from baojing.services.care.listing import PER_PAGE, Page
 
 RENEWAL_WINDOW_DAYS = 30
+# The receiving committee returns the receipt within a month (DOMAIN.md).
+RECEIPT_DAYS = 30
 
 
 def certificates(user: User, *, status: str, today: date, page: int) -> Page:
@@ -67,3 +75,24 @@ def due_for_renewal(user: User, today: date, limit: int = 1000) -> list[Certific
             .limit(limit)
         )
     )
+
+
+def transfers(user: User, *, status: str, today: date) -> list:
+    """Transfer letters in scope. status: pending | overdue (receipt late) | returned | all."""
+    stmt = (
+        select(
+            Transfer.id, Transfer.serial, Transfer.status, Transfer.issued_on, Transfer.to_org,
+            Transfer.receipt_on, Member.name.label("member_name"),
+        )  # fmt: skip
+        .join(Member, Member.id == Transfer.member_id)
+        .where(copied_scope_condition(user, Transfer))
+        .order_by(Transfer.issued_on.desc(), Transfer.id.desc())
+        .limit(200)
+    )
+    if status in ("pending", "overdue"):
+        stmt = stmt.where(Transfer.status == PENDING_RECEIPT)
+    if status == "overdue":
+        stmt = stmt.where(Transfer.issued_on < today - timedelta(days=RECEIPT_DAYS))
+    if status == "returned":
+        stmt = stmt.where(Transfer.status == RECEIPT_RETURNED)
+    return list(read_connection().execute(stmt))

@@ -46,13 +46,32 @@ def photo_data_uri(data: bytes | None) -> str | None:
     return "data:image/jpeg;base64," + base64.b64encode(data).decode()
 
 
+def _html(template: str, **context) -> str:
+    fonts.require_cjk_font()
+    css = Markup(fonts.font_css())  # noqa: S704 - our own @font-face rules
+    return render_template(template, font_css=css, chinese_date=chinese_date, **context)
+
+
 def render(template: str, **context) -> bytes:
     """Render a PDF template (certificates/pdf/…) to bytes; NoCJKFont if it cannot be right."""
     from weasyprint import HTML
 
-    fonts.require_cjk_font()
-    html = render_template(
-        template, font_css=Markup(fonts.font_css()), chinese_date=chinese_date, **context  # noqa: S704
-    )
+    html = _html(template, **context)
     with _render_slot:
         return HTML(string=html).write_pdf()
+
+
+def render_document(template: str, **context):
+    """Lay out without writing (a batch renders in chunks, then writes them as one PDF)."""
+    from weasyprint import HTML
+
+    html = _html(template, **context)
+    with _render_slot:
+        return HTML(string=html).render()
+
+
+def combine(documents) -> bytes:
+    """The pages of several laid-out documents as one PDF."""
+    pages = [page for document in documents for page in document.pages]
+    with _render_slot:
+        return documents[0].copy(pages).write_pdf()
