@@ -33,7 +33,7 @@ SECRETARY_ROLES = "village_secretary,township_officer"
 # name, points, cap per quarter, deduction?, automatic source, chance per quarter
 RULES = (
     ("流动登记", 10, 10, False, "registration_visit", 0.45),
-    ("持证用证", 10, 10, False, None, 0.4),
+    ("持证用证", 10, 10, False, "certificate_issued", 0.4),
     ("按时定期汇报", 10, 30, False, None, 0.5),
     ("红星云学习", 5, 30, False, None, 0.55),
     ("参加组织生活", 10, 30, False, None, 0.35),
