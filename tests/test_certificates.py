@@ -351,7 +351,18 @@ def test_cards_sheet_holds_ten_and_stays_inside_five_mm(org, count, tmp_path):
 
 
 def _due_cards(org, n):
-    return [issued(org, "tati" if i % 2 else "angdong", kind="card", days=10) for i in range(n)]
+    """n activity cards due within ten days, each for its own member of 迁陵镇."""
+    from tests import factories
+
+    cards = []
+    for i in range(n):
+        member = factories.member(org.villages["tati" if i % 2 else "angdong"], name=f"党员{i}")
+        cards.append(issue.issue(member, org.users["township"], {
+            "kind": "card", "valid_until": local_today() + timedelta(days=10),
+            "reason": "外出务工", "destination": "浙江省",
+        }))  # fmt: skip
+    db.session.commit()
+    return cards
 
 
 def test_batch_renews_every_due_card_and_prints_ten_a_sheet(org, login, app, tmp_path):
@@ -473,3 +484,29 @@ def test_overdue_receipts_are_listed(org, login):
     page = login("township").get("/certificates/transfers?status=overdue").get_data(as_text=True)
     assert f"/certificates/transfers/{transfer.id}" in page and "回执逾期 10 天" in page
     assert db.session.get(Transfer, transfer.id).status == "pending"
+
+
+def test_a_second_valid_card_is_refused_and_receipt_voids_the_papers(org, login, client):
+    from baojing.services.certificates import transfers
+
+    card = issued(org, kind="card")
+    response = post_issue(login("township"), org.members["tati"], kind="card")
+    assert response.status_code == 422 and "请换发" in response.get_data(as_text=True)
+    transfer = transfers.open_transfer(org.members["tati"], org.users["township"], {
+        "to_org": "中共某某委员会", "to_address": "", "dues_paid_until": local_today().strftime("%Y-%m"),
+        "valid_days": 10,
+    })  # fmt: skip
+    transfers.record_receipt(transfer, org.users["secretary"], {
+        "receipt_on": local_today(), "receipt_handler": "王", "receipt_phone": "",
+    })  # fmt: skip
+    db.session.commit()
+    assert "已交回" in client.get(f"/verify/{card.verify_code}").get_data(as_text=True)
+    assert org.members["tati"].has_certificate is False
+
+
+def test_codes_typed_by_hand_and_the_lookup_box(org, client):
+    cert = issued(org)
+    assert issue.normalise_code("ab0-1 8") == "ABOIB"
+    response = client.get(f"/verify/?code={issue.grouped(cert.verify_code).lower()}")
+    assert response.status_code == 303 and response.headers["Location"].endswith(cert.verify_code)
+    assert "核验码" in client.get("/verify/").get_data(as_text=True)

@@ -107,7 +107,7 @@ class VisitForm(Form):
 class ReasonForm(Form):
     """Cancelling a case or ending a pairing: always with a reason."""
 
-    reason = _text("原因", 100, "请填写原因")
+    reason = _text("原因", 100, "请填写原因", render_kw={"required": True})
 
 
 class PairingForm(Form):

@@ -13,7 +13,10 @@ class IssueForm(Form):
         validators=[InputRequired("请选择证件类型")],
         description="短期外出（开会、学习、借调）开证明信；外出务工经商发活动证",
     )  # fmt: skip
-    valid_until = DateField("有效期至", validators=[InputRequired("请填写有效期")])
+    valid_until = DateField(
+        "有效期至", validators=[InputRequired("请填写有效期")],
+        render_kw={"data-default-follows": "1"},
+    )  # fmt: skip
     reason = StringField(
         "外出原因", filters=[strip_text], validators=[Length(max=100, message="最多 100 个字")]
     )
@@ -39,7 +42,7 @@ class RenewForm(Form):
 
 class RevokeForm(Form):
     reason = StringField(
-        "作废原因", filters=[strip_text],
+        "作废原因", filters=[strip_text], render_kw={"required": True},
         validators=[DataRequired("请填写作废原因"), Length(max=100, message="最多 100 个字")],
     )  # fmt: skip
 

@@ -1,5 +1,7 @@
 """持证管理: issue, renew, revoke and take back certificates; the PDFs as issued."""
 
+from collections import Counter
+
 from flask import (
     abort,
     current_app,
@@ -104,7 +106,10 @@ def new():
                 flash_saved(f"已发证，编号 {cert.serial}", f"cert-{member.id}")
                 return redirect(url_for("certificates.show", cert_id=cert.id), 303)
     status = 422 if form.is_submitted() else 200
-    return render_template("certificates/new.html", form=form, member=member, **LABELS), status
+    defaults = {kind: issue.default_valid_until(kind, today).isoformat() for kind in CERT_KINDS}
+    return render_template(
+        "certificates/new.html", form=form, member=member, defaults=defaults, **LABELS
+    ), status
 
 
 def _photo(form) -> photos.ProcessedPhoto | None:
@@ -205,8 +210,12 @@ def batch_page():
     """Renew and print, as one PDF, every activity card due in a township."""
     require_role(*ISSUER_ROLES)
     townships = township_choices(current_user)
+    due = listing.due_for_renewal(current_user, local_today())
+    per_township = Counter(c.township_id for c in due)
     form = BatchForm()
-    form.township_id.choices = options(townships)
+    form.township_id.choices = options(
+        (tid, f"{name}（{per_township[tid]} 张）") for tid, name in townships
+    )
     if current_user.role == TOWNSHIP_OFFICER:
         form.township_id.data = current_user.township_id
     if form.validate_on_submit():
@@ -220,7 +229,6 @@ def batch_page():
             else:
                 batch.run_in_background(job.id, current_user.id, request.url_root)
             return redirect(url_for("certificates.batch_job", job_id=job.id), 303)
-    due = listing.due_for_renewal(current_user, local_today())
     status = 422 if form.is_submitted() else 200
     return render_template("certificates/batch.html", form=form, due=due), status
 

@@ -1,11 +1,20 @@
 """/verify/<code>: public, no login. Says whether a paper is genuine and nothing personal."""
 
-from flask import current_app, render_template
+from flask import current_app, redirect, render_template, request, url_for
 
 from baojing.blueprints.verify import bp
 from baojing.dates import local_today
 from baojing.extensions import limiter
 from baojing.services.certificates import issue, verify
+
+
+@bp.get("/")
+def lookup():
+    """A box to type the code printed under the QR (for a paper read out over the phone)."""
+    code = issue.normalise_code(request.args.get("code", ""))
+    if code:
+        return redirect(url_for("verify.show", code=code), 303)
+    return render_template("verify/lookup.html")
 
 
 @bp.get("/<code>")

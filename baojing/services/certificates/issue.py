@@ -66,9 +66,13 @@ def new_verify_code() -> str:
     return base64.b32encode(secrets.token_bytes(16)).decode().rstrip("=")
 
 
+# Base32 has no 0, 1 or 8: read aloud or typed from paper they can only mean O, I, B.
+_LOOKALIKES = str.maketrans({"0": "O", "1": "I", "8": "B"})
+
+
 def normalise_code(code: str) -> str:
     """What a person types: any case, with or without the dashes of the printed groups."""
-    return code.replace("-", "").replace(" ", "").upper()[:32]
+    return code.replace("-", "").replace(" ", "").upper().translate(_LOOKALIKES)[:32]
 
 
 def grouped(code: str) -> str:
@@ -166,6 +170,14 @@ def issue(
         errors["valid_until"] = "有效期应晚于今天"
     elif data["valid_until"] > _months_after(today, MAX_VALID_MONTHS):
         errors["valid_until"] = f"有效期最长 {MAX_VALID_MONTHS} 个月"
+    holding = db.session.scalar(
+        select(Certificate.serial).where(
+            Certificate.member_id == member.id, Certificate.kind == data["kind"],
+            Certificate.status == VALID, Certificate.id != (renewed_from.id if renewed_from else 0),
+        )
+    )  # fmt: skip
+    if holding:
+        errors["kind"] = f"该党员已持有效的{CERT_KINDS[data['kind']]}（{holding}），请换发而不是另发"
     if errors:
         raise RuleViolation(errors)
     cert = Certificate(

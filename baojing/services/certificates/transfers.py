@@ -15,7 +15,13 @@ from sqlalchemy import select
 from baojing import audit
 from baojing.dates import local_today
 from baojing.extensions import db
-from baojing.models.certificates import PENDING_RECEIPT, RECEIPT_RETURNED, Transfer
+from baojing.models.certificates import (
+    PENDING_RECEIPT,
+    RECEIPT_RETURNED,
+    VALID,
+    Certificate,
+    Transfer,
+)
 from baojing.models.members import ACTIVE, Member
 from baojing.models.org import OrgUnit
 from baojing.models.users import User
@@ -124,6 +130,11 @@ def record_receipt(transfer: Transfer, actor: User, data: dict) -> Transfer:
     before = {"status": member.status}
     member.status = TRANSFERRED
     db.session.flush()
+    # Their papers as a mobile member end with it: /verify must not call them valid.
+    for cert in db.session.scalars(
+        select(Certificate).where(Certificate.member_id == member.id, Certificate.status == VALID)
+    ):
+        issue.mark_returned(cert, actor)
     audit.record(
         "transfer.receipt", transfer, before=before,
         after={"serial": transfer.serial, "receipt_on": transfer.receipt_on.isoformat(),

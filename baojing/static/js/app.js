@@ -114,7 +114,10 @@
   // Buttons that confirm before a destructive or privileged POST.
   document.addEventListener("click", function (evt) {
     var btn = evt.target.closest ? evt.target.closest("[data-confirm]") : null;
-    if (btn && !window.confirm(btn.getAttribute("data-confirm"))) evt.preventDefault();
+    if (!btn) return;
+    // Ask only once the form is complete (a missing reason is said first, not after 确定).
+    if (btn.form && !btn.form.checkValidity()) { btn.form.reportValidity(); evt.preventDefault(); return; }
+    if (!window.confirm(btn.getAttribute("data-confirm"))) evt.preventDefault();
   });
 
   // A "显示" switch on password fields: a 12-character passphrase on a phone keyboard
@@ -243,3 +246,15 @@ document.querySelectorAll("[data-filter-checks]").forEach(function (box) { box.h
     }
   }, true);
 })();
+
+// A choice that implies a default elsewhere (证明信 six months, 活动证 a year): follow it
+// until the person edits that field themself.
+document.addEventListener("change", function (evt) {
+  var choice = evt.target;
+  if (!choice.matches || !choice.matches("[data-sets][data-value]") || !choice.checked) return;
+  var target = document.querySelector(choice.getAttribute("data-sets"));
+  if (target && !target.dataset.edited) target.value = choice.getAttribute("data-value");
+});
+document.addEventListener("input", function (evt) {
+  if (evt.target.matches && evt.target.matches("[data-default-follows]")) evt.target.dataset.edited = "1";
+});
