@@ -13,13 +13,15 @@ def register_blueprints(app):
     from baojing.blueprints.certificates import bp as certificates
     from baojing.blueprints.main import bp as main
     from baojing.blueprints.members import bp as members
+    from baojing.blueprints.mentors import bp as mentors
     from baojing.blueprints.points import bp as points
     from baojing.blueprints.rankings import bp as rankings
     from baojing.blueprints.store import bp as store
     from baojing.blueprints.verify import bp as verify
 
     blueprints = (
-        main, auth, members, points, store, rankings, care, certificates, verify, branches, admin
+        main, auth, members, points, store, rankings, care, certificates, verify, mentors,
+        branches, admin,
     )  # fmt: skip
     for bp in blueprints:
         app.register_blueprint(bp)

@@ -10,6 +10,18 @@ from baojing.models.care import (
     ServiceRequest,
     ServiceUpdate,
 )
+from baojing.models.career import (
+    CreditSupport,
+    Difficulty,
+    Enterprise,
+    EnterpriseMember,
+    Event,
+    HonourRecommendation,
+    Invitation,
+    MentorCheckin,
+    MentorProfile,
+    Mentorship,
+)
 from baojing.models.certificates import Certificate, PrintJob, SerialCounter, Transfer
 from baojing.models.members import (
     BranchContact,
@@ -45,6 +57,16 @@ __all__ = [
     "CarePhoto",
     "CareVisit",
     "Certificate",
+    "CreditSupport",
+    "Difficulty",
+    "Enterprise",
+    "EnterpriseMember",
+    "Event",
+    "HonourRecommendation",
+    "Invitation",
+    "MentorCheckin",
+    "MentorProfile",
+    "Mentorship",
     "FamilyPairing",
     "PairingHelp",
     "ServiceRequest",

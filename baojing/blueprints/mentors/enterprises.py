@@ -1,0 +1,1 @@
+"""小个专 enterprises: registry, credit support, difficulties, county totals (under /mentors/enterprises)."""

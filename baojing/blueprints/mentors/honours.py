@@ -1,0 +1,1 @@
+"""Honours recommendations and event invitations (under /mentors/honours, /mentors/events)."""

@@ -1,0 +1,1 @@
+"""Career support: mentoring, 小个专 enterprises and credit, honours and events."""
