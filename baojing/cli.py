@@ -73,7 +73,7 @@ def _demo_load(members: int, keep: bool):
         f"{counts['members']} 名流动党员，用时 {time.perf_counter() - started:.1f} 秒"
     )
     click.echo(
-        f"演示账户 admin / township / secretary / secretary2 / clerk / member，密码 {demo_data.DEMO_PASSWORD}"
+        f"演示账户 admin / township / secretary / secretary2 / clerk / member / mentor，密码 {demo_data.DEMO_PASSWORD}"
     )
 
 

@@ -68,8 +68,10 @@ def copied_scope_by_kind(kind: str, model):
 def _copied(kind: str, model, value):
     if kind == "all":
         return true()
-    column = {"village": model.village_id, "township": model.township_id, "self": model.member_id}
-    return column[kind] == value if kind in column else false()
+    # A table without member_id (an enterprise, a mentorship) has no "self" rows.
+    name = {"village": "village_id", "township": "township_id", "self": "member_id"}.get(kind)
+    column = getattr(model, name, None) if name else None
+    return column == value if column is not None else false()
 
 
 def get_scoped_or_404(user: User, model, row_id: int):

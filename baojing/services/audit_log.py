@@ -64,6 +64,8 @@ ACTION_LABELS = {
     "certificate.download": "下载证件 PDF", "certificate.batch": "批量换发活动证",
     "certificate.batch_download": "下载批量打印文件", "transfer.issue": "开具组织关系介绍信",
     "transfer.receipt": "登记介绍信回执", "transfer.download": "下载介绍信 PDF",
+    "mentor.profile": "登记帮带导师", "mentor.propose": "提议帮带结对", "mentor.accept": "确认帮带结对",
+    "mentor.complete": "帮带办结", "mentor.end": "结束帮带结对", "mentor.checkin": "帮带回访",
     "points.award": "登记积分", "points.deduct": "扣减积分", "points.reverse": "冲正积分",
     "points.expire": "积分过期结算", "points.expiry_policy": "设置积分有效期",
     "points.rule_create": "新增积分规则", "points.rule_update": "修改积分规则",
@@ -72,6 +74,12 @@ ACTION_LABELS = {
     "store.voucher_used": "核销凭证", "ranking.publish": "公示积分排名",
     "ranking.amend": "复核更正排名", "ranking.objection": "对排名提出疑问",
     "ranking.answer": "答复排名疑问",
+    "enterprise.create": "登记小个专企业", "enterprise.member": "关联企业党员",
+    "enterprise.credit": "登记授信贷款", "enterprise.credit_status": "更新贷款状态",
+    "enterprise.difficulty": "登记企业困难诉求", "enterprise.resolve": "协调解决企业困难",
+    "honour.recommend": "推荐评先评优", "honour.status": "更新推荐结果",
+    "event.create": "创建活动", "event.invite": "邀请党员参加活动",
+    "event.answer": "回复活动邀请", "event.attendance": "登记活动出席",
 }  # fmt: skip
 OUTCOME_LABELS = {
     "ok": "成功", "bad_password": "密码错误", "unknown_user": "用户名不存在",

@@ -1,14 +1,203 @@
 """Mentoring (帮带): the mentor pool, suggestions, pairings and check-ins."""
 
-from flask import render_template
+from flask import abort, flash, redirect, render_template, request, url_for
+from flask_login import current_user
+from sqlalchemy import select
 
+from baojing import htmx
+from baojing.blueprints.formtools import commit_or_errors, flash_saved, new_request_id
 from baojing.blueprints.guards import require_role
 from baojing.blueprints.mentors import bp
+from baojing.blueprints.mentors.forms import (
+    CheckinForm,
+    CompleteForm,
+    EndForm,
+    MentorProfileForm,
+    ProposeForm,
+)
+from baojing.blueprints.params import int_param
+from baojing.dates import local_today
+from baojing.extensions import db
+from baojing.models.career import (
+    MENTORSHIP_STATUSES,
+    OUTCOMES,
+    SITUATIONS,
+    MentorProfile,
+    Mentorship,
+)
 from baojing.models.users import MEMBER
-from baojing.scoping import REGISTRY_ROLES
+from baojing.scoping import REGISTRY_ROLES, get_member_or_404
+from baojing.services import RuleViolation
+from baojing.services.career import mentoring, suggestions
+
+LABELS = {"statuses": MENTORSHIP_STATUSES, "situations": SITUATIONS, "outcomes": OUTCOMES}
 
 
 @bp.get("/")
 def index():
+    """Registry roles: the pairings of their members; a member: their own, either side."""
     require_role(*REGISTRY_ROLES, MEMBER)
-    return render_template("mentors/index.html")
+    profile = mentoring.profile_of(current_user.member_id) if current_user.role == MEMBER else None
+    return render_template(
+        "mentors/index.html", mentorships=mentoring.mentorships_for(current_user),
+        profile=profile, **LABELS,
+    )  # fmt: skip
+
+
+# --- the mentor pool -----------------------------------------------------------------------
+
+
+@bp.route("/pool/<int:member_id>", methods=["GET", "POST"])
+def pool(member_id: int):
+    """Put a member in the mentor pool (the branch, or the member volunteering themself)."""
+    require_role(*REGISTRY_ROLES, MEMBER)
+    member = get_member_or_404(current_user, member_id)
+    profile = mentoring.profile_of(member.id)
+    form = MentorProfileForm(obj=profile if request.method == "GET" else None)
+    if request.method == "GET" and profile is None:
+        form.trade.data, form.dest_province.data = member.trade, member.dest_province
+        form.dest_city.data = member.dest_city
+    if form.validate_on_submit():
+        ok, _ = commit_or_errors(
+            form, lambda: mentoring.save_profile(member, current_user, form.service_data())
+        )
+        if ok:
+            flash_saved("已保存导师信息", f"mentor-{member.id}")
+            return redirect(url_for("mentors.pool", member_id=member.id), 303)
+    status = 422 if form.is_submitted() else 200
+    return render_template(
+        "mentors/pool.html", form=form, member=member, profile=profile
+    ), status
+
+
+# --- suggestions and proposals ---------------------------------------------------------------
+
+
+@bp.get("/suggest/<int:member_id>")
+@bp.get("/suggest/<int:member_id>/list", endpoint="suggest_list")
+def suggest(member_id: int):
+    """A new entrepreneur's or employee's page; the list comes by htmx (or with the page)."""
+    require_role(*REGISTRY_ROLES)
+    mentee = get_member_or_404(current_user, member_id)
+    listed = request.endpoint == "mentors.suggest_list"
+    context = {
+        "mentee": mentee,
+        "found": suggestions.suggest(mentee) if listed else None,
+        "form": ProposeForm(formdata=None, request_id=new_request_id()),
+        **LABELS,
+    }
+    return htmx.render("mentors/suggest.html", "mentors/_suggestions.html", **context)
+
+
+@bp.post("/propose/<int:member_id>")
+def propose(member_id: int):
+    require_role(*REGISTRY_ROLES)
+    mentee = get_member_or_404(current_user, member_id)
+    form = ProposeForm()
+    mentor_id = int_param("mentor_id")
+    mentor = db.session.get(MentorProfile, mentor_id) if mentor_id else None
+    if mentor is None:
+        abort(404)
+    if form.validate_on_submit():
+        ok, ms = commit_or_errors(
+            form,
+            lambda: mentoring.propose(
+                mentor, mentee, current_user, form.service_data(), form.request_id.data
+            ),
+        )
+        if ok:
+            flash("已提议结对，等导师确认", "success")
+            return redirect(url_for("mentors.pairing", pairing_id=ms.id), 303)
+    message = next((e[0] for e in form.errors.values() if e), "没有提议成功")
+    flash(message, "error")
+    return redirect(url_for("mentors.suggest_list", member_id=mentee.id), 303)
+
+
+# --- one mentorship -----------------------------------------------------------------------
+
+
+def _mentorship_or_404(pairing_id: int) -> Mentorship:
+    require_role(*REGISTRY_ROLES, MEMBER)
+    ms = db.session.scalar(
+        select(Mentorship).where(
+            Mentorship.id == pairing_id, mentoring.mentorship_condition(current_user)
+        )
+    )
+    if ms is None:
+        abort(404)
+    return ms
+
+
+def _pairing_page(ms: Mentorship, status: int = 200, checkin_form=None):
+    side = mentoring.side_of(ms, current_user)
+    both = ms.mentor_accepted_at is not None and ms.mentee_accepted_at is not None
+    return render_template(
+        "mentors/pairing.html", ms=ms, side=side, contacts_shown=both,
+        checkins=mentoring.checkins(ms), today=local_today(),
+        checkin_form=checkin_form or CheckinForm(formdata=None, checked_on=local_today(),
+                                                 request_id=new_request_id()),
+        complete_form=CompleteForm(formdata=None), end_form=EndForm(formdata=None), **LABELS,
+    ), status  # fmt: skip
+
+
+@bp.get("/pairings/<int:pairing_id>")
+def pairing(pairing_id: int):
+    return _pairing_page(_mentorship_or_404(pairing_id))
+
+
+@bp.post("/pairings/<int:pairing_id>/accept")
+def accept(pairing_id: int):
+    ms = _mentorship_or_404(pairing_id)
+    side = request.form.get("side", "")
+    if current_user.role == MEMBER:
+        side = mentoring.side_of(ms, current_user)
+    _act(lambda: mentoring.accept(ms, current_user, side), "已确认")
+    return redirect(url_for("mentors.pairing", pairing_id=ms.id), 303)
+
+
+@bp.post("/pairings/<int:pairing_id>/complete")
+def complete(pairing_id: int):
+    ms = _mentorship_or_404(pairing_id)
+    form = CompleteForm()
+    if form.validate_on_submit():
+        _act(lambda: mentoring.complete(ms, current_user, form.outcome.data), "帮带已办结")
+    else:
+        flash("请选择帮带结果", "error")
+    return redirect(url_for("mentors.pairing", pairing_id=ms.id), 303)
+
+
+@bp.post("/pairings/<int:pairing_id>/end")
+def end(pairing_id: int):
+    ms = _mentorship_or_404(pairing_id)
+    form = EndForm()
+    if form.validate_on_submit():
+        _act(lambda: mentoring.end(ms, current_user, form.reason.data), "结对已结束")
+    else:
+        flash("请填写原因", "error")
+    return redirect(url_for("mentors.pairing", pairing_id=ms.id), 303)
+
+
+@bp.post("/pairings/<int:pairing_id>/checkins")
+def checkin(pairing_id: int):
+    ms = _mentorship_or_404(pairing_id)
+    form = CheckinForm()
+    if form.validate_on_submit() and commit_or_errors(
+        form, lambda: mentoring.check_in(ms, current_user, form.service_data(), form.request_id.data)
+    )[0]:
+        flash_saved("已记录回访", f"mentor-checkin-{ms.id}")
+        return redirect(url_for("mentors.pairing", pairing_id=ms.id), 303)
+    return _pairing_page(ms, 422, form)
+
+
+def _act(action, done: str) -> None:
+    """A state change without its own form fields: commit, or say why not."""
+    try:
+        action()
+    except RuleViolation as exc:
+        db.session.rollback()
+        flash(next(iter(exc.errors.values())), "error")
+        return
+    db.session.commit()
+    flash(done, "success")
+
+

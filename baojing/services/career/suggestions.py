@@ -1,0 +1,124 @@
+"""Mentor suggestions for a new entrepreneur or employee: ranked, explained, indexed.
+
+The score is plain and deterministic: same trade 4, same destination city 3 (else
+same province 1), same home township 1; ties go to the mentor with more places
+left, then the earlier volunteer. A full mentor, an unavailable one, or the member
+themself is never suggested.
+
+Hot path (bench/mentors.py): candidates come from four index ranges (one per thing
+that can match) united in SQL, so the work grows with the matching mentors, not
+with the county's 20,000 members; the statement is built once per process.
+"""
+
+from dataclasses import dataclass
+
+from sqlalchemy import and_, bindparam, case, literal_column, select, union
+
+from baojing.extensions import read_connection
+from baojing.models.career import MentorProfile
+from baojing.models.members import ACTIVE, Member
+from baojing.models.org import OrgUnit
+
+SHOWN = 5
+WEIGHTS = {"trade": 4, "city": 3, "province": 1, "township": 1}
+
+
+@dataclass(frozen=True)
+class Suggestion:
+    mentor_id: int
+    member_id: int
+    name: str
+    trade: str
+    dest_province: str
+    dest_city: str
+    township: str
+    places_left: int
+    score: int
+    same_trade: bool
+    same_city: bool
+    same_province: bool
+    same_township: bool
+
+    @property
+    def reasons(self) -> list[str]:
+        """Why this mentor, in the words the branch would use."""
+        out = []
+        if self.same_trade:
+            out.append(f"同行业（{self.trade}）")
+        if self.same_city:
+            out.append(f"同在{self.dest_city}")
+        elif self.same_province:
+            out.append(f"同在{self.dest_province}")
+        if self.same_township:
+            out.append(f"同乡（{self.township}）")
+        out.append(f"还可带 {self.places_left} 人")
+        return out
+
+
+def _statement():
+    mp = MentorProfile
+    candidates = union(
+        select(mp.id).where(mp.available.is_(True), mp.trade == bindparam("trade")),
+        select(mp.id).where(mp.available.is_(True), mp.dest_city == bindparam("city")),
+        select(mp.id).where(mp.available.is_(True), mp.dest_province == bindparam("province")),
+        select(mp.id).where(mp.available.is_(True), mp.township_id == bindparam("township")),
+    ).subquery("candidates")
+    same_trade = mp.trade == bindparam("trade")
+    same_city = mp.dest_city == bindparam("city")
+    same_province = mp.dest_province == bindparam("province")
+    same_township = mp.township_id == bindparam("township")
+
+    def flag(condition):
+        return case((condition, 1), else_=0)
+
+    score = (
+        flag(same_trade) * WEIGHTS["trade"]
+        + flag(same_city) * WEIGHTS["city"]
+        + flag(and_(same_province, ~same_city)) * WEIGHTS["province"]
+        + flag(same_township) * WEIGHTS["township"]
+    )
+    places_left = mp.capacity - mp.active_mentees
+    township = OrgUnit.__table__.alias("township")
+    return (
+        select(
+            mp.id, mp.member_id, Member.name, mp.trade, mp.dest_province, mp.dest_city,
+            township.c.name, places_left.label("places_left"), score.label("score"),
+            flag(same_trade), flag(same_city), flag(same_province), flag(same_township),
+        )  # fmt: skip
+        .join(candidates, candidates.c.id == mp.id)
+        .join(Member, Member.id == mp.member_id)
+        .join(township, township.c.id == mp.township_id)
+        .where(
+            mp.active_mentees < mp.capacity,
+            mp.member_id != bindparam("mentee_id"),
+            Member.status == literal_column(f"'{ACTIVE}'"),
+        )
+        .order_by(literal_column("score").desc(), literal_column("places_left").desc(), mp.id)
+        .limit(bindparam("limit"))
+    )
+
+
+_SUGGEST = _statement()
+
+
+def suggest(mentee: Member, limit: int = SHOWN) -> list[Suggestion]:
+    """The best mentors for this member, best first, each with its reasons."""
+    params = {
+        # An empty field matches nothing (NULL = NULL is not true), never "everyone blank".
+        "trade": mentee.trade or None,
+        "city": mentee.dest_city or None,
+        "province": mentee.dest_province or None,
+        "township": mentee.township_id,
+        "mentee_id": mentee.id,
+        "limit": limit,
+    }
+    rows = read_connection().execute(_SUGGEST, params).all()
+    return [
+        Suggestion(
+            mentor_id=r[0], member_id=r[1], name=r[2], trade=r[3], dest_province=r[4],
+            dest_city=r[5], township=r[6], places_left=r[7], score=r[8],
+            same_trade=bool(r[9]), same_city=bool(r[10]), same_province=bool(r[11]),
+            same_township=bool(r[12]),
+        )  # fmt: skip
+        for r in rows
+    ]

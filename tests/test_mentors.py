@@ -1,0 +1,249 @@
+"""帮带: deterministic, explained suggestions; the lifecycle; capacity under a race; scope."""
+
+import threading
+from concurrent.futures import ThreadPoolExecutor
+
+import pytest
+from sqlalchemy import func, select, text
+from sqlalchemy.exc import IntegrityError
+
+from baojing.extensions import db
+from baojing.models.career import MentorProfile, Mentorship
+from baojing.services.career import mentoring, suggestions
+from tests import factories
+
+
+def mentor(org, village_key, name, *, trade="建筑业", city="宁波市", province="浙江省",
+           capacity=2, active=0, available=True):  # fmt: skip
+    member = factories.member(org.villages[village_key], name=name, trade=trade,
+                              dest_city=city, dest_province=province)  # fmt: skip
+    profile = MentorProfile(
+        member_id=member.id, village_id=member.village_id, township_id=member.township_id,
+        trade=trade, dest_city=city, dest_province=province, capacity=capacity,
+        active_mentees=active, available=available, experience="十年",
+    )  # fmt: skip
+    db.session.add(profile)
+    db.session.flush()
+    return profile
+
+
+@pytest.fixture
+def pool(org):
+    """A mentee in 迁陵镇 (建筑业, 宁波市) and mentors that each test one rule."""
+    mentee = org.members["tati"]
+    mentee.trade, mentee.dest_city, mentee.dest_province = "建筑业", "宁波市", "浙江省"
+    mentors = {
+        "trade_city": mentor(org, "xinmin", "龙同城"),  # same trade + city, other township
+        "township": mentor(org, "angdong", "彭同乡", trade="餐饮", city="深圳市", province="广东省"),
+        "province": mentor(org, "xinmin", "田同省", trade="餐饮", city="杭州市", capacity=3),
+        "full": mentor(org, "xinmin", "满额", capacity=1, active=1),
+        "away": mentor(org, "xinmin", "暂停", available=False),
+        "nothing": mentor(org, "xinmin", "无关", trade="电商", city="广州市", province="广东省"),
+    }
+    # The mentee is a mentor too (someone else's): never their own.
+    mentors["self"] = MentorProfile(
+        member_id=mentee.id, village_id=mentee.village_id, township_id=mentee.township_id,
+        trade="建筑业", dest_city="宁波市", dest_province="浙江省", capacity=3,
+    )  # fmt: skip
+    db.session.add(mentors["self"])
+    db.session.commit()
+    return mentee, mentors
+
+
+def test_same_trade_and_city_beats_same_township_and_full_or_self_never_appear(pool):
+    mentee, mentors = pool
+    found = suggestions.suggest(mentee)
+    names = [s.name for s in found]
+    # 田同省 and 彭同乡 both score 1: the one with more places left (3 against 2) goes first.
+    assert names == ["龙同城", "田同省", "彭同乡"]
+    best = found[0]
+    assert best.score == 7 and best.reasons[:2] == ["同行业（建筑业）", "同在宁波市"]
+    assert found[1].reasons[0] == "同在浙江省" and found[2].reasons[0] == "同乡（迁陵镇）"
+    for excluded in ("满额", "暂停", "无关", mentee.name):
+        assert excluded not in names
+
+
+def test_suggestions_come_as_an_htmx_fragment_with_their_reasons(pool, login):
+    mentee, _ = pool
+    c = login("township")
+    page = c.get(f"/mentors/suggest/{mentee.id}").get_data(as_text=True)
+    assert "查找导师" in page and "龙同城" not in page
+    fragment = c.get(f"/mentors/suggest/{mentee.id}/list", headers={"HX-Request": "true"})
+    body = fragment.get_data(as_text=True)
+    assert "<html" not in body and "龙同城" in body and "同行业（建筑业）" in body
+    assert "满额" not in body
+
+
+def _propose(c, mentee, profile, key="propose-key-1", consents=True):
+    form = {"mentor_id": str(profile.id), "situation": "business", "request_id": key}
+    if consents:
+        form["mentee_consents"] = "y"
+    return c.post(f"/mentors/propose/{mentee.id}", form)
+
+
+def test_propose_accept_and_contacts_only_once_both_said_yes(org, pool, login, server):
+    mentee, mentors = pool
+    profile = mentors["trade_city"]
+    township = login("township")
+    assert _propose(township, mentee, profile, consents=False).status_code == 303
+    assert _propose(township, mentee, profile, consents=False).status_code == 303  # replay
+    ms = db.session.scalar(select(Mentorship))
+    assert db.session.scalar(select(func.count()).select_from(Mentorship)) == 1
+    assert ms.status == "proposed"
+
+    mentor_user = factories.user("mentor1", "member", org.villages["xinmin"], profile.member)
+    db.session.commit()
+    mentor_client = login_as(server, mentor_user)
+    page = mentor_client.get(f"/mentors/pairings/{ms.id}").get_data(as_text=True)
+    assert "我愿意帮带" in page and mentee.phone not in page
+    assert mentor_client.post(f"/mentors/pairings/{ms.id}/accept").status_code == 303
+    db.session.refresh(ms)
+    assert ms.status == "proposed"  # the mentee has not said yes yet
+
+    member = login("member")  # the demo member is the mentee here (向光明 of 踏梯村)
+    assert "同意由" in member.get(f"/mentors/pairings/{ms.id}").get_data(as_text=True)
+    assert member.post(f"/mentors/pairings/{ms.id}/accept").status_code == 303
+    db.session.refresh(ms)
+    db.session.refresh(profile)
+    assert (ms.status, profile.active_mentees) == ("active", 1)
+    assert mentee.phone in mentor_client.get(f"/mentors/pairings/{ms.id}").get_data(as_text=True)
+    assert profile.member.phone in member.get(f"/mentors/pairings/{ms.id}").get_data(as_text=True)
+    assert "带 向光明" in member.get("/mentors/").get_data(as_text=True)
+
+
+def login_as(server, user):
+    from tests.conftest import Client
+
+    c = Client(server.test_client())
+    assert c.login(user.username).status_code == 302
+    return c
+
+
+def test_no_jump_from_proposed_to_completed_and_ending_frees_the_place(org, pool, login):
+    mentee, mentors = pool
+    profile = mentors["trade_city"]
+    township = login("township")
+    _propose(township, mentee, profile)
+    ms = db.session.scalar(select(Mentorship))
+    township.post(f"/mentors/pairings/{ms.id}/complete", {"outcome": "running"})
+    db.session.refresh(ms)
+    assert ms.status == "proposed"
+    township.post(f"/mentors/pairings/{ms.id}/accept", {"side": "mentor"})  # by phone, on behalf
+    db.session.refresh(ms)
+    assert ms.status == "active"
+    check = {"checked_on": "2000-01-01", "note": "店面开张", "request_id": "checkin-key-1"}
+    assert township.post(f"/mentors/pairings/{ms.id}/checkins", check).status_code == 303
+    assert township.post(f"/mentors/pairings/{ms.id}/end", {"reason": ""}).status_code == 303
+    db.session.refresh(ms)
+    assert ms.status == "active"  # a reason is required
+    assert township.post(f"/mentors/pairings/{ms.id}/complete", {"outcome": "running"}).status_code == 303
+    db.session.refresh(ms)
+    db.session.refresh(profile)
+    assert (ms.status, ms.outcome, profile.active_mentees) == ("completed", "running", 0)
+    # Completed stays completed.
+    township.post(f"/mentors/pairings/{ms.id}/end", {"reason": "改主意"})
+    db.session.refresh(ms)
+    assert ms.status == "completed"
+
+
+def test_two_acceptances_at_once_cannot_pass_the_mentors_capacity(org, pool, server):
+    """Capacity 1, two mentees ready; both final acceptances at the same moment: one starts."""
+    _, mentors = pool
+    profile = mentors["trade_city"]
+    profile.capacity = 1
+    second_mentee = factories.member(org.villages["angdong"], name="第二位")
+    first = mentoring.propose(profile, org.members["tati"], org.users["township"],
+                              {"situation": "business", "note": "", "mentee_consents": True})  # fmt: skip
+    second = mentoring.propose(profile, second_mentee, org.users["township"],
+                               {"situation": "job", "note": "", "mentee_consents": True})  # fmt: skip
+    mentor_user = factories.user("mentor2", "member", org.villages["xinmin"], profile.member)
+    db.session.commit()
+
+    clients = [Client2(server, mentor_user.username) for _ in range(2)]
+    barrier = threading.Barrier(2)
+
+    def accept(args):
+        client, ms_id = args
+        barrier.wait()
+        return client.post(f"/mentors/pairings/{ms_id}/accept")
+
+    with ThreadPoolExecutor(2) as pool_:
+        responses = list(pool_.map(accept, [(clients[0], first.id), (clients[1], second.id)]))
+    assert [r.status_code for r in responses] == [303, 303]
+    db.session.rollback()  # end the test's read snapshot
+    statuses = sorted(db.session.scalars(select(Mentorship.status)).all())
+    assert statuses == ["active", "proposed"]
+    assert db.session.get(MentorProfile, profile.id).active_mentees == 1
+
+
+class Client2:
+    """A logged-in test client of the serving app, usable from a thread."""
+
+    def __init__(self, server, username):
+        from tests.conftest import Client
+
+        self.c = Client(server.test_client())
+        assert self.c.login(username).status_code == 302
+        self.token = self.c.csrf()
+
+    def post(self, url):
+        return self.c.c.post(url, data={"csrf_token": self.token})
+
+
+def test_the_database_refuses_more_mentees_than_places(pool):
+    _, mentors = pool
+    with pytest.raises(IntegrityError):
+        db.session.execute(
+            text("UPDATE mentor_profiles SET active_mentees = capacity + 1 WHERE id = :id"),
+            {"id": mentors["trade_city"].id},
+        )
+    db.session.rollback()
+
+
+def test_scope_of_suggestions_and_pairings(org, pool, login, server):
+    mentee, mentors = pool
+    township = login("township")
+    _propose(township, mentee, mentors["trade_city"])
+    ms = db.session.scalar(select(Mentorship))
+    other = login("secretary2")
+    assert other.get(f"/mentors/suggest/{mentee.id}/list").status_code == 404
+    assert other.get(f"/mentors/pairings/{ms.id}").status_code == 404
+    assert _propose(other, mentee, mentors["township"], key="propose-key-9").status_code == 404
+    assert login("clerk").get("/mentors/").status_code == 403
+    # Another member (not in this pairing) sees nothing of it.
+    stranger_member = factories.member(org.villages["tati"], name="旁人")
+    stranger = factories.user("stranger", "member", org.villages["tati"], stranger_member)
+    db.session.commit()
+    assert login_as(server, stranger).get(f"/mentors/pairings/{ms.id}").status_code == 404
+
+
+def test_a_mentee_has_one_open_mentorship_and_nobody_mentors_themself(org, pool, login):
+    mentee, mentors = pool
+    township = login("township")
+    assert _propose(township, mentee, mentors["trade_city"]).status_code == 303
+    response = _propose(township, mentee, mentors["province"], key="propose-key-2")
+    assert response.status_code == 303
+    assert db.session.scalar(select(func.count()).select_from(Mentorship)) == 1
+    with pytest.raises(Exception):  # noqa: B017 - the service's own check, then the index
+        mentoring.propose(mentors["self"], mentee, org.users["township"],
+                          {"situation": "job", "note": "", "mentee_consents": True})  # fmt: skip
+    db.session.rollback()
+
+
+def test_mentor_pool_registration_and_capacity_floor(org, pool, login):
+    mentee, mentors = pool
+    township = login("township")
+    member = org.members["angdong"]
+    form = {"trade": "餐饮", "dest_province": "广东省", "dest_city": "东莞市", "experience": "开店八年",
+            "capacity": "3", "available": "y"}  # fmt: skip
+    assert township.post(f"/mentors/pool/{member.id}", form).status_code == 303
+    assert mentoring.profile_of(member.id).capacity == 3
+    assert township.post(f"/mentors/pool/{member.id}", form | {"capacity": "0"}).status_code == 422
+    assert township.post(f"/mentors/pool/{member.id}", form | {"trade": ""}).status_code == 422
+    busy = mentors["full"]  # 1 of 1 taken
+    with pytest.raises(Exception):  # noqa: B017 - RuleViolation: not below the current count
+        mentoring.save_profile(busy.member, org.users["admin"], {
+            "trade": "建筑业", "dest_province": "", "dest_city": "", "experience": "",
+            "capacity": 0, "available": True,
+        })  # fmt: skip
+    db.session.rollback()
