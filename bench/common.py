@@ -126,6 +126,9 @@ def bench_env(db_path: Path) -> dict:
     env.update(
         BAOJING_SQLALCHEMY_DATABASE_URI=f"sqlite:///{db_path}",  # absolute: sqlite:////tmp/...
         BAOJING_SECRET_KEY=SECRET_KEY,
+        # The demo's certificate PDFs and photos go beside the temp database, never into
+        # the developer's instance/uploads.
+        BAOJING_UPLOAD_FOLDER=str(db_path.parent / "uploads"),
         PYTHONDONTWRITEBYTECODE="1",
     )
     for var in ("FLASK_APP", "FLASK_DEBUG", "BAOJING_BIND", "BAOJING_WORKERS"):

@@ -139,6 +139,9 @@ def download(cert_id: int):
     """The PDF exactly as issued; every download is in the audit log."""
     if current_user.role not in (*REGISTRY_ROLES, MEMBER):
         abort(404)
+    # A GET that writes (the audit row): take the write lock first, or a commit by the
+    # other worker in between makes SQLite refuse this transaction outright.
+    begin_write()
     cert = get_scoped_or_404(current_user, Certificate, cert_id)
     data = issue.stored_pdf(cert)
     audit.record("certificate.download", cert, after={"serial": cert.serial})
@@ -250,6 +253,7 @@ def batch_job(job_id: int):
 
 @bp.get("/batch/<int:job_id>.pdf")
 def batch_pdf(job_id: int):
+    begin_write()  # it writes an audit row (see download)
     job = _job_or_404(job_id)
     if job.status != "done":
         abort(404)
@@ -322,6 +326,7 @@ def transfer(transfer_id: int):
 @bp.get("/transfers/<int:transfer_id>.pdf")
 def transfer_pdf(transfer_id: int):
     require_role(*REGISTRY_ROLES)
+    begin_write()  # it writes an audit row (see download)
     row = get_scoped_or_404(current_user, Transfer, transfer_id)
     data = transfer_svc.stored_pdf(row)
     audit.record("transfer.download", row, after={"serial": row.serial})

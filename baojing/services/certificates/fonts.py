@@ -52,6 +52,15 @@ def require_cjk_font() -> None:
         raise NoCJKFont("服务器未安装带粗体的中文字体（Debian: fonts-noto-cjk），不能生成 PDF")
 
 
+def stamp() -> tuple:
+    """What the prepared files look like now (a render's font set-up is kept until this changes)."""
+    out = []
+    for face in FACES:
+        path = _prepared(face)
+        out.append(path.stat().st_mtime_ns if path.exists() else None)
+    return tuple(out)
+
+
 def font_css() -> str:
     """@font-face rules for the prepared cut (if there) and the family list to use."""
     rules = []
