@@ -8,7 +8,7 @@ SUDO     = $(shell [ "$$(id -u)" = 0 ] || echo sudo)
 # WeasyPrint's PDFs, poppler-utils to check them (pdftotext, pdffonts, pdftoppm), wrk for bench/.
 APT_PACKAGES = python3-venv python3-pip chromium fonts-noto-cjk libpango-1.0-0 libpangoft2-1.0-0 poppler-utils wrk sqlite3
 
-.PHONY: run test system-deps install fonts lint bench bench-store bench-care serve clean
+.PHONY: run test system-deps install fonts lint bench bench-store bench-care bench-mentors bench-certificates serve clean
 
 $(STAMP): pyproject.toml
 	$(PYTHON) -m venv $(VENV)
@@ -59,6 +59,15 @@ bench-store: system-deps $(STAMP)
 # The care to-do page (20,000 members, ~50,000 cases) and its first-load weight.
 bench-care: system-deps $(STAMP)
 	$(BIN)/python bench/care.py
+
+# Mentor suggestions for one mentee over 20,000 members (~800 mentors), and the statement's plan.
+bench-mentors: system-deps $(STAMP)
+	$(BIN)/python bench/mentors.py
+
+# Certificate PDFs: one render vs. a minimal WeasyPrint page in the same font, their size,
+# a batch of 500 cards (time, peak memory), the counter during a burst of downloads.
+bench-certificates: system-deps $(STAMP) fonts
+	$(BIN)/python bench/certificates.py
 
 clean:
 	rm -rf $(VENV) .pytest_cache
