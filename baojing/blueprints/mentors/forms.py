@@ -35,7 +35,8 @@ class ProposeForm(Form):
         "情况", choices=options(SITUATIONS.items()), default="business",
         validators=[InputRequired("请选择新创业或新就业")],
     )  # fmt: skip
-    mentee_consents = BooleanField("本人已同意结对", default=True)
+    # Never pre-ticked: the member's phone is shared once both sides have said yes.
+    mentee_consents = BooleanField("本人已同意结对", default=False)
     note = _text("备注", 200)
     request_id = request_id_field()
 

@@ -76,16 +76,24 @@ def pool(member_id: int):
 @bp.get("/suggest/<int:member_id>")
 @bp.get("/suggest/<int:member_id>/list", endpoint="suggest_list")
 def suggest(member_id: int):
-    """A new entrepreneur's or employee's page; the list comes by htmx (or with the page)."""
+    """A new entrepreneur's or employee's page; the list comes by htmx (or with the page).
+
+    Hot path (bench/mentors.py): the mentee is one Core row in scope, not an ORM load,
+    and the proposal forms carry a fresh key without building a form object per row.
+    """
     require_role(*REGISTRY_ROLES)
-    mentee = get_member_or_404(current_user, member_id)
+    mentee = suggestions.mentee_in_scope(current_user, member_id)
+    if mentee is None:
+        abort(404)
     listed = request.endpoint == "mentors.suggest_list"
     context = {
         "mentee": mentee,
         "found": suggestions.suggest(mentee) if listed else None,
-        "form": ProposeForm(formdata=None, request_id=new_request_id()),
-        **LABELS,
+        "request_id": new_request_id(),
+        "situations": SITUATIONS,
     }
+    if not listed:
+        return render_template("mentors/suggest.html", **context)
     return htmx.render("mentors/suggest.html", "mentors/_suggestions.html", **context)
 
 

@@ -18,6 +18,7 @@ from baojing.extensions import read_connection
 from baojing.models.career import MentorProfile
 from baojing.models.members import ACTIVE, Member
 from baojing.models.org import OrgUnit
+from baojing.scoping import member_condition
 
 SHOWN = 5
 WEIGHTS = {"trade": 4, "city": 3, "province": 1, "township": 1}
@@ -99,9 +100,19 @@ def _statement():
 
 
 _SUGGEST = _statement()
+_MENTEE_COLUMNS = (
+    Member.id, Member.name, Member.trade, Member.dest_province, Member.dest_city,
+    Member.township_id, Member.village_id,
+)  # fmt: skip
 
 
-def suggest(mentee: Member, limit: int = SHOWN) -> list[Suggestion]:
+def mentee_in_scope(user, member_id: int):
+    """The few columns a suggestion needs, for a member the user may see; None otherwise."""
+    stmt = select(*_MENTEE_COLUMNS).where(Member.id == member_id, member_condition(user))
+    return read_connection().execute(stmt).first()
+
+
+def suggest(mentee, limit: int = SHOWN) -> list[Suggestion]:
     """The best mentors for this member, best first, each with its reasons."""
     params = {
         # An empty field matches nothing (NULL = NULL is not true), never "everyone blank".
