@@ -11,7 +11,15 @@ from pathlib import Path
 
 from sqlalchemy import func, insert, select
 
-from baojing import audit, demo_care, demo_certificates, demo_mentors, demo_points, security
+from baojing import (
+    audit,
+    demo_care,
+    demo_career_extra,
+    demo_certificates,
+    demo_mentors,
+    demo_points,
+    security,
+)
 from baojing.dates import local_today
 from baojing.extensions import db
 from baojing.models.members import (
@@ -290,6 +298,7 @@ def load(members: int = 300, today: date | None = None) -> dict:
     care = demo_care.load(session, rng, today, users)
     care |= demo_certificates.load(session, today, users)
     care |= demo_mentors.load(session, rng, today, users, DEMO_PASSWORD)
+    care |= demo_career_extra.load(session, rng, today, users)
     # Last quarter's 比积分 of 迁陵镇, published, so that the page has something to show.
     session.flush()
     rankings.publish(users["township"], qianling, rankings.completed_quarters(1, today)[0])
