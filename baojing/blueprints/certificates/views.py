@@ -143,12 +143,16 @@ def download(cert_id: int):
     # other worker in between makes SQLite refuse this transaction outright.
     begin_write()
     cert = get_scoped_or_404(current_user, Certificate, cert_id)
-    data = issue.stored_pdf(cert)
-    audit.record("certificate.download", cert, after={"serial": cert.serial})
+    return _send_kept(cert, issue.stored_pdf(cert), "certificate.download")
+
+
+def _send_kept(row, data: bytes, action: str):
+    """A kept PDF (certificate or transfer letter), its download in the audit log."""
+    audit.record(action, row, after={"serial": row.serial})
     db.session.commit()
     response = make_response(data)
     response.headers["Content-Type"] = "application/pdf"
-    response.headers["Content-Disposition"] = f'inline; filename="{cert.serial}.pdf"'
+    response.headers["Content-Disposition"] = f'inline; filename="{row.serial}.pdf"'
     return response
 
 
@@ -328,13 +332,7 @@ def transfer_pdf(transfer_id: int):
     require_role(*REGISTRY_ROLES)
     begin_write()  # it writes an audit row (see download)
     row = get_scoped_or_404(current_user, Transfer, transfer_id)
-    data = transfer_svc.stored_pdf(row)
-    audit.record("transfer.download", row, after={"serial": row.serial})
-    db.session.commit()
-    response = make_response(data)
-    response.headers["Content-Type"] = "application/pdf"
-    response.headers["Content-Disposition"] = f'inline; filename="{row.serial}.pdf"'
-    return response
+    return _send_kept(row, transfer_svc.stored_pdf(row), "transfer.download")
 
 
 @bp.post("/transfers/<int:transfer_id>/receipt")

@@ -6,7 +6,6 @@ to be an image never gets that far.
 """
 
 import io
-import os
 import secrets
 import warnings
 from dataclasses import dataclass
@@ -15,6 +14,7 @@ from pathlib import Path
 from flask import current_app
 from PIL import Image, ImageOps, UnidentifiedImageError
 
+from baojing.files import write_atomic
 from baojing.services import RuleViolation
 
 ALLOWED_FORMATS = {"JPEG", "PNG", "WEBP"}
@@ -95,9 +95,5 @@ def path_of(token: str, thumb: bool = False) -> Path:
 
 
 def save(token: str, photo: ProcessedPhoto) -> None:
-    """Write both files beside their final names, then rename: never half a file."""
-    for data, thumb in ((photo.full, False), (photo.thumb, True)):
-        final = path_of(token, thumb)
-        tmp = final.with_name(f".{final.name}.{os.getpid()}")
-        tmp.write_bytes(data)
-        os.replace(tmp, final)
+    write_atomic(path_of(token), photo.full)
+    write_atomic(path_of(token, thumb=True), photo.thumb)

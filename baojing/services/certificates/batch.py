@@ -16,7 +16,7 @@ from pathlib import Path
 from flask import current_app, g
 from sqlalchemy import select
 
-from baojing import audit
+from baojing import audit, files
 from baojing.dates import local_today
 from baojing.extensions import db, writing
 from baojing.models.certificates import VALID, Certificate, PrintJob
@@ -121,10 +121,7 @@ def run(job_id: int, user_id: int) -> PrintJob:
             db.session.commit()
         token = secrets.token_hex(16)
         data = pdf.combine(documents)
-        path = folder() / f"{token}.pdf"
-        tmp = path.with_name(f".{path.name}.{os.getpid()}")
-        tmp.write_bytes(data)
-        os.replace(tmp, path)
+        files.write_atomic(folder() / f"{token}.pdf", data)
         job.file_token, job.status, job.finished_at = token, "done", utcnow()
         job.done_count = job.total
         db.session.commit()

@@ -11,12 +11,14 @@ cut halves the size of a certificate and the time to render it. Rarer characters
 (a name with 𠮷) fall back to the full system font, embedded only when used.
 """
 
-import os
+import io
 import subprocess  # noqa: S404 - fontconfig's own command-line tools, fixed arguments
 from functools import cache
 from pathlib import Path
 
 from flask import current_app
+
+from baojing.files import write_atomic
 
 FAMILY = "BaojingSerif"
 SYSTEM_FAMILIES = ('"Noto Serif CJK SC"', '"Noto Serif CJK"', '"Source Han Serif SC"')
@@ -121,8 +123,8 @@ def prepare(force: bool = False) -> list[Path]:
         subsetter = subset.Subsetter(options)
         subsetter.populate(unicodes=_gb2312())
         subsetter.subset(font)
-        tmp = target.with_name(f".{target.name}.{os.getpid()}")
-        font.save(tmp)
-        os.replace(tmp, target)
+        out = io.BytesIO()
+        font.save(out)
+        write_atomic(target, out.getvalue())
         written.append(target)
     return written

@@ -1,8 +1,6 @@
 """Issuing, renewing, revoking and taking back certificates; serials; the stored PDFs."""
 
 import base64
-import hashlib
-import os
 import secrets
 from datetime import date, timedelta
 from pathlib import Path
@@ -10,7 +8,7 @@ from pathlib import Path
 from flask import current_app, g, has_request_context, url_for
 from sqlalchemy import select, update
 
-from baojing import audit
+from baojing import audit, files
 from baojing.dates import local_today, months_before
 from baojing.extensions import db
 from baojing.models.certificates import (
@@ -90,28 +88,20 @@ def verify_url(code: str) -> str:
 # --- files ------------------------------------------------------------------------------
 
 
-def _pdf_dir() -> Path:
+def pdf_folder() -> Path:
+    """Where issued certificates and transfer letters are kept, by serial."""
     path = Path(current_app.config["UPLOAD_FOLDER"]) / "certificates"
     path.mkdir(parents=True, exist_ok=True)
     return path
 
 
 def pdf_path(cert: Certificate) -> Path:
-    return _pdf_dir() / f"{cert.serial}.pdf"
-
-
-def _store_pdf(path: Path, data: bytes) -> None:
-    tmp = path.with_name(f".{path.name}.{os.getpid()}")
-    tmp.write_bytes(data)
-    os.replace(tmp, path)
+    return pdf_folder() / f"{cert.serial}.pdf"
 
 
 def stored_pdf(cert: Certificate) -> bytes:
     """The PDF exactly as issued; a file that no longer matches its hash is an error."""
-    data = pdf_path(cert).read_bytes()
-    if hashlib.sha256(data).hexdigest() != cert.pdf_sha256:
-        raise RuntimeError(f"certificate {cert.serial}: stored PDF does not match its hash")
-    return data
+    return files.read_verified(pdf_path(cert), cert.pdf_sha256)
 
 
 def photo_bytes(cert: Certificate) -> bytes | None:
@@ -193,9 +183,9 @@ def issue(
     if photo is not None:
         photos.save(cert.photo_token, photo)
     data_pdf = render_pdf(cert, member)
-    cert.pdf_sha256 = hashlib.sha256(data_pdf).hexdigest()
+    cert.pdf_sha256 = files.sha256(data_pdf)
     cert.pdf_size = len(data_pdf)
-    _store_pdf(pdf_path(cert), data_pdf)
+    files.write_atomic(pdf_path(cert), data_pdf)
     db.session.add(cert)
     member.has_certificate = True
     db.session.flush()

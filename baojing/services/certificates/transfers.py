@@ -5,14 +5,13 @@ when it does, the member leaves the village's list of mobile members (status
 "transferred") and keeps their whole history.
 """
 
-import hashlib
 import re
 from datetime import date, timedelta
 
 from flask import current_app
 from sqlalchemy import select
 
-from baojing import audit
+from baojing import audit, files
 from baojing.dates import local_today
 from baojing.extensions import db
 from baojing.models.certificates import (
@@ -44,7 +43,7 @@ def capital_number(n: int) -> str:
 
 
 def pdf_path(transfer: Transfer):
-    return issue._pdf_dir() / f"{transfer.serial}.pdf"
+    return issue.pdf_folder() / f"{transfer.serial}.pdf"
 
 
 def open_transfer(member: Member, actor: User, data: dict, request_id: str | None = None) -> Transfer:
@@ -80,9 +79,9 @@ def open_transfer(member: Member, actor: User, data: dict, request_id: str | Non
         issued_by_id=actor.id, pdf_sha256="", pdf_size=0, **keyed(request_id, data),
     )  # fmt: skip
     data_pdf = render_pdf(transfer, member)
-    transfer.pdf_sha256 = hashlib.sha256(data_pdf).hexdigest()
+    transfer.pdf_sha256 = files.sha256(data_pdf)
     transfer.pdf_size = len(data_pdf)
-    issue._store_pdf(pdf_path(transfer), data_pdf)
+    files.write_atomic(pdf_path(transfer), data_pdf)
     db.session.add(transfer)
     db.session.flush()
     audit.record(
@@ -107,10 +106,7 @@ def render_pdf(transfer: Transfer, member: Member) -> bytes:
 
 
 def stored_pdf(transfer: Transfer) -> bytes:
-    data = pdf_path(transfer).read_bytes()
-    if hashlib.sha256(data).hexdigest() != transfer.pdf_sha256:
-        raise RuntimeError(f"transfer {transfer.serial}: stored PDF does not match its hash")
-    return data
+    return files.read_verified(pdf_path(transfer), transfer.pdf_sha256)
 
 
 def record_receipt(transfer: Transfer, actor: User, data: dict) -> Transfer:

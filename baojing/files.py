@@ -1,0 +1,34 @@
+"""Files the app keeps beside the database: written whole or not at all, read back checked."""
+
+import hashlib
+import os
+import tempfile
+from pathlib import Path
+
+
+def write_atomic(path: Path, data: bytes) -> None:
+    """Write beside the final name, then rename: a reader never sees half a file.
+
+    The temporary name is unique per call (mkstemp), so a request and a batch thread of
+    the same worker process cannot trip over each other's half-written file.
+    """
+    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.")
+    try:
+        with os.fdopen(fd, "wb") as out:
+            out.write(data)
+        os.replace(tmp, path)
+    except BaseException:
+        Path(tmp).unlink(missing_ok=True)
+        raise
+
+
+def sha256(data: bytes) -> str:
+    return hashlib.sha256(data).hexdigest()
+
+
+def read_verified(path: Path, expected_sha256: str) -> bytes:
+    """A kept original, refused if it no longer matches the hash recorded when it was made."""
+    data = path.read_bytes()
+    if sha256(data) != expected_sha256:
+        raise RuntimeError(f"{path.name}: the stored file does not match its recorded hash")
+    return data
