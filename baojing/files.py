@@ -6,14 +6,16 @@ import tempfile
 from pathlib import Path
 
 
-def write_atomic(path: Path, data: bytes) -> None:
+def write_atomic(path: Path, data: bytes, mode: int = 0o600) -> None:
     """Write beside the final name, then rename: a reader never sees half a file.
 
     The temporary name is unique per call (mkstemp), so a request and a batch thread of
-    the same worker process cannot trip over each other's half-written file.
+    the same worker process cannot trip over each other's half-written file. Files are
+    the owner's only (photos and papers are personal data) unless mode says otherwise.
     """
     fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.")
     try:
+        os.fchmod(fd, mode)
         with os.fdopen(fd, "wb") as out:
             out.write(data)
         os.replace(tmp, path)

@@ -29,28 +29,25 @@ from common import (
     add_load_options,
     add_output_options,
     add_recycle_option,
-    adjacent_floor,
     bench_env,
-    code_version,
     db_scalar,
     db_size,
     fetch,
-    floor_result,
     load_config,
     load_demo,
     login,
-    machine_line,
-    machine_notes,
     measure_alternating,
-    now,
+    page_results,
     print_run_quality,
     print_wal,
     render_table,
     report_head,
     run_bench,
-    socket_errors,
+    sessions_still_good,
     start_app_and_floor,
+    start_run,
     stop_servers,
+    targets_met,
     wal_bytes,
     write_report,
 )
@@ -273,12 +270,7 @@ def main(argv=None) -> int:
 
 
 def run(args, tmp: Path) -> dict:
-    if not Path(args.wrk).exists():
-        raise BenchError(f"wrk not found at {args.wrk}")
-    started = now()
-    machine = machine_notes(args)
-    machine["commit"] = code_version()
-    print(machine_line(machine) + f", commit {machine['commit']}", flush=True)
+    started, machine = start_run(args)
     db_path = tmp / "bench.db"
     env = bench_env(db_path)
 
@@ -344,43 +336,18 @@ def run(args, tmp: Path) -> dict:
         lambda page, duration: wrk(args, lua, app_port, page["path"], page["headers"], duration),
     )
 
-    for cookie in (sec_cookie, town_cookie):
-        status, headers, _ = fetch(app_port, PATH, {"Cookie": cookie})
-        if status != 200:
-            raise BenchError(
-                f"session lost after the runs: HTTP {status} {headers.get('Location')}"
-            )
+    sessions_still_good(app_port, PATH, (sec_cookie, town_cookie))
 
     wal_during = wal_bytes(db_path)
     stop_servers()
     wal_after = wal_bytes(db_path)
 
-    results = [floor_result(floors)]
-    for i, (page, r) in enumerate(zip(pages, measured, strict=True)):
-        adjacent = adjacent_floor(floors, i)
-        ratio = r["rps"] / adjacent
-        target = TARGETS[page["kind"]]
-        results.append(
-            {
-                "label": page["label"],
-                "kind": page["kind"],
-                "path": page["path"],
-                "bytes": page["bytes"],
-                "pending_shown": page["pending_shown"],
-                "case_rows": page["case_rows"],
-                "rps": r["rps"],
-                "p50_ms": r["p50_us"] / 1000,
-                "p99_ms": r["p99_us"] / 1000,
-                "floor_rps": adjacent,
-                "ratio": ratio,
-                "target": target,
-                "verdict": "report" if target is None else ("pass" if ratio >= target else "FAIL"),
-                "socket_errors": socket_errors(r),
-            }
-        )
-    targets_met = all(r["verdict"] == "pass" for r in results if r["target"] is not None)
+    results = page_results(
+        pages, measured, floors, TARGETS, keep=("bytes", "pending_shown", "case_rows")
+    )
+    targets_ok = targets_met(results)
     weight_ok = weight["verdict"] == "pass"
-    all_pass = targets_met and weight_ok and cases_ok
+    all_pass = targets_ok and weight_ok and cases_ok
 
     profile = None
     if not args.no_profile:
@@ -413,7 +380,7 @@ def run(args, tmp: Path) -> dict:
         print()
     print_wal(wal_after_load, wal_during, wal_after)
     problems = []
-    if not targets_met:
+    if not targets_ok:
         problems.append("THE SECRETARY'S PAGE MISSES 0.25 OF THE FLOOR")
     if not weight_ok:
         problems.append(f"FIRST LOAD OVER {PAGE_BUDGET // 1024} KB")
@@ -441,7 +408,7 @@ def run(args, tmp: Path) -> dict:
         "wal_bytes_after_load": wal_after_load,
         "wal_bytes_end_of_run": wal_during,
         "wal_bytes_after_stop": wal_after,
-        "targets_met": targets_met,
+        "targets_met": targets_ok,
         "weight_ok": weight_ok,
         "cases_ok": cases_ok,
         "all_pass": all_pass,

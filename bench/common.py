@@ -517,6 +517,63 @@ def socket_errors(r: dict) -> dict:
     return {k: r[k] for k in r if k.startswith("err_")}
 
 
+def page_results(
+    pages: list[dict], measured: list[dict], floors: list[dict], targets: dict, keep: tuple
+) -> list[dict]:
+    """The table: the floor, then each page against the floor runs beside it.
+
+    pages[i]["kind"] picks the target (None: reported, no verdict); `keep` names the
+    page's own fields (bytes, rows shown …) copied into its row.
+    """
+    results = [floor_result(floors)]
+    for i, (page, r) in enumerate(zip(pages, measured, strict=True)):
+        adjacent = adjacent_floor(floors, i)
+        ratio = r["rps"] / adjacent
+        target = targets[page["kind"]]
+        results.append(
+            {
+                "label": page["label"],
+                "kind": page["kind"],
+                "path": page["path"],
+                **{key: page[key] for key in keep},
+                "rps": r["rps"],
+                "p50_ms": r["p50_us"] / 1000,
+                "p99_ms": r["p99_us"] / 1000,
+                "floor_rps": adjacent,
+                "ratio": ratio,
+                "target": target,
+                "verdict": "report" if target is None else ("pass" if ratio >= target else "FAIL"),
+                "socket_errors": socket_errors(r),
+            }
+        )
+    return results
+
+
+def targets_met(results: list[dict]) -> bool:
+    return all(r["verdict"] == "pass" for r in results if r["target"] is not None)
+
+
+def sessions_still_good(port: int, path: str, cookies) -> None:
+    """A redirect to /login would have shown up as non-200 in wrk; check once more outside it."""
+    for cookie in cookies:
+        status, headers, _ = fetch(port, path, {"Cookie": cookie})
+        if status != 200:
+            raise BenchError(
+                f"session lost after the runs: HTTP {status} {headers.get('Location')}"
+            )
+
+
+def start_run(args) -> tuple[str, dict]:
+    """(start time, machine notes with the commit), after checking wrk is there; printed."""
+    if not Path(args.wrk).exists():
+        raise BenchError(f"wrk not found at {args.wrk}")
+    started = now()
+    machine = machine_notes(args)
+    machine["commit"] = code_version()
+    print(machine_line(machine) + f", commit {machine['commit']}", flush=True)
+    return started, machine
+
+
 # --- the report ------------------------------------------------------------------------
 
 

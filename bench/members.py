@@ -22,11 +22,9 @@ from common import (
     add_load_options,
     add_output_options,
     add_recycle_option,
-    adjacent_floor,
     bench_env,
     db_size,
     fetch,
-    floor_result,
     load_config,
     load_demo,
     login,
@@ -34,6 +32,7 @@ from common import (
     machine_notes,
     measure_alternating,
     now,
+    page_results,
     per_second,
     print_run_quality,
     print_wal,
@@ -41,9 +40,10 @@ from common import (
     report_head,
     run_bench,
     run_wrk,
-    socket_errors,
+    sessions_still_good,
     start_app_and_floor,
     stop_servers,
+    targets_met,
     wal_bytes,
     write_report,
 )
@@ -211,43 +211,16 @@ def run(args, tmp: Path) -> dict:
         lambda page, duration: wrk(args, lua, app_port, page["path"], page["headers"], duration),
     )
 
-    # The sessions must still be good: a redirect to /login would have shown up as non-200
-    # above, but check once more outside wrk.
-    for cookie in (sec_cookie, town_cookie):
-        status, headers, _ = fetch(app_port, "/members/", {"Cookie": cookie})
-        if status != 200:
-            raise BenchError(
-                f"session lost after the runs: HTTP {status} {headers.get('Location')}"
-            )
+    sessions_still_good(app_port, "/members/", (sec_cookie, town_cookie))
 
     wal_during = wal_bytes(db_path)
     stop_servers()
     wal_after = wal_bytes(db_path)
 
-    results = [floor_result(floors)]
-    for i, (page, r) in enumerate(zip(pages, measured, strict=True)):
-        adjacent = adjacent_floor(floors, i)
-        ratio = r["rps"] / adjacent
-        target = TARGETS[page["kind"]]
-        results.append(
-            {
-                "label": page["label"],
-                "kind": page["kind"],
-                "path": page["path"],
-                "fragment": page["fragment"],
-                "bytes": page["bytes"],
-                "total_rows": page["total_rows"],
-                "rps": r["rps"],
-                "p50_ms": r["p50_us"] / 1000,
-                "p99_ms": r["p99_us"] / 1000,
-                "floor_rps": adjacent,
-                "ratio": ratio,
-                "target": target,
-                "verdict": "pass" if ratio >= target else "FAIL",
-                "socket_errors": socket_errors(r),
-            }
-        )
-    all_pass = all(r["verdict"] == "pass" for r in results if r["target"] is not None)
+    results = page_results(
+        pages, measured, floors, TARGETS, keep=("fragment", "bytes", "total_rows")
+    )
+    all_pass = targets_met(results)
 
     table = render_table(results, "page")
     print()

@@ -32,30 +32,27 @@ from common import (
     add_load_options,
     add_output_options,
     add_recycle_option,
-    adjacent_floor,
     bench_env,
-    code_version,
     csrf_token,
     db_rows,
     db_scalar,
     db_size,
     fetch,
-    floor_result,
     load_config,
     load_demo,
     login,
-    machine_line,
-    machine_notes,
     measure_alternating,
-    now,
+    page_results,
     print_run_quality,
     print_wal,
     render_table,
     report_head,
     run_bench,
-    socket_errors,
+    sessions_still_good,
     start_app_and_floor,
+    start_run,
     stop_servers,
+    targets_met,
     wal_bytes,
     write_report,
 )
@@ -430,12 +427,7 @@ def main(argv=None) -> int:
 
 
 def run(args, tmp: Path) -> dict:
-    if not Path(args.wrk).exists():
-        raise BenchError(f"wrk not found at {args.wrk}")
-    started = now()
-    machine = machine_notes(args)
-    machine["commit"] = code_version()
-    print(machine_line(machine) + f", commit {machine['commit']}", flush=True)
+    started, machine = start_run(args)
     db_path = tmp / "bench.db"
     env = bench_env(db_path)
 
@@ -517,47 +509,24 @@ def run(args, tmp: Path) -> dict:
         lambda page, duration: wrk(args, lua, app_port, page["path"], page["headers"], duration),
     )
 
-    status, headers, _ = fetch(app_port, base, {"Cookie": cookie})
-    if status != 200:
-        raise BenchError(f"session lost after the runs: HTTP {status} {headers.get('Location')}")
+    sessions_still_good(app_port, base, (cookie,))
 
     wal_during = wal_bytes(db_path)
     stop_servers()
     wal_after = wal_bytes(db_path)
 
-    results = [floor_result(floors)]
-    for i, (page, r) in enumerate(zip(pages, measured, strict=True)):
-        adjacent = adjacent_floor(floors, i)
-        ratio = r["rps"] / adjacent
-        target = TARGETS[page["kind"]]
-        results.append(
-            {
-                "label": page["label"],
-                "kind": page["kind"],
-                "path": page["path"],
-                "bytes": page["bytes"],
-                "suggestions": page["suggestions"],
-                "rps": r["rps"],
-                "p50_ms": r["p50_us"] / 1000,
-                "p99_ms": r["p99_us"] / 1000,
-                "floor_rps": adjacent,
-                "ratio": ratio,
-                "target": target,
-                "verdict": "report" if target is None else ("pass" if ratio >= target else "FAIL"),
-                "socket_errors": socket_errors(r),
-            }
-        )
-    targets_met = all(r["verdict"] == "pass" for r in results if r["target"] is not None)
+    results = page_results(pages, measured, floors, TARGETS, keep=("bytes", "suggestions"))
+    targets_ok = targets_met(results)
 
     print("analysing the suggestion statement (servers stopped) …", flush=True)
     analysis = analyse(
         db_path,
         mentee_id,
         {"fragment": f"{base}/list", "page": base},
-        cprofile=args.profile or not targets_met,
+        cprofile=args.profile or not targets_ok,
     )
     plan_ok = not analysis["full_scans"]
-    all_pass = targets_met and plan_ok
+    all_pass = targets_ok and plan_ok
 
     table = render_table(results, "page")
     print()
@@ -574,7 +543,7 @@ def run(args, tmp: Path) -> dict:
     print()
     print_wal(wal_after_load, wal_during, wal_after)
     problems = []
-    if not targets_met:
+    if not targets_ok:
         problems.append("THE SUGGESTIONS FRAGMENT MISSES 0.25 OF THE FLOOR")
     if not plan_ok:
         problems.append("THE SUGGESTION STATEMENT SCANS A WHOLE TABLE")
@@ -601,7 +570,7 @@ def run(args, tmp: Path) -> dict:
         "wal_bytes_after_load": wal_after_load,
         "wal_bytes_end_of_run": wal_during,
         "wal_bytes_after_stop": wal_after,
-        "targets_met": targets_met,
+        "targets_met": targets_ok,
         "plan_ok": plan_ok,
         "all_pass": all_pass,
         "table": table,

@@ -39,18 +39,14 @@ from common import (
     adjacent_floor,
     bench_env,
     clerk_session,
-    code_version,
     db_scalar,
     db_size,
     fetch,
     floor_result,
     load_config,
     load_demo,
-    machine_line,
-    machine_notes,
     measure_alternating,
     new_redemptions,
-    now,
     per_second,
     points_verify,
     prepare_store,
@@ -62,6 +58,7 @@ from common import (
     run_wrk,
     socket_errors,
     start_app_and_floor,
+    start_run,
     stop_servers,
     store_counts,
     wal_bytes,
@@ -319,12 +316,7 @@ def main(argv=None) -> int:
 
 
 def run(args, tmp: Path) -> dict:
-    if not Path(args.wrk).exists():
-        raise BenchError(f"wrk not found at {args.wrk}")
-    started = now()
-    machine = machine_notes(args)
-    machine["commit"] = code_version()
-    print(machine_line(machine) + f", commit {machine['commit']}", flush=True)
+    started, machine = start_run(args)
     db_path = tmp / "bench.db"
     env = bench_env(db_path)
 

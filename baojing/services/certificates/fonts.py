@@ -125,6 +125,7 @@ def prepare(force: bool = False) -> list[Path]:
         subsetter.subset(font)
         out = io.BytesIO()
         font.save(out)
-        write_atomic(target, out.getvalue())
+        # Readable by the service's own user when `flask pdf fonts` ran as another.
+        write_atomic(target, out.getvalue(), mode=0o644)
         written.append(target)
     return written
