@@ -21,20 +21,7 @@ from baojing.models.members import Member
 from baojing.models.org import OrgUnit
 from baojing.models.users import User
 from baojing.scoping import copied_scope_condition
-
-PER_PAGE = 20
-
-
-@dataclass(frozen=True)
-class Page:
-    rows: list
-    page: int
-    has_next: bool
-
-
-def _page(stmt, page: int) -> Page:
-    rows = read_connection().execute(stmt.limit(PER_PAGE + 1).offset((page - 1) * PER_PAGE)).all()
-    return Page(rows[:PER_PAGE], page, len(rows) > PER_PAGE)
+from baojing.services.paging import Page, fetch_page
 
 
 def _village():
@@ -70,7 +57,7 @@ def cases(user: User, *, status: str, kind: str, today: date, page: int) -> Page
         stmt = stmt.order_by(CareCase.opened_on.desc(), CareCase.id.desc())
     if kind:
         stmt = stmt.where(CareCase.kind == kind)
-    return _page(stmt, page)
+    return fetch_page(stmt, page)
 
 
 def pairings(user: User, today: date, *, idle_only: bool, page: int) -> Page:
@@ -101,7 +88,7 @@ def pairings(user: User, today: date, *, idle_only: bool, page: int) -> Page:
             PairingHelp.helped_on >= quarter_start(today),
         )
         stmt = stmt.where(~helped)
-    return _page(stmt, page)
+    return fetch_page(stmt, page)
 
 
 def requests(user: User, *, status: str, page: int) -> Page:
@@ -127,7 +114,7 @@ def requests(user: User, *, status: str, page: int) -> Page:
         if status in SERVICE_STATUSES:
             stmt = stmt.where(ServiceRequest.status == status)
         stmt = stmt.order_by(ServiceRequest.created_at.desc(), ServiceRequest.id.desc())
-    return _page(stmt, page)
+    return fetch_page(stmt, page)
 
 
 @dataclass(frozen=True)

@@ -28,6 +28,7 @@ from baojing.scoping import member_condition
 from baojing.services import RuleViolation
 from baojing.services.career.keys import logged_key, replayed_in_log
 from baojing.services.idempotency import keyed, replayed
+from baojing.services.paging import Page, fetch_page
 
 # Who may open the enterprise pages (their township's), and who runs them: registers
 # enterprises, records loans and closes difficulties. A village secretary reads, notes
@@ -44,7 +45,6 @@ FEN_PER_YUAN = 100
 MAX_YUAN = 1_000_000_000  # 10 亿元: the CHECK on credit_supports.amount_fen agrees
 MAX_FEN = MAX_YUAN * FEN_PER_YUAN
 MAX_PARTY_MEMBERS = 10_000
-PER_PAGE = 20
 
 _NUMBER = re.compile(r"([+-]?)(\d+(?:\.\d*)?|\.\d+)")
 
@@ -312,13 +312,6 @@ def resolve(difficulty: Difficulty, actor: User, data: dict) -> Difficulty:
 # --- reading ------------------------------------------------------------------------------
 
 
-@dataclass(frozen=True)
-class Page:
-    rows: list
-    page: int
-    has_next: bool
-
-
 def _lent_fen_of(enterprise_id_column):
     return (
         select(func.coalesce(func.sum(CreditSupport.amount_fen), 0))
@@ -358,8 +351,7 @@ def list_enterprises(
     if q:
         stmt = stmt.where(func.instr(Enterprise.name, q) > 0)
     page = max(1, page)
-    rows = read_connection().execute(stmt.limit(PER_PAGE + 1).offset((page - 1) * PER_PAGE)).all()
-    return Page(rows[:PER_PAGE], page, len(rows) > PER_PAGE)
+    return fetch_page(stmt, page)
 
 
 def township_name(enterprise: Enterprise) -> str:

@@ -29,6 +29,7 @@ from baojing.scoping import copied_scope_condition
 from baojing.services import RuleViolation
 from baojing.services.career.keys import logged_key, replayed_in_log
 from baojing.services.idempotency import keyed, replayed
+from baojing.services.paging import Page, fetch_page
 from baojing.services.points.ledger import balance_of
 
 RECOMMENDERS = (COUNTY_ADMIN, TOWNSHIP_OFFICER, VILLAGE_SECRETARY)
@@ -41,20 +42,6 @@ OUTCOMES = (AWARDED, DECLINED)
 OTHER = "other"
 
 ANSWERS = {"accepted": "将参加", "declined": "不能参加"}
-PER_PAGE = 20
-
-
-@dataclass(frozen=True)
-class Page:
-    rows: list
-    page: int
-    has_next: bool
-
-
-def _page(stmt, page: int) -> Page:
-    page = max(1, page)
-    rows = read_connection().execute(stmt.limit(PER_PAGE + 1).offset((page - 1) * PER_PAGE)).all()
-    return Page(rows[:PER_PAGE], page, len(rows) > PER_PAGE)
 
 
 # --- honours ------------------------------------------------------------------------------
@@ -175,7 +162,7 @@ def list_recommendations(user: User, *, status: str = "", page: int = 1) -> Page
         stmt = stmt.where(HonourRecommendation.status == status)
     elif status != "all":
         stmt = stmt.where(HonourRecommendation.status.in_(OPEN_HONOUR))
-    return _page(stmt, page)
+    return fetch_page(stmt, page)
 
 
 def who_and_where(rec: HonourRecommendation) -> tuple[str, str]:
@@ -412,7 +399,7 @@ def list_events(user: User, today: date, *, past: bool = False, page: int = 1):
         stmt = stmt.where(Event.held_on < today).order_by(Event.held_on.desc(), Event.id.desc())
     else:
         stmt = stmt.where(Event.held_on >= today).order_by(Event.held_on, Event.id)
-    result = _page(stmt, page)
+    result = fetch_page(stmt, page)
     ids = [r.id for r in result.rows]
     by_event = {}
     if ids:

@@ -15,7 +15,7 @@ from baojing.models.certificates import (
 from baojing.models.members import Member
 from baojing.models.users import User
 from baojing.scoping import copied_scope_condition
-from baojing.services.care.listing import PER_PAGE, Page
+from baojing.services.paging import Page, fetch_page
 
 RENEWAL_WINDOW_DAYS = 30
 # The receiving committee returns the receipt within a month (DOMAIN.md).
@@ -41,8 +41,7 @@ def certificates(user: User, *, status: str, today: date, page: int) -> Page:
         if status in ("valid", "revoked", "returned"):
             stmt = stmt.where(Certificate.status == status)
         stmt = stmt.order_by(Certificate.issued_on.desc(), Certificate.id.desc())
-    rows = read_connection().execute(stmt.limit(PER_PAGE + 1).offset((page - 1) * PER_PAGE)).all()
-    return Page(rows[:PER_PAGE], page, len(rows) > PER_PAGE)
+    return fetch_page(stmt, page)
 
 
 def of_member(member_id: int) -> list:
