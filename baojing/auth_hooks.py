@@ -10,7 +10,14 @@ from baojing.extensions import login_manager, write_intent
 from baojing.htmx import wants_fragment
 
 # Everything else needs a logged-in user (default deny; SECURITY.md item 11).
-PUBLIC_ENDPOINTS = {"auth.login", "auth.login_totp", "main.healthz", "static", "verify.show", "verify.lookup"}
+PUBLIC_ENDPOINTS = {
+    "auth.login",
+    "auth.login_totp",
+    "main.healthz",
+    "static",
+    "verify.show",
+    "verify.lookup",
+}
 # Endpoints a user who must change their password can still reach.
 _PASSWORD_CHANGE_ALLOWED = {"auth.change_password", "auth.logout", "static", "main.healthz"}
 # ... and one who must still set up two-step verification.

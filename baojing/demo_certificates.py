@@ -18,7 +18,10 @@ def load(session, today: date, users: dict) -> dict:
     village = [
         m
         for m in session.scalars(
-            select(Member).where(Member.village_id == member.village_id).order_by(Member.id).limit(4)
+            select(Member)
+            .where(Member.village_id == member.village_id)
+            .order_by(Member.id)
+            .limit(4)
         )
         if m.id != member.id
     ]
@@ -29,10 +32,16 @@ def load(session, today: date, users: dict) -> dict:
     made = [card]
     for other, kind, days in zip(village, ("letter", "card", "card"), (90, 20, 200), strict=False):
         made.append(
-            issue.issue(other, township, {
-                "kind": kind, "valid_until": today + timedelta(days=days), "reason": "外出务工",
-                "destination": f"{other.dest_province}{other.dest_city}",
-            })  # fmt: skip
+            issue.issue(
+                other,
+                township,
+                {
+                    "kind": kind,
+                    "valid_until": today + timedelta(days=days),
+                    "reason": "外出务工",
+                    "destination": f"{other.dest_province}{other.dest_city}",
+                },
+            )  # fmt: skip
         )
     if len(made) > 3:
         issue.revoke(made[-1], township, "证件遗失，已补发")

@@ -30,8 +30,14 @@ def load(session, rng: random.Random, today: date, users: dict, password: str) -
     demo_mentor.dest_city = mentee.dest_city
     session.flush()
     members = session.execute(
-        select(Member.id, Member.village_id, Member.township_id, Member.trade,
-               Member.dest_province, Member.dest_city)  # fmt: skip
+        select(
+            Member.id,
+            Member.village_id,
+            Member.township_id,
+            Member.trade,
+            Member.dest_province,
+            Member.dest_city,
+        )  # fmt: skip
     ).all()
     now = utcnow()
     rows = []
@@ -62,7 +68,8 @@ def _mentorships(session, rng, today, users, now, exclude) -> int:
     profiles = session.scalars(select(MentorProfile).order_by(MentorProfile.id)).all()
     taken = set(exclude) | {p.member_id for p in profiles}
     candidates = [
-        m for m in session.execute(select(Member.id, Member.village_id, Member.township_id)).all()
+        m
+        for m in session.execute(select(Member.id, Member.village_id, Member.township_id)).all()
         if m.id not in taken
     ]
     made = 0

@@ -88,8 +88,10 @@ def load(session, rng: random.Random, today: date, clerk_id: int, secretary_id: 
             for week in range(1, 7):
                 session.add(
                     ItemSession(
-                        item_id=item.id, on_date=today + timedelta(days=7 * week),
-                        place=SESSION_PLACES[item.kind], capacity=20 if item.kind == HEALTH_CHECK else 40,
+                        item_id=item.id,
+                        on_date=today + timedelta(days=7 * week),
+                        place=SESSION_PLACES[item.kind],
+                        capacity=20 if item.kind == HEALTH_CHECK else 40,
                     )  # fmt: skip
                 )
     goods = [i for i in items if i.kind == GOODS]

@@ -145,7 +145,6 @@ def configure_sqlite(engine, busy_timeout_ms: int) -> None:
         conn.exec_driver_sql("BEGIN IMMEDIATE" if immediate else "BEGIN")
 
     if gate is not None:
-
         # The holder is marked in the pool record's info, which the checkin and
         # invalidate events see even when the DBAPI connection is already gone.
         @event.listens_for(engine, "checkin")

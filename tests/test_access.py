@@ -6,7 +6,13 @@ from sqlalchemy import func, select
 from baojing.extensions import db
 from baojing.models import AuditEntry, ContactLog, Member, RegistrationVisit
 
-PUBLIC = {"auth.login", "main.healthz", "static", "verify.show", "verify.lookup"}  # SECURITY.md item 11
+PUBLIC = {
+    "auth.login",
+    "main.healthz",
+    "static",
+    "verify.show",
+    "verify.lookup",
+}  # SECURITY.md item 11
 
 
 def test_every_endpoint_refuses_anonymous_users(server, client, org):

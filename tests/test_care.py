@@ -92,8 +92,15 @@ def test_secretary_reports_a_case_and_it_is_due_by_the_kinds_deadline(org, login
     response = c.post(f"/care/cases/new?member_id={member.id}", form)
     assert response.status_code == 303
     case = db.session.scalar(select(CareCase).where(CareCase.member_id == member.id))
-    assert (case.status, case.due_on, case.reported_via) == ("open", _today() + timedelta(days=3), "liaison")
-    assert count(AuditEntry, AuditEntry.action == "care.case_open", AuditEntry.entity_id == case.id) == 1
+    assert (case.status, case.due_on, case.reported_via) == (
+        "open",
+        _today() + timedelta(days=3),
+        "liaison",
+    )
+    assert (
+        count(AuditEntry, AuditEntry.action == "care.case_open", AuditEntry.entity_id == case.id)
+        == 1
+    )
     todo = c.get("/care/").get_data(as_text=True)
     assert member.name in todo and "待走访" in todo
 
@@ -101,7 +108,12 @@ def test_secretary_reports_a_case_and_it_is_due_by_the_kinds_deadline(org, login
     assert c.post(f"/care/cases/new?member_id={member.id}", form).status_code == 303
     assert count(CareCase) == 1
     # The same key with other content is refused.
-    assert c.post(f"/care/cases/new?member_id={member.id}", form | {"description": "别的事"}).status_code == 409
+    assert (
+        c.post(
+            f"/care/cases/new?member_id={member.id}", form | {"description": "别的事"}
+        ).status_code
+        == 409
+    )
     assert count(CareCase) == 1
 
 
@@ -169,7 +181,9 @@ def test_another_villages_case_is_404_for_every_action(org, login):
     assert post_visit(other, case.id).status_code == 404
     assert other.post(f"/care/cases/{case.id}/cancel", {"reason": "错了"}).status_code == 404
     assert other.get(f"/care/cases/new?member_id={org.members['tati'].id}").status_code == 404
-    assert case.id not in [int(i) for i in re.findall(r"/care/cases/(\d+)", other.get("/care/").get_data(as_text=True))]
+    assert case.id not in [
+        int(i) for i in re.findall(r"/care/cases/(\d+)", other.get("/care/").get_data(as_text=True))
+    ]
     assert count(CareVisit) == 0
     db.session.refresh(case)
     assert case.status == "open"
@@ -208,12 +222,18 @@ def test_a_visit_closes_an_overdue_case_and_it_leaves_the_to_do(org, login):
     db.session.refresh(case)
     assert (case.status, case.first_visit_on, case.closed_on) == ("closed", _today(), _today())
     visit = db.session.scalar(select(CareVisit))
-    assert (visit.money_fen, visit.method, visit.recorded_by_id) == (20050, "hospital", org.users["secretary"].id)
+    assert (visit.money_fen, visit.method, visit.recorded_by_id) == (
+        20050,
+        "hospital",
+        org.users["secretary"].id,
+    )
     todo = c.get("/care/").get_data(as_text=True)
     assert f'href="/care/cases/{case.id}"' not in todo and "已逾期" not in todo
     page = c.get(f"/care/cases/{case.id}").get_data(as_text=True)
     assert "已办结" in page and "200.50 元" in page and "彭书记" in page
-    assert count(AuditEntry, AuditEntry.action == "care.visit", AuditEntry.entity_id == visit.id) == 1
+    assert (
+        count(AuditEntry, AuditEntry.action == "care.visit", AuditEntry.entity_id == visit.id) == 1
+    )
     # Closed: no second visit.
     assert post_visit(c, case.id, request_id="visit-key-0002").status_code == 422
     assert count(CareVisit) == 1
@@ -250,8 +270,16 @@ def test_double_submitted_visit_is_saved_once_with_its_photo_once(org, login):
         ({"money": "-5"}, "money", "0 到 100000"),
         ({"money": "abc"}, "money", ""),
         ({"money": "99999999"}, "money", "0 到 100000"),
-        ({"visited_on": (local_today() + timedelta(days=1)).isoformat()}, "visited_on", "不能晚于今天"),
-        ({"follow_up_on": (local_today() + timedelta(days=3)).isoformat()}, "follow_up_on", "需要跟进"),
+        (
+            {"visited_on": (local_today() + timedelta(days=1)).isoformat()},
+            "visited_on",
+            "不能晚于今天",
+        ),
+        (
+            {"follow_up_on": (local_today() + timedelta(days=3)).isoformat()},
+            "follow_up_on",
+            "需要跟进",
+        ),
         ({"findings": "字" * 1001}, "findings", "最多 1000 个字"),
     ],
 )
@@ -259,7 +287,9 @@ def test_bad_visit_input_is_refused_and_nothing_changes(org, login, change, fiel
     case = open_case(org, "tati")
     response = post_visit(login("secretary"), case.id, **change)
     assert response.status_code == 422
-    error = re.search(rf'id="{field}-error"[^>]*>([^<]*)<', response.get_data(as_text=True)).group(1)
+    error = re.search(rf'id="{field}-error"[^>]*>([^<]*)<', response.get_data(as_text=True)).group(
+        1
+    )
     assert error and message in error
     db.session.refresh(case)
     assert case.status == "open" and count(CareVisit) == 0
@@ -273,7 +303,11 @@ def test_cancel_needs_a_reason_and_keeps_the_case(org, login):
     assert case.status == "open"
     assert c.post(f"/care/cases/{case.id}/cancel", {"reason": "重复登记"}).status_code == 303
     db.session.refresh(case)
-    assert (case.status, case.cancel_reason, case.cancelled_by_id) == ("cancelled", "重复登记", org.users["secretary"].id)
+    assert (case.status, case.cancel_reason, case.cancelled_by_id) == (
+        "cancelled",
+        "重复登记",
+        org.users["secretary"].id,
+    )
     assert f'href="/care/cases/{case.id}"' not in c.get("/care/").get_data(as_text=True)
     assert post_visit(c, case.id).status_code == 422
 
@@ -286,7 +320,11 @@ def test_care_rows_cannot_be_deleted_nor_visits_edited(org):
         "shared_with_member": False,
     })  # fmt: skip
     db.session.commit()
-    for statement in ("DELETE FROM care_cases", "DELETE FROM care_visits", "UPDATE care_visits SET findings = 'x'"):
+    for statement in (
+        "DELETE FROM care_cases",
+        "DELETE FROM care_visits",
+        "UPDATE care_visits SET findings = 'x'",
+    ):
         with pytest.raises(IntegrityError):
             db.session.execute(text(statement))
         db.session.rollback()
@@ -324,8 +362,16 @@ def test_photo_is_re_encoded_without_location_and_served_only_in_scope(org, logi
 def test_member_reads_only_visits_the_branch_shared(org, login):
     case = open_case(org, "tati")
     c = login("secretary")
-    post_visit(c, case.id, findings="家中老人独自在家，情绪低落", follow_up="y", request_id="visit-private1")
-    post_visit(c, case.id, findings="已安排邻居照看", shared_with_member="y", request_id="visit-shared-1")
+    post_visit(
+        c,
+        case.id,
+        findings="家中老人独自在家，情绪低落",
+        follow_up="y",
+        request_id="visit-private1",
+    )
+    post_visit(
+        c, case.id, findings="已安排邻居照看", shared_with_member="y", request_id="visit-shared-1"
+    )
     page = login("member").get(f"/care/cases/{case.id}").get_data(as_text=True)
     assert "已安排邻居照看" in page
     assert "情绪低落" not in page
@@ -333,7 +379,9 @@ def test_member_reads_only_visits_the_branch_shared(org, login):
 
 def test_a_file_that_is_not_an_image_is_refused_by_its_content(org, login):
     case = open_case(org, "tati")
-    response = post_visit(login("secretary"), case.id, [("photo.jpg", b"%PDF-1.7 not a photo at all")])
+    response = post_visit(
+        login("secretary"), case.id, [("photo.jpg", b"%PDF-1.7 not a photo at all")]
+    )
     assert response.status_code == 422
     assert "不是图片" in response.get_data(as_text=True)
     assert (count(CareVisit), count(CarePhoto)) == (0, 0)

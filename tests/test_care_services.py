@@ -31,7 +31,10 @@ def test_pairing_help_log_and_the_idle_list(org, login):
     c = login("secretary")
     assert start(c, org).status_code == 303
     pairing = db.session.scalar(select(FamilyPairing))
-    assert (pairing.member_id, pairing.branch_id) == (org.members["tati"].id, org.villages["tati"].id)
+    assert (pairing.member_id, pairing.branch_id) == (
+        org.members["tati"].id,
+        org.villages["tati"].id,
+    )
     # No help yet this quarter: it is on the to-do.
     todo = c.get("/care/").get_data(as_text=True)
     assert f'href="/care/pairings/{pairing.id}"' in todo
@@ -63,10 +66,17 @@ def test_one_standing_pairing_per_family_and_ending_keeps_history(org, login):
     response = start(c, org, request_id="pair-tati-0002", helpers="龙建国")
     assert response.status_code == 422 and "已有结对" in response.get_data(as_text=True)
     pairing = db.session.scalar(select(FamilyPairing))
-    assert c.post(f"/care/pairings/{pairing.id}/end", {"reason": "党员已返乡定居"}).status_code == 303
+    assert (
+        c.post(f"/care/pairings/{pairing.id}/end", {"reason": "党员已返乡定居"}).status_code == 303
+    )
     db.session.refresh(pairing)
     assert pairing.ended_on == local_today()
-    form = {"helped_on": local_today().isoformat(), "kind": "other", "description": "x", "request_id": "help-0003"}
+    form = {
+        "helped_on": local_today().isoformat(),
+        "kind": "other",
+        "description": "x",
+        "request_id": "help-0003",
+    }
     assert c.post(f"/care/pairings/{pairing.id}/help", form).status_code == 422
     assert start(c, org, request_id="pair-tati-0003").status_code == 303  # a new pairing may start
     assert count(FamilyPairing) == 2
@@ -78,10 +88,17 @@ def test_pairing_scope(org, login):
     pairing = db.session.scalar(select(FamilyPairing))
     other = login("secretary2")
     assert other.get(f"/care/pairings/{pairing.id}").status_code == 404
-    form = {"helped_on": local_today().isoformat(), "kind": "other", "description": "x", "request_id": "help-0004"}
+    form = {
+        "helped_on": local_today().isoformat(),
+        "kind": "other",
+        "description": "x",
+        "request_id": "help-0004",
+    }
     assert other.post(f"/care/pairings/{pairing.id}/help", form).status_code == 404
     # A branch outside the secretary's scope cannot be named as the pairing branch.
-    response = start(c, org, "tati", request_id="pair-tati-0009", branch_id=str(org.villages["xinmin"].id))
+    response = start(
+        c, org, "tati", request_id="pair-tati-0009", branch_id=str(org.villages["xinmin"].id)
+    )
     assert response.status_code in (404, 422)
     assert count(PairingHelp) == 0
     assert login("member").get("/care/pairings").status_code == 403
@@ -100,7 +117,11 @@ def test_member_asks_and_follows_the_thread_to_done(org, login):
     assert member.post("/care/requests/new", form).status_code == 303  # double tap
     req = db.session.scalar(select(ServiceRequest))
     assert count(ServiceRequest) == 1
-    assert (req.opened_via, req.status, req.liaison_id) == ("member", "received", org.members["tati"].liaison_id)
+    assert (req.opened_via, req.status, req.liaison_id) == (
+        "member",
+        "received",
+        org.members["tati"].liaison_id,
+    )
 
     secretary = login("secretary")
     assert "孩子秋季转学回县城" in secretary.get("/care/").get_data(as_text=True)
@@ -130,8 +151,20 @@ def test_no_jump_back_and_cannot_help_needs_a_reason(org, login):
     assert secretary.post(f"/care/requests/new?member_id={member.id}", form).status_code == 303
     req = db.session.scalar(select(ServiceRequest))
     assert req.opened_via == "liaison"
-    assert secretary.post(f"/care/requests/{req.id}/update", {"body": "", "status": "declined", "request_id": "upd-9001"}).status_code == 422
-    assert secretary.post(f"/care/requests/{req.id}/update", {"body": "x", "status": "received", "request_id": "upd-9002"}).status_code == 422
+    assert (
+        secretary.post(
+            f"/care/requests/{req.id}/update",
+            {"body": "", "status": "declined", "request_id": "upd-9001"},
+        ).status_code
+        == 422
+    )
+    assert (
+        secretary.post(
+            f"/care/requests/{req.id}/update",
+            {"body": "x", "status": "received", "request_id": "upd-9002"},
+        ).status_code
+        == 422
+    )
     declined = {"body": "不符合担保条件", "status": "declined", "request_id": "upd-9003"}
     assert secretary.post(f"/care/requests/{req.id}/update", declined).status_code == 303
     db.session.refresh(req)
@@ -140,11 +173,21 @@ def test_no_jump_back_and_cannot_help_needs_a_reason(org, login):
 
 def test_requests_are_scoped(org, login):
     member = login("member")
-    form = {"kind": "land", "subject": "承包地续签", "description": "合同到期", "request_id": "req-0002"}
+    form = {
+        "kind": "land",
+        "subject": "承包地续签",
+        "description": "合同到期",
+        "request_id": "req-0002",
+    }
     member.post("/care/requests/new", form)
     req = db.session.scalar(select(ServiceRequest))
     assert login("secretary2").get(f"/care/requests/{req.id}").status_code == 404
-    assert login("secretary2").post(f"/care/requests/{req.id}/update", {"body": "x", "request_id": "upd-9009"}).status_code == 404
+    assert (
+        login("secretary2")
+        .post(f"/care/requests/{req.id}/update", {"body": "x", "request_id": "upd-9009"})
+        .status_code
+        == 404
+    )
     assert login("township").get(f"/care/requests/{req.id}").status_code == 200
     assert login("clerk").get(f"/care/requests/{req.id}").status_code == 404
     assert count(ServiceUpdate) == 0
@@ -166,7 +209,9 @@ def test_median_days_to_visit_per_township_and_cases_per_month(org, login):
     db.session.commit()
 
     result = stats.care_stats(org.users["admin"], today)
-    by_name = {name: (visited, median, waiting) for name, visited, median, waiting in result.townships}
+    by_name = {
+        name: (visited, median, waiting) for name, visited, median, waiting in result.townships
+    }
     assert by_name["迁陵镇"] == (3, 2, 0)
     assert by_name["葫芦镇"] == (0, None, 1)
     assert [row.id for row in result.overdue] == [late.id]

@@ -55,13 +55,17 @@ def issued(org, key="tati", kind="letter", days=300):
 def pdf_text(data: bytes, tmp_path) -> str:
     path = tmp_path / "c.pdf"
     path.write_bytes(data)
-    return subprocess.run(["pdftotext", str(path), "-"], capture_output=True, text=True, check=True).stdout
+    return subprocess.run(
+        ["pdftotext", str(path), "-"], capture_output=True, text=True, check=True
+    ).stdout
 
 
 def pdf_fonts(data: bytes, tmp_path) -> str:
     path = tmp_path / "f.pdf"
     path.write_bytes(data)
-    return subprocess.run(["pdffonts", str(path)], capture_output=True, text=True, check=True).stdout
+    return subprocess.run(
+        ["pdffonts", str(path)], capture_output=True, text=True, check=True
+    ).stdout
 
 
 def pages(data: bytes, tmp_path) -> int:
@@ -88,12 +92,22 @@ def test_township_issues_a_letter_and_the_pdf_is_real_chinese_text(org, login, t
     assert response.status_code == 303
     cert = db.session.scalar(select(Certificate))
     assert re.fullmatch(rf"433125-{local_today().year}-00001", cert.serial)
-    assert (cert.kind, cert.status, cert.issuing_org) == ("letter", "valid", "中共保靖县迁陵镇委员会")
+    assert (cert.kind, cert.status, cert.issuing_org) == (
+        "letter",
+        "valid",
+        "中共保靖县迁陵镇委员会",
+    )
 
     first = fetch(c, f"/certificates/{cert.id}.pdf")
     assert first.status_code == 200 and first.mimetype == "application/pdf"
     words = pdf_text(first.data, tmp_path)
-    for expected in (member.name, cert.serial, "中共保靖县迁陵镇委员会", "流动党员证明信", "浙江省杭州市"):
+    for expected in (
+        member.name,
+        cert.serial,
+        "中共保靖县迁陵镇委员会",
+        "流动党员证明信",
+        "浙江省杭州市",
+    ):
         assert expected in words
     assert issue.grouped(cert.verify_code) in words
     # Real embedded CJK fonts, with a bold face for the headings — not boxes.
@@ -106,7 +120,9 @@ def test_township_issues_a_letter_and_the_pdf_is_real_chinese_text(org, login, t
     again = fetch(c, f"/certificates/{cert.id}.pdf")
     assert again.data == first.data
     downloads = db.session.scalar(
-        select(func.count()).select_from(AuditEntry).where(AuditEntry.action == "certificate.download")
+        select(func.count())
+        .select_from(AuditEntry)
+        .where(AuditEntry.action == "certificate.download")
     )
     assert downloads == 2
 
@@ -162,7 +178,11 @@ def test_double_submit_issues_once_and_serials_run_on(org, login):
 @pytest.mark.parametrize(
     ("change", "field", "message"),
     [
-        ({"valid_until": (local_today() - timedelta(days=1)).isoformat()}, "valid_until", "晚于今天"),
+        (
+            {"valid_until": (local_today() - timedelta(days=1)).isoformat()},
+            "valid_until",
+            "晚于今天",
+        ),
         ({"valid_until": (local_today() + timedelta(days=800)).isoformat()}, "valid_until", "最长"),
         ({"valid_until": ""}, "valid_until", "请填写有效期"),
         ({"kind": "passport"}, "kind", ""),
@@ -173,7 +193,9 @@ def test_bad_input_is_refused_and_no_serial_is_used(org, login, change, field, m
     c = login("township")
     response = post_issue(c, org.members["tati"], **change)
     assert response.status_code == 422
-    error = re.search(rf'id="{field}-error"[^>]*>([^<]*)<', response.get_data(as_text=True)).group(1)
+    error = re.search(rf'id="{field}-error"[^>]*>([^<]*)<', response.get_data(as_text=True)).group(
+        1
+    )
     assert error and message in error
     assert db.session.scalar(select(func.count()).select_from(Certificate)) == 0
     assert post_issue(c, org.members["tati"], request_id="cert-key-0003").status_code == 303
@@ -183,12 +205,17 @@ def test_bad_input_is_refused_and_no_serial_is_used(org, login, change, field, m
 def test_a_photo_is_printed_and_a_non_image_refused(org, login, tmp_path):
     c = login("township")
     assert post_issue(c, org.members["tati"], photo=b"GIF89a not really").status_code == 422
-    assert post_issue(c, org.members["tati"], photo=jpeg(size=(300, 420)), kind="card").status_code == 303
+    assert (
+        post_issue(c, org.members["tati"], photo=jpeg(size=(300, 420)), kind="card").status_code
+        == 303
+    )
     cert = db.session.scalar(select(Certificate))
     assert cert.photo_token
     path = tmp_path / "card.pdf"
     path.write_bytes(issue.stored_pdf(cert))
-    images = subprocess.run(["pdfimages", "-list", str(path)], capture_output=True, text=True).stdout
+    images = subprocess.run(
+        ["pdfimages", "-list", str(path)], capture_output=True, text=True
+    ).stdout
     assert len(images.splitlines()) > 2  # the photo is on the card
 
 
@@ -213,8 +240,14 @@ def test_reading_and_downloading_is_scoped(org, login):
     assert fetch(secretary, f"/certificates/{theirs.id}.pdf").status_code == 404
     assert fetch(login("secretary2"), f"/certificates/{mine.id}").status_code == 404
     assert fetch(login("clerk"), f"/certificates/{mine.id}.pdf").status_code == 404
-    assert login("secretary").post(f"/certificates/{mine.id}/revoke", {"reason": "x"}).status_code == 403
-    assert login("township").post(f"/certificates/{theirs.id}/revoke", {"reason": "x"}).status_code == 404
+    assert (
+        login("secretary").post(f"/certificates/{mine.id}/revoke", {"reason": "x"}).status_code
+        == 403
+    )
+    assert (
+        login("township").post(f"/certificates/{theirs.id}/revoke", {"reason": "x"}).status_code
+        == 404
+    )
 
 
 # --- /verify ------------------------------------------------------------------------------
@@ -227,7 +260,9 @@ def test_verify_is_public_and_shows_a_masked_name_only(org, client):
     assert response.status_code == 200
     page = response.get_data(as_text=True)
     assert "有效" in page and "向*明" in page and cert.serial in page
-    assert member.name not in page and member.id_number[-4:] not in page and member.phone not in page
+    assert (
+        member.name not in page and member.id_number[-4:] not in page and member.phone not in page
+    )
     # Typed by hand: lower case, with the printed dashes.
     typed = issue.grouped(cert.verify_code).lower()
     assert client.get(f"/verify/{typed}").status_code == 200
@@ -249,17 +284,23 @@ def test_revoked_shows_at_once_and_points_go_back(org, login, client):
     db.session.add(rule)
     db.session.commit()
     cert = issued(org)
-    earned = db.session.scalar(select(func.sum(PointEntry.points)).where(PointEntry.member_id == cert.member_id))
+    earned = db.session.scalar(
+        select(func.sum(PointEntry.points)).where(PointEntry.member_id == cert.member_id)
+    )
     assert earned == 10
     assert "有效" in client.get(f"/verify/{cert.verify_code}").get_data(as_text=True)
     township = login("township")
     assert township.post(f"/certificates/{cert.id}/revoke", {"reason": ""}).status_code == 303
     db.session.refresh(cert)
     assert cert.status == "valid"  # a reason is required
-    assert township.post(f"/certificates/{cert.id}/revoke", {"reason": "证件遗失"}).status_code == 303
+    assert (
+        township.post(f"/certificates/{cert.id}/revoke", {"reason": "证件遗失"}).status_code == 303
+    )
     page = client.get(f"/verify/{cert.verify_code}").get_data(as_text=True)
     assert "已作废" in page
-    total = db.session.scalar(select(func.sum(PointEntry.points)).where(PointEntry.member_id == cert.member_id))
+    total = db.session.scalar(
+        select(func.sum(PointEntry.points)).where(PointEntry.member_id == cert.member_id)
+    )
     assert total == 0
 
 
@@ -292,7 +333,12 @@ def test_verify_is_rate_limited(org, client, app):
 
 
 def test_mask_name():
-    assert [verify.mask_name(n) for n in ("张三", "向光明", "欧阳小明", "𠮷")] == ["张*", "向*明", "欧**明", "𠮷"]
+    assert [verify.mask_name(n) for n in ("张三", "向光明", "欧阳小明", "𠮷")] == [
+        "张*",
+        "向*明",
+        "欧**明",
+        "𠮷",
+    ]
 
 
 # --- records that must not lie ------------------------------------------------------------
@@ -331,7 +377,12 @@ def test_letter_is_a4_and_ink_stays_inside_the_printable_area(org, tmp_path):
     assert abs(page.width - 210 * mm) <= 2 and abs(page.height - 297 * mm) <= 2
     left, top, right, bottom = page.point(lambda v: 255 if v < 200 else 0).getbbox()
     margin = 10 * mm
-    assert left >= margin and top >= margin and right <= page.width - margin and bottom <= page.height - margin
+    assert (
+        left >= margin
+        and top >= margin
+        and right <= page.width - margin
+        and bottom <= page.height - margin
+    )
 
 
 @pytest.mark.parametrize("count", [1, 10, 11, 23])
@@ -371,7 +422,9 @@ def test_batch_renews_every_due_card_and_prints_ten_a_sheet(org, login, app, tmp
     issued(org, "xinmin", kind="card", days=10)  # another township: not in the batch
     township = login("township")
     assert "<strong>12</strong>" in township.get("/certificates/batch").get_data(as_text=True)
-    response = township.post("/certificates/batch", {"township_id": str(org.townships["迁陵镇"].id)})
+    response = township.post(
+        "/certificates/batch", {"township_id": str(org.townships["迁陵镇"].id)}
+    )
     assert response.status_code == 303
     job_page = township.get(response.headers["Location"]).get_data(as_text=True)
     assert "已完成" in job_page
@@ -382,7 +435,9 @@ def test_batch_renews_every_due_card_and_prints_ten_a_sheet(org, login, app, tmp
     for cert in old:
         db.session.refresh(cert)
         assert cert.status == "revoked"
-    renewed = db.session.scalars(select(Certificate).where(Certificate.renewed_from_id.is_not(None))).all()
+    renewed = db.session.scalars(
+        select(Certificate).where(Certificate.renewed_from_id.is_not(None))
+    ).all()
     assert len(renewed) == 12 and all(c.status == "valid" for c in renewed)
     # Other townships' officers cannot see the job.
     assert fetch(login("secretary2"), f"/certificates/batch/{job_id}").status_code == 404
@@ -404,7 +459,9 @@ def test_batch_runs_in_the_background_and_the_page_polls(org, login, app):
 
     _due_cards(org, 2)
     township = login("township")
-    response = township.post("/certificates/batch", {"township_id": str(org.townships["迁陵镇"].id)})
+    response = township.post(
+        "/certificates/batch", {"township_id": str(org.townships["迁陵镇"].id)}
+    )
     url = response.headers["Location"]
     page = township.get(url).get_data(as_text=True)
     assert 'http-equiv="refresh"' in page or "已完成" in page
@@ -438,12 +495,23 @@ def test_transfer_letter_has_three_parts_and_the_receipt_moves_the_member_out(or
     assert words.count(transfer.serial) == 3  # stub, letter, receipt: one serial
     for expected in ("存根", "回执", member.name, member.id_number, "叁拾", "北山街道"):
         assert expected in words
-    assert township.post(f"/certificates/transfers/new?member_id={member.id}",
-                         transfer_form(request_id="transfer-key-2")).status_code == 422  # one at a time
+    assert (
+        township.post(
+            f"/certificates/transfers/new?member_id={member.id}",
+            transfer_form(request_id="transfer-key-2"),
+        ).status_code
+        == 422
+    )  # one at a time
 
     secretary = login("secretary")  # the village records the receipt when it comes back
-    receipt = {"receipt_on": local_today().isoformat(), "receipt_handler": "王经办", "receipt_phone": "0571-8888"}
-    assert secretary.post(f"/certificates/transfers/{transfer.id}/receipt", receipt).status_code == 303
+    receipt = {
+        "receipt_on": local_today().isoformat(),
+        "receipt_handler": "王经办",
+        "receipt_phone": "0571-8888",
+    }
+    assert (
+        secretary.post(f"/certificates/transfers/{transfer.id}/receipt", receipt).status_code == 303
+    )
     db.session.refresh(transfer)
     db.session.refresh(member)
     assert (transfer.status, member.status) == ("returned", "transferred")
@@ -456,12 +524,20 @@ def test_transfer_input_and_scope(org, login):
     township = login("township")
     member = org.members["tati"]
     url = f"/certificates/transfers/new?member_id={member.id}"
-    for bad in ({"valid_days": "120"}, {"dues_paid_until": "2026-13"}, {"to_org": ""},
-                {"dues_paid_until": "2999-01"}):
+    for bad in (
+        {"valid_days": "120"},
+        {"dues_paid_until": "2026-13"},
+        {"to_org": ""},
+        {"dues_paid_until": "2999-01"},
+    ):
         assert township.post(url, transfer_form(**bad)).status_code == 422, bad
     assert login("secretary").post(url, transfer_form()).status_code == 403
-    assert township.post(f"/certificates/transfers/new?member_id={org.members['xinmin'].id}",
-                         transfer_form()).status_code == 404
+    assert (
+        township.post(
+            f"/certificates/transfers/new?member_id={org.members['xinmin'].id}", transfer_form()
+        ).status_code
+        == 404
+    )
     from baojing.models.certificates import Transfer
 
     assert db.session.scalar(select(func.count()).select_from(Transfer)) == 0

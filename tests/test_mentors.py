@@ -34,7 +34,9 @@ def pool(org):
     mentee.trade, mentee.dest_city, mentee.dest_province = "建筑业", "宁波市", "浙江省"
     mentors = {
         "trade_city": mentor(org, "xinmin", "龙同城"),  # same trade + city, other township
-        "township": mentor(org, "angdong", "彭同乡", trade="餐饮", city="深圳市", province="广东省"),
+        "township": mentor(
+            org, "angdong", "彭同乡", trade="餐饮", city="深圳市", province="广东省"
+        ),
         "province": mentor(org, "xinmin", "田同省", trade="餐饮", city="杭州市", capacity=3),
         "full": mentor(org, "xinmin", "满额", capacity=1, active=1),
         "away": mentor(org, "xinmin", "暂停", available=False),
@@ -136,7 +138,10 @@ def test_no_jump_from_proposed_to_completed_and_ending_frees_the_place(org, pool
     assert township.post(f"/mentors/pairings/{ms.id}/end", {"reason": ""}).status_code == 303
     db.session.refresh(ms)
     assert ms.status == "active"  # a reason is required
-    assert township.post(f"/mentors/pairings/{ms.id}/complete", {"outcome": "running"}).status_code == 303
+    assert (
+        township.post(f"/mentors/pairings/{ms.id}/complete", {"outcome": "running"}).status_code
+        == 303
+    )
     db.session.refresh(ms)
     db.session.refresh(profile)
     assert (ms.status, ms.outcome, profile.active_mentees) == ("completed", "running", 0)

@@ -164,7 +164,9 @@ def test_scopes_at_the_counter(login, org, store):
     db.session.commit()
     secretary = login("secretary")
     assert redeem(secretary, xinmin, store.rice).status_code == 404  # another village
-    assert "田新民" not in secretary.post("/store/counter/lookup", {"q": "新民"}).get_data(as_text=True)
+    assert "田新民" not in secretary.post("/store/counter/lookup", {"q": "新民"}).get_data(
+        as_text=True
+    )
     assert secretary.get(f"/store/counter?member={xinmin.id}").status_code == 404
     assert redeem(secretary, tati, store.rice).status_code == 200
     member = login("member")
@@ -301,7 +303,7 @@ def test_deduction_takes_at_most_the_balance(login, org, store):
     r = c.post(f"/points/members/{tati.id}", form | {"request_id": rid()})
     assert r.status_code == 422 and "余额为 0" in r.get_data(as_text=True)
     # A future date is refused next to the field.
-    future = (local_today().toordinal() + 1)
+    future = local_today().toordinal() + 1
     from datetime import date
 
     r = c.post(f"/points/members/{tati.id}",
@@ -345,7 +347,9 @@ def test_only_the_rules_awarders_undo_an_award_and_never_an_automatic_one(login,
     url = f"/points/members/{tati.id}/entries/{entry.id}/reverse"
     assert secretary.post(url, {"reason": "我不同意"}).status_code == 403
     assert ledger.balance_of(tati.id) == 20
-    assert "冲正</summary>" not in secretary.get(f"/points/members/{tati.id}").get_data(as_text=True)
+    assert "冲正</summary>" not in secretary.get(f"/points/members/{tati.id}").get_data(
+        as_text=True
+    )
     assert login("township").post(url, {"reason": "重复表彰"}).status_code == 303
     assert ledger.balance_of(tati.id) == 0
 

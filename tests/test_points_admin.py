@@ -18,7 +18,11 @@ def test_admin_defines_a_rule_with_cap_and_awarders(login, org):
             "description": "", "active": "y"}  # fmt: skip
     assert c.post("/points/rules/new", form).status_code == 303
     rule = db.session.scalar(select(PointRule))
-    assert (rule.points, rule.quarterly_cap, rule.roles) == (5, 30, ["village_secretary", "township_officer"])
+    assert (rule.points, rule.quarterly_cap, rule.roles) == (
+        5,
+        30,
+        ["village_secretary", "township_officer"],
+    )
     assert not rule.is_deduction and rule.auto_source is None
     assert db.session.scalar(select(AuditEntry).where(AuditEntry.action == "points.rule_create"))
     # Same name again, zero or huge points: refused next to the field, nothing saved.
@@ -49,7 +53,11 @@ def test_admin_adds_items_and_sessions(login, org):
     assert c.post("/store/catalog/new", check).status_code == 303
     item = db.session.scalar(select(CatalogItem).where(CatalogItem.kind == "health_check"))
     assert item.stock is None  # services count places per session, not stock
-    session = {"on_date": (today + timedelta(days=14)).isoformat(), "place": "县人民医院", "capacity": "20"}
+    session = {
+        "on_date": (today + timedelta(days=14)).isoformat(),
+        "place": "县人民医院",
+        "capacity": "20",
+    }
     assert c.post(f"/store/catalog/{item.id}/sessions", session).status_code == 303
     assert db.session.scalar(select(ItemSession)).capacity == 20
     bad = c.post(f"/store/catalog/{item.id}/sessions", session | {"capacity": "-3"})

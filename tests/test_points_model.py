@@ -331,7 +331,8 @@ class LedgerMachine(RuleBasedStateMachine):
             short_points = self.balance[member] < cost
             short_stock = available < quantity
             message = "|".join(
-                (["积分不足"] if short_points else []) + (["库存不足|名额已满"] if short_stock else [])
+                (["积分不足"] if short_points else [])
+                + (["库存不足|名额已满"] if short_stock else [])
             )
             event(f"redeem: refused ({message})")
             with pytest.raises(RuleViolation, match=message):

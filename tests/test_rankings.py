@@ -90,7 +90,9 @@ def test_later_corrections_are_amendments(login, org, store):
     assert r.status_code == 303
     page = c.get(f"/rankings/{pub_id}").get_data(as_text=True)
     assert "更正为 0" in page and "30 → 0" in page
-    line = db.session.scalar(select(RankingLine).where(RankingLine.member_id == org.members["tati"].id))
+    line = db.session.scalar(
+        select(RankingLine).where(RankingLine.member_id == org.members["tati"].id)
+    )
     assert line.score == 30  # the published line itself is untouched
     assert c.post(f"/rankings/{pub_id}/amend", {"reason": "再复核"}).status_code == 303
     assert c.get(f"/rankings/{pub_id}").get_data(as_text=True).count("30 → 0") == 1
@@ -112,7 +114,9 @@ def test_objection_period(login, org, store):
     r = officer.post(f"/rankings/{pub.id}/objections/{objection_id}/answer", {"answer": "已补登"})
     assert r.status_code == 303
     assert "已补登" in member.get(f"/rankings/{pub.id}").get_data(as_text=True)
-    assert login("secretary").post(f"/rankings/{pub.id}/objections", {"text": "x"}).status_code == 403
+    assert (
+        login("secretary").post(f"/rankings/{pub.id}/objections", {"text": "x"}).status_code == 403
+    )
     db.session.execute(
         text("UPDATE ranking_publications SET objections_until = :d"),
         {"d": local_today() - timedelta(days=1)},
@@ -127,7 +131,9 @@ def test_ranking_page_queries_do_not_grow_with_members(login, org, store, server
     c = login("township")
 
     def queries_for_page():
-        pub_id = db.session.scalar(select(RankingPublication.id).order_by(RankingPublication.id.desc()))
+        pub_id = db.session.scalar(
+            select(RankingPublication.id).order_by(RankingPublication.id.desc())
+        )
         seen = []
         with server.app_context():
             engine = db.engine
@@ -167,5 +173,7 @@ def test_an_objection_key_of_another_member_is_409(login, org, store):
     key = "objection-key-0001"
     assert login("member").post(f"/rankings/{pub_id}/objections",
                                 {"text": "我的疑问", "request_id": key}).status_code == 303  # fmt: skip
-    r = login("member2").post(f"/rankings/{pub_id}/objections", {"text": "另一个", "request_id": key})
+    r = login("member2").post(
+        f"/rankings/{pub_id}/objections", {"text": "另一个", "request_id": key}
+    )
     assert r.status_code == 409

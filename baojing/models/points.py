@@ -183,7 +183,9 @@ class PointEntry(db.Model):
         # An automatic award happens once per record that earned it.
         Index(
             "uq_point_entries_source",
-            "rule_id", "source_type", "source_id",
+            "rule_id",
+            "source_type",
+            "source_id",
             unique=True,
             sqlite_where=text("kind = 'earn' AND source_type IS NOT NULL"),
         ),  # fmt: skip

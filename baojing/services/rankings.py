@@ -102,8 +102,14 @@ def publish(actor: User, township: OrgUnit, quarter: str) -> RankingPublication:
         db.session.execute(
             RankingLine.__table__.insert(),
             [
-                {"publication_id": publication.id, "member_id": s.member_id, "rank": s.rank,
-                 "score": s.score, "name": s.name, "village_name": s.village_name}  # fmt: skip
+                {
+                    "publication_id": publication.id,
+                    "member_id": s.member_id,
+                    "rank": s.rank,
+                    "score": s.score,
+                    "name": s.name,
+                    "village_name": s.village_name,
+                }  # fmt: skip
                 for s in lines
             ],
         )
@@ -128,9 +134,7 @@ def amend(actor: User, publication: RankingPublication, reason: str) -> int:
             ))  # fmt: skip
             added += 1
     db.session.flush()
-    audit.record(
-        "ranking.amend", publication, after={"amendments": added, "reason": reason}
-    )
+    audit.record("ranking.amend", publication, after={"amendments": added, "reason": reason})
     return added
 
 
@@ -172,7 +176,10 @@ def published_lines(publication_id: int) -> list[PublishedLine]:
     )
     rows = db.session.execute(
         select(
-            RankingLine.member_id, RankingLine.rank, RankingLine.score, RankingLine.name,
+            RankingLine.member_id,
+            RankingLine.rank,
+            RankingLine.score,
+            RankingLine.name,
             RankingLine.village_name,
             case((RankingAmendment.id.is_(None), None), else_=RankingAmendment.new_score),
         )  # fmt: skip

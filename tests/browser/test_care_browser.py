@@ -30,7 +30,6 @@ FINDINGS = "老人已出院在家休养，家属说药费报销还在办（浏�
 VISITORS = "支书 彭光华、联络员 田小兰"
 
 
-
 @pytest.fixture
 def live_server_uploads(live_server):
     """Where the served app keeps photos (tmp_path, set by the browser conftest)."""
@@ -144,7 +143,9 @@ def _no_problems(page, *expected_error_paths: str, ignore=()) -> None:
     assert problems == [], "console errors / CSP violations:\n" + "\n".join(problems)
 
 
-def test_secretary_visits_an_overdue_case_with_a_photo(live_server, page, live_server_uploads, tmp_path):
+def test_secretary_visits_an_overdue_case_with_a_photo(
+    live_server, page, live_server_uploads, tmp_path
+):
     """我的待办 → the red 逾期 case → 记录走访 with a photo → 已办结, photo shown, EXIF gone."""
     case_id = _overdue_demo_case(live_server)
     status, due_on = _case_row(live_server, case_id)

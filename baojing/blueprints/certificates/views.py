@@ -163,7 +163,8 @@ def renew(cert_id: int):
     form = RenewForm()
     if form.validate_on_submit():
         ok, new_cert = commit_or_errors(
-            form, lambda: issue.renew(cert, current_user, form.valid_until.data, form.request_id.data)
+            form,
+            lambda: issue.renew(cert, current_user, form.valid_until.data, form.request_id.data),
         )
         if ok:
             flash(f"已换发新证 {new_cert.serial}，原证件作废", "success")
@@ -177,9 +178,10 @@ def revoke(cert_id: int):
     require_role(*ISSUER_ROLES)
     cert = get_scoped_or_404(current_user, Certificate, cert_id)
     form = RevokeForm()
-    if form.validate_on_submit() and commit_or_errors(
-        form, lambda: issue.revoke(cert, current_user, form.reason.data)
-    )[0]:
+    if (
+        form.validate_on_submit()
+        and commit_or_errors(form, lambda: issue.revoke(cert, current_user, form.reason.data))[0]
+    ):
         flash("证件已作废，核验页面即时显示“已作废”", "success")
     else:
         flash(_first_error(form) or "没有作废", "error")
@@ -206,7 +208,6 @@ def _first_error(form) -> str:
         if errors:
             return errors[0]
     return ""
-
 
 
 # --- batch renewal and printing ------------------------------------------------------------
@@ -342,9 +343,10 @@ def transfer_receipt(transfer_id: int):
     form = ReceiptForm()
     data = {"receipt_on": form.receipt_on.data, "receipt_handler": form.receipt_handler.data,
             "receipt_phone": form.receipt_phone.data}  # fmt: skip
-    if form.validate_on_submit() and commit_or_errors(
-        form, lambda: transfer_svc.record_receipt(row, current_user, data)
-    )[0]:
+    if (
+        form.validate_on_submit()
+        and commit_or_errors(form, lambda: transfer_svc.record_receipt(row, current_user, data))[0]
+    ):
         flash("回执已登记，该党员已转出，不再列入流动党员名单（记录保留）", "success")
         return redirect(url_for("certificates.transfer", transfer_id=row.id), 303)
     return _transfer_page(row, form, 422)

@@ -65,9 +65,7 @@ def pool(member_id: int):
             flash_saved("已保存导师信息", f"mentor-{member.id}")
             return redirect(url_for("mentors.pool", member_id=member.id), 303)
     status = 422 if form.is_submitted() else 200
-    return render_template(
-        "mentors/pool.html", form=form, member=member, profile=profile
-    ), status
+    return render_template("mentors/pool.html", form=form, member=member, profile=profile), status
 
 
 # --- suggestions and proposals ---------------------------------------------------------------
@@ -189,9 +187,13 @@ def end(pairing_id: int):
 def checkin(pairing_id: int):
     ms = _mentorship_or_404(pairing_id)
     form = CheckinForm()
-    if form.validate_on_submit() and commit_or_errors(
-        form, lambda: mentoring.check_in(ms, current_user, form.service_data(), form.request_id.data)
-    )[0]:
+    if (
+        form.validate_on_submit()
+        and commit_or_errors(
+            form,
+            lambda: mentoring.check_in(ms, current_user, form.service_data(), form.request_id.data),
+        )[0]
+    ):
         flash_saved("已记录回访", f"mentor-checkin-{ms.id}")
         return redirect(url_for("mentors.pairing", pairing_id=ms.id), 303)
     return _pairing_page(ms, 422, form)
@@ -207,5 +209,3 @@ def _act(action, done: str) -> None:
         return
     db.session.commit()
     flash(done, "success")
-
-

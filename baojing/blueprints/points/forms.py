@@ -62,7 +62,9 @@ class RuleForm(Form):
             "is_deduction": self.is_deduction.data,
             "points": self.points.data,
             "quarterly_cap": self.quarterly_cap.data,
-            "awarder_roles": ",".join(r for r in AWARDER_ROLES if r in (self.awarder_roles.data or [])),
+            "awarder_roles": ",".join(
+                r for r in AWARDER_ROLES if r in (self.awarder_roles.data or [])
+            ),
             "auto_source": self.auto_source.data or None,
             "active": self.active.data,
             "description": self.description.data,

@@ -57,7 +57,9 @@ def rule(rule_id: int | None = None):
         form.auto_source.data = (existing.auto_source or "") if existing else ""
     status = 200
     if form.validate_on_submit():
-        ok, saved = commit_or_errors(form, lambda: catalog.save_rule(existing, form.data_for_service()))
+        ok, saved = commit_or_errors(
+            form, lambda: catalog.save_rule(existing, form.data_for_service())
+        )
         if ok:
             flash(f"已保存规则「{saved.name}」", "success")
             return redirect(url_for("points.rules"), 303)

@@ -28,7 +28,9 @@ def _own_township_id() -> int | None:
     if current_user.role == MEMBER:
         if not current_user.member_id:
             abort(404)
-        return db.session.scalar(select(Member.township_id).where(Member.id == current_user.member_id))
+        return db.session.scalar(
+            select(Member.township_id).where(Member.id == current_user.member_id)
+        )
     if current_user.org_unit_id:
         return current_user.township_id
     abort(403)  # the clerk has no branch
@@ -58,7 +60,8 @@ def _publish_form(formdata=True) -> PublishForm:
     if current_user.role != COUNTY_ADMIN:
         townships = townships.where(OrgUnit.id == current_user.township_id)
     form.township_id.choices = options(
-        (tid, f"{name}网络党支部") for tid, name in db.session.execute(townships.order_by(OrgUnit.id))
+        (tid, f"{name}网络党支部")
+        for tid, name in db.session.execute(townships.order_by(OrgUnit.id))
     )
     form.quarter.choices = options((q, q) for q in svc.completed_quarters())
     return form
@@ -129,7 +132,9 @@ def amend(publication_id: int):
     publication = _get_publication_or_404(publication_id)
     form = AmendForm()
     if form.validate_on_submit():
-        ok, added = commit_or_errors(form, lambda: svc.amend(current_user, publication, form.reason.data))
+        ok, added = commit_or_errors(
+            form, lambda: svc.amend(current_user, publication, form.reason.data)
+        )
         if ok:
             flash(f"已复核：{added} 人的积分有更正" if added else "已复核：积分没有变化", "success")
             return redirect(url_for("rankings.show", publication_id=publication.id), 303)
@@ -167,7 +172,9 @@ def answer(publication_id: int, objection_id: int):
         abort(404)
     form = AnswerForm()
     if form.validate_on_submit():
-        ok, _ = commit_or_errors(form, lambda: svc.answer(current_user, objection, form.answer.data))
+        ok, _ = commit_or_errors(
+            form, lambda: svc.answer(current_user, objection, form.answer.data)
+        )
         if ok:
             flash("已答复", "success")
             return redirect(url_for("rankings.show", publication_id=publication.id), 303)

@@ -211,7 +211,9 @@ def end(ms: Mentorship, actor: User, reason: str) -> Mentorship:
     return ms
 
 
-def check_in(ms: Mentorship, actor: User, data: dict, request_id: str | None = None) -> MentorCheckin:
+def check_in(
+    ms: Mentorship, actor: User, data: dict, request_id: str | None = None
+) -> MentorCheckin:
     """A periodic check-in by either side (or the branch). data: checked_on, note."""
     if (earlier := replayed(MentorCheckin, request_id, data, mentorship_id=ms.id)) is not None:
         return earlier
@@ -245,9 +247,7 @@ def mentorships_for(user: User, limit: int = 50) -> list[Mentorship]:
         db.session.scalars(
             select(Mentorship)
             .where(mentorship_condition(user))
-            .order_by(
-                Mentorship.status.not_in(OPEN_MENTORSHIP), Mentorship.proposed_at.desc()
-            )
+            .order_by(Mentorship.status.not_in(OPEN_MENTORSHIP), Mentorship.proposed_at.desc())
             .limit(limit)
         )
     )

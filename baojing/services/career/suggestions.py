@@ -82,9 +82,19 @@ def _statement():
     township = OrgUnit.__table__.alias("township")
     return (
         select(
-            mp.id, mp.member_id, Member.name, mp.trade, mp.dest_province, mp.dest_city,
-            township.c.name, places_left.label("places_left"), score.label("score"),
-            flag(same_trade), flag(same_city), flag(same_province), flag(same_township),
+            mp.id,
+            mp.member_id,
+            Member.name,
+            mp.trade,
+            mp.dest_province,
+            mp.dest_city,
+            township.c.name,
+            places_left.label("places_left"),
+            score.label("score"),
+            flag(same_trade),
+            flag(same_city),
+            flag(same_province),
+            flag(same_township),
         )  # fmt: skip
         .join(candidates, candidates.c.id == mp.id)
         .join(Member, Member.id == mp.member_id)
@@ -126,9 +136,18 @@ def suggest(mentee, limit: int = SHOWN) -> list[Suggestion]:
     rows = read_connection().execute(_SUGGEST, params).all()
     return [
         Suggestion(
-            mentor_id=r[0], member_id=r[1], name=r[2], trade=r[3], dest_province=r[4],
-            dest_city=r[5], township=r[6], places_left=r[7], score=r[8],
-            same_trade=bool(r[9]), same_city=bool(r[10]), same_province=bool(r[11]),
+            mentor_id=r[0],
+            member_id=r[1],
+            name=r[2],
+            trade=r[3],
+            dest_province=r[4],
+            dest_city=r[5],
+            township=r[6],
+            places_left=r[7],
+            score=r[8],
+            same_trade=bool(r[9]),
+            same_city=bool(r[10]),
+            same_province=bool(r[11]),
             same_township=bool(r[12]),
         )  # fmt: skip
         for r in rows

@@ -41,7 +41,11 @@ def _prepared(face: str) -> Path:
 def _fc(*args: str) -> str:
     try:
         out = subprocess.run(  # noqa: S603
-            ["fc-list", *args], capture_output=True, text=True, timeout=10, check=False  # noqa: S607
+            ["fc-list", *args],  # noqa: S607 - fontconfig's tool, found on PATH
+            capture_output=True,
+            text=True,
+            timeout=10,
+            check=False,
         )
     except (OSError, subprocess.TimeoutExpired):
         return ""

@@ -131,7 +131,9 @@ def card_context(cert: Certificate, member: Member) -> dict:
 
 
 def render_pdf(cert: Certificate, member: Member) -> bytes:
-    template = "certificates/pdf/letter.html" if cert.kind == "letter" else "certificates/pdf/cards.html"
+    template = (
+        "certificates/pdf/letter.html" if cert.kind == "letter" else "certificates/pdf/cards.html"
+    )
     context = card_context(cert, member)
     return pdf.render(template, cards=[context], **context)
 
@@ -167,7 +169,9 @@ def issue(
         )
     )  # fmt: skip
     if holding:
-        errors["kind"] = f"该党员已持有效的{CERT_KINDS[data['kind']]}（{holding}），请换发而不是另发"
+        errors["kind"] = (
+            f"该党员已持有效的{CERT_KINDS[data['kind']]}（{holding}），请换发而不是另发"
+        )
     if errors:
         raise RuleViolation(errors)
     cert = Certificate(
@@ -200,7 +204,9 @@ def issue(
     return cert
 
 
-def renew(old: Certificate, actor: User, valid_until: date, request_id: str | None = None) -> Certificate:
+def renew(
+    old: Certificate, actor: User, valid_until: date, request_id: str | None = None
+) -> Certificate:
     """A new paper with a new serial; the old one is void from now on."""
     if old.status != VALID:
         raise RuleViolation({"valid_until": "只能换发有效的证件"})

@@ -26,8 +26,13 @@ def certificates(user: User, *, status: str, today: date, page: int) -> Page:
     """status: valid | due (valid, expiring within 30 days or expired) | revoked | returned | all."""
     stmt = (
         select(
-            Certificate.id, Certificate.serial, Certificate.kind, Certificate.status,
-            Certificate.issued_on, Certificate.valid_until, Member.name.label("member_name"),
+            Certificate.id,
+            Certificate.serial,
+            Certificate.kind,
+            Certificate.status,
+            Certificate.issued_on,
+            Certificate.valid_until,
+            Member.name.label("member_name"),
         )  # fmt: skip
         .join(Member, Member.id == Certificate.member_id)
         .where(copied_scope_condition(user, Certificate))
@@ -49,8 +54,12 @@ def of_member(member_id: int) -> list:
     return list(
         read_connection().execute(
             select(
-                Certificate.id, Certificate.serial, Certificate.kind, Certificate.status,
-                Certificate.issued_on, Certificate.valid_until,
+                Certificate.id,
+                Certificate.serial,
+                Certificate.kind,
+                Certificate.status,
+                Certificate.issued_on,
+                Certificate.valid_until,
             )  # fmt: skip
             .where(Certificate.member_id == member_id)
             .order_by(Certificate.issued_on.desc(), Certificate.id.desc())
@@ -80,8 +89,13 @@ def transfers(user: User, *, status: str, today: date) -> list:
     """Transfer letters in scope. status: pending | overdue (receipt late) | returned | all."""
     stmt = (
         select(
-            Transfer.id, Transfer.serial, Transfer.status, Transfer.issued_on, Transfer.to_org,
-            Transfer.receipt_on, Member.name.label("member_name"),
+            Transfer.id,
+            Transfer.serial,
+            Transfer.status,
+            Transfer.issued_on,
+            Transfer.to_org,
+            Transfer.receipt_on,
+            Member.name.label("member_name"),
         )  # fmt: skip
         .join(Member, Member.id == Transfer.member_id)
         .where(copied_scope_condition(user, Transfer))

@@ -46,7 +46,9 @@ def pdf_path(transfer: Transfer):
     return issue.pdf_folder() / f"{transfer.serial}.pdf"
 
 
-def open_transfer(member: Member, actor: User, data: dict, request_id: str | None = None) -> Transfer:
+def open_transfer(
+    member: Member, actor: User, data: dict, request_id: str | None = None
+) -> Transfer:
     """Issue the introduction letter. data: to_org, to_address, dues_paid_until, valid_days."""
     if (earlier := replayed(Transfer, request_id, data, member_id=member.id)) is not None:
         return earlier
@@ -93,9 +95,13 @@ def open_transfer(member: Member, actor: User, data: dict, request_id: str | Non
 
 def render_pdf(transfer: Transfer, member: Member) -> bytes:
     cfg = current_app.config
-    age = transfer.issued_on.year - member.birth_date.year - (
-        (transfer.issued_on.month, transfer.issued_on.day)
-        < (member.birth_date.month, member.birth_date.day)
+    age = (
+        transfer.issued_on.year
+        - member.birth_date.year
+        - (
+            (transfer.issued_on.month, transfer.issued_on.day)
+            < (member.birth_date.month, member.birth_date.day)
+        )
     )
     year, month = transfer.dues_paid_until.split("-")
     return pdf.render(

@@ -44,8 +44,13 @@ def mask_name(name: str) -> str:
 # Built once: the page is public, rate limited, and should cost almost nothing.
 _LOOKUP = (
     select(
-        Certificate.serial, Certificate.kind, Certificate.issuing_org, Certificate.issued_on,
-        Certificate.valid_until, Certificate.status, Member.name,
+        Certificate.serial,
+        Certificate.kind,
+        Certificate.issuing_org,
+        Certificate.issued_on,
+        Certificate.valid_until,
+        Certificate.status,
+        Member.name,
     )  # fmt: skip
     .join(Member, Member.id == Certificate.member_id)
     .where(Certificate.verify_code == bindparam("code"))

@@ -55,7 +55,9 @@ def _save(row, model, fields, data: dict, actions: tuple[str, str]):
 def save_item(item: CatalogItem | None, data: dict) -> CatalogItem:
     if data["kind"] != GOODS:
         data = {**data, "stock": None}  # services count places per session
-    return _save(item, CatalogItem, ITEM_FIELDS, data, ("catalog.item_create", "catalog.item_update"))
+    return _save(
+        item, CatalogItem, ITEM_FIELDS, data, ("catalog.item_create", "catalog.item_update")
+    )
 
 
 def add_session(item: CatalogItem, data: dict) -> ItemSession:

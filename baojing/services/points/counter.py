@@ -62,7 +62,11 @@ def _lookup_statement(scope: str, search: str, prefix: bool):
         conds.append(SEARCH_CONDITIONS[search]())
     return (
         select(
-            Member.id, Member.name, Member.phone, Member.id_tail, OrgUnit.name,
+            Member.id,
+            Member.name,
+            Member.phone,
+            Member.id_tail,
+            OrgUnit.name,
             func.coalesce(PointAccount.balance, 0),
         )  # fmt: skip
         .join(OrgUnit, OrgUnit.id == Member.village_id)
@@ -87,9 +91,7 @@ def _head_statement(scope: str):
     return (
         select(Member.id, Member.name, OrgUnit.name)
         .join(OrgUnit, OrgUnit.id == Member.village_id)
-        .where(
-            Member.id == bindparam("member_id"), Member.status == ACTIVE, scope_condition(scope)
-        )
+        .where(Member.id == bindparam("member_id"), Member.status == ACTIVE, scope_condition(scope))
     )
 
 
@@ -194,8 +196,12 @@ def _open_catalogue(today: date) -> list[tuple[ItemView, list[SessionView]]]:
     conn = read_connection()
     items = conn.execute(
         select(
-            CatalogItem.id, CatalogItem.kind, CatalogItem.name, CatalogItem.description,
-            CatalogItem.price, CatalogItem.stock,
+            CatalogItem.id,
+            CatalogItem.kind,
+            CatalogItem.name,
+            CatalogItem.description,
+            CatalogItem.price,
+            CatalogItem.stock,
         )  # fmt: skip
         .where(
             CatalogItem.active.is_(True),
@@ -207,7 +213,10 @@ def _open_catalogue(today: date) -> list[tuple[ItemView, list[SessionView]]]:
     sessions: dict[int, list[SessionView]] = {}
     for row in conn.execute(
         select(
-            ItemSession.id, ItemSession.item_id, ItemSession.on_date, ItemSession.place,
+            ItemSession.id,
+            ItemSession.item_id,
+            ItemSession.on_date,
+            ItemSession.place,
             ItemSession.capacity - ItemSession.taken,
         )  # fmt: skip
         .where(ItemSession.on_date >= today, ItemSession.taken < ItemSession.capacity)
@@ -232,7 +241,9 @@ def catalogue_changed() -> None:
 
 _RECENT = (
     select(
-        Redemption.serial, CatalogItem.name.label("item_name"), Redemption.quantity,
+        Redemption.serial,
+        CatalogItem.name.label("item_name"),
+        Redemption.quantity,
         Redemption.points,
     )  # fmt: skip
     .join(CatalogItem, CatalogItem.id == Redemption.item_id)
