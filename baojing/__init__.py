@@ -15,7 +15,6 @@ from baojing.extensions import (
     configure_sqlite,
     csrf,
     db,
-    limiter,
     migrate,
 )
 
@@ -48,12 +47,12 @@ def create_app(test_config: dict | None = None) -> Flask:
 
     db.init_app(app)
     migrate.init_app(app, db, directory=MIGRATIONS, render_as_batch=True)
-    from baojing import uploads
+    from baojing import ratelimit, uploads
 
     uploads.init_app(app)  # before the CSRF check reads the body
     csrf.init_app(app)
     babel.init_app(app)
-    limiter.init_app(app)
+    ratelimit.init_app(app)
     from baojing import auth_hooks
 
     auth_hooks.init_app(app)

@@ -78,7 +78,6 @@ class Defaults:
     # on PDFs point at (otherwise the address the issuing request came in on).
     VERIFY_RATE_LIMIT = "30 per minute; 300 per day"
     RATELIMIT_STORAGE_URI = "memory://"
-    RATELIMIT_HEADERS_ENABLED = True
     PUBLIC_BASE_URL = ""
     # The sending committee's details printed on transfer letters (DOMAIN.md).
     TRANSFER_SENDER = {

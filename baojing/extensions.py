@@ -8,8 +8,6 @@ from contextvars import ContextVar
 
 from flask import g, has_request_context
 from flask_babel import Babel
-from flask_limiter import Limiter
-from flask_limiter.util import get_remote_address
 from flask_login import LoginManager
 from flask_migrate import Migrate
 from flask_sqlalchemy import SQLAlchemy
@@ -36,9 +34,6 @@ migrate = Migrate()
 login_manager = LoginManager()
 csrf = CSRFProtect()
 babel = Babel()
-# Per client address; memory:// counts per worker process (RATELIMIT_STORAGE_URI may name
-# a shared store). Only /verify is limited: everything else needs a login.
-limiter = Limiter(get_remote_address, default_limits=[])
 
 # True while handling a request that may write (POST and friends): its transaction
 # starts with BEGIN IMMEDIATE, so that a read-then-write waits for the lock instead of

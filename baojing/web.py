@@ -102,7 +102,9 @@ def init_app(app):
                 entity_type=(request.endpoint or "")[:30],
                 after={"path": request.path[:200]},
             )
-        return _error_response("errors/http.html", exc.code or 500, error=exc)
+        # What the exception says besides its body: Retry-After on a 429, Allow on a 405.
+        headers = {k: v for k, v in exc.get_headers() if k in ("Retry-After", "Allow")}
+        return _error_response("errors/http.html", exc.code or 500, headers, error=exc)
 
     @app.errorhandler(Exception)
     def _unexpected(exc):
@@ -111,15 +113,15 @@ def init_app(app):
         return _error_response("errors/http.html", 500, error=None)
 
 
-def _error_response(template: str, status: int, **context):
+def _error_response(template: str, status: int, headers: dict | None = None, **context):
     fragment = wants_fragment()
     body = render_template(template, fragment=fragment, status=status, **context)
-    response = (body, status)
+    headers = dict(headers or {})
     if fragment:
         # Never swap an error page into a form or list as if it were content:
         # put the message in the page's message area instead.
-        return response + ({"HX-Retarget": "#messages", "HX-Reswap": "innerHTML"},)
-    return response
+        headers |= {"HX-Retarget": "#messages", "HX-Reswap": "innerHTML"}
+    return body, status, headers
 
 
 def is_demo_instance(app) -> bool:

@@ -328,8 +328,12 @@ def test_renewal_gives_a_new_serial_and_voids_the_old(org, login, client):
 def test_verify_is_rate_limited(org, client, app):
     app.config["VERIFY_RATE_LIMIT"] = "3 per minute"
     cert = issued(org)
-    codes = [client.get(f"/verify/{cert.verify_code}").status_code for _ in range(4)]
-    assert codes == [200, 200, 200, 429]
+    responses = [client.get(f"/verify/{cert.verify_code}") for _ in range(4)]
+    assert [r.status_code for r in responses] == [200, 200, 200, 429]
+    assert 1 <= int(responses[-1].headers["Retry-After"]) <= 60
+    # Per address: somebody else checking a paper is not held up.
+    other = client.get(f"/verify/{cert.verify_code}", environ_base={"REMOTE_ADDR": "10.0.0.9"})
+    assert other.status_code == 200
 
 
 def test_mask_name():

@@ -1,10 +1,10 @@
 """/verify/<code>: public, no login. Says whether a paper is genuine and nothing personal."""
 
-from flask import current_app, redirect, render_template, request, url_for
+from flask import redirect, render_template, request, url_for
 
 from baojing.blueprints.verify import bp
 from baojing.dates import local_today
-from baojing.extensions import limiter
+from baojing.ratelimit import limited
 from baojing.services.certificates import issue, verify
 
 
@@ -18,7 +18,7 @@ def lookup():
 
 
 @bp.get("/<code>")
-@limiter.limit(lambda: current_app.config["VERIFY_RATE_LIMIT"])
+@limited("VERIFY_RATE_LIMIT")
 def show(code: str):
     """valid / expired / revoked / returned with a masked name; unknown or tampered: 404."""
     verdict = verify.check(issue.normalise_code(code), local_today())
