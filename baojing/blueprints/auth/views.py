@@ -3,8 +3,19 @@
 import time
 
 import segno
-from flask import abort, current_app, flash, redirect, render_template, request, session, url_for
+from flask import (
+    abort,
+    current_app,
+    flash,
+    g,
+    redirect,
+    render_template,
+    request,
+    session,
+    url_for,
+)
 from flask_login import current_user, login_user, logout_user
+from flask_wtf.csrf import generate_csrf
 
 from baojing import security
 from baojing.auth_hooks import safe_next
@@ -21,6 +32,11 @@ def _establish(user, token: str) -> None:
     user.session_token = token
     login_user(user)
     session.permanent = True
+    # A new CSRF token goes out with this response's cookie. Otherwise the first page
+    # after login would make one and re-sign the cookie, and so would every request
+    # whose client kept the login cookie (a script, or a page opened in parallel).
+    g.pop("csrf_token", None)
+    generate_csrf()
 
 
 @bp.route("/login", methods=["GET", "POST"])
