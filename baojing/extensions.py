@@ -15,6 +15,8 @@ from flask_wtf.csrf import CSRFProtect
 from sqlalchemy import MetaData, event
 from sqlalchemy.orm import DeclarativeBase
 
+from baojing.fastsql import execute_driver_sql
+
 # Stable constraint names, so that Alembic's batch mode on SQLite can find them later.
 NAMING = {
     "ix": "ix_%(column_0_label)s",
@@ -137,7 +139,7 @@ def configure_sqlite(engine, busy_timeout_ms: int) -> None:
         immediate = options.get("sqlite_immediate", write_intent.get())
         if immediate and gate is not None:
             gate.enter(conn.connection.info)
-        conn.exec_driver_sql("BEGIN IMMEDIATE" if immediate else "BEGIN")
+        execute_driver_sql(conn, "BEGIN IMMEDIATE" if immediate else "BEGIN")
 
     if gate is not None:
         # The holder is marked in the pool record's info, which the checkin and

@@ -15,6 +15,7 @@ from sqlalchemy import bindparam, func, select, update
 from sqlalchemy.exc import OperationalError
 
 from baojing.extensions import db, read_connection, write_intent
+from baojing.fastsql import Prepared
 from baojing.models.org import VILLAGE, OrgUnit
 from baojing.models.types import utcnow
 from baojing.models.users import ROLE_LABELS, LoginFailure, User, UserSession
@@ -272,7 +273,7 @@ class SessionUser:
         return ROLE_LABELS.get(self.role, self.role)
 
 
-_SESSION_QUERY = (
+_SESSION_QUERY = Prepared(
     select(
         UserSession.id,
         UserSession.created_at,
@@ -312,9 +313,9 @@ def load_session_user(token: str) -> SessionUser | None:
         # A plain read (BEGIN, not IMMEDIATE): the request takes the lock itself later.
         with db.engine.connect() as conn:
             conn = conn.execution_options(sqlite_immediate=False)
-            row = conn.execute(_SESSION_QUERY, params).first()
+            row = _SESSION_QUERY.first(conn, params)
     else:
-        row = read_connection().execute(_SESSION_QUERY, params).first()
+        row = _SESSION_QUERY.first(read_connection(), params)
     if row is None:
         return None
     (sid, created, last_seen, authenticated, uid, username, display, role, unit_id, member_id,

@@ -1,7 +1,7 @@
 """The member profile as a read model: a handful of prebuilt Core statements, no ORM.
 
 The profile is the page a secretary opens most; every statement here is built once
-per process and only bound and executed per request.
+per process and only bound and executed per request (fastsql.Prepared).
 """
 
 import functools
@@ -10,6 +10,7 @@ from dataclasses import dataclass
 from sqlalchemy import bindparam, select
 
 from baojing.extensions import read_connection
+from baojing.fastsql import Prepared
 from baojing.models.members import (
     BranchContact,
     ContactLog,
@@ -35,8 +36,8 @@ class Profile:
 
 
 @functools.lru_cache(maxsize=8)
-def _member_statement(scope: str):
-    return (
+def _member_statement(scope: str) -> Prepared:
+    return Prepared(
         select(
             *Member.__table__.c,
             OrgUnit.name.label("village_name"),
@@ -50,7 +51,7 @@ def _member_statement(scope: str):
     )
 
 
-_VISITS = (
+_VISITS = Prepared(
     select(
         RegistrationVisit.id,
         RegistrationVisit.cancelled_at,
@@ -67,7 +68,7 @@ _VISITS = (
     .order_by(RegistrationVisit.visited_on.desc(), RegistrationVisit.id.desc())
     .limit(VISITS_SHOWN)
 )
-_CONTACTS = (
+_CONTACTS = Prepared(
     select(
         ContactLog.contacted_on,
         ContactLog.channel,
@@ -79,7 +80,7 @@ _CONTACTS = (
     .order_by(ContactLog.contacted_on.desc(), ContactLog.id.desc())
     .limit(CONTACTS_SHOWN)
 )
-_HISTORY = (
+_HISTORY = Prepared(
     select(
         LiaisonAssignment.started_on,
         LiaisonAssignment.ended_on,
@@ -90,7 +91,7 @@ _HISTORY = (
     .where(LiaisonAssignment.member_id == bindparam("member_id"))
     .order_by(LiaisonAssignment.started_on.desc(), LiaisonAssignment.id.desc())
 )
-_LIAISONS = (
+_LIAISONS = Prepared(
     select(BranchContact.id, BranchContact.name, BranchContact.role)
     .where(BranchContact.village_id == bindparam("village_id"), BranchContact.active.is_(True))
     .order_by(BranchContact.name)
@@ -105,19 +106,17 @@ def load(user, member_id: int, *, registry: bool) -> Profile | None:
     """
     scope, scope_id = member_scope(user)
     conn = read_connection()
-    member = conn.execute(
-        _member_statement(scope), {"member_id": member_id, "scope_id": scope_id}
-    ).first()
+    member = _member_statement(scope).first(conn, {"member_id": member_id, "scope_id": scope_id})
     if member is None:
         return None
     ids = {"member_id": member_id}
-    visits = conn.execute(_VISITS, ids).all()
+    visits = _VISITS.all(conn, ids)
     if not registry:
         return Profile(member, visits, [], [], [])
     return Profile(
         member,
         visits,
-        conn.execute(_CONTACTS, ids).all(),
-        conn.execute(_HISTORY, ids).all(),
-        conn.execute(_LIAISONS, {"village_id": member.village_id}).all(),
+        _CONTACTS.all(conn, ids),
+        _HISTORY.all(conn, ids),
+        _LIAISONS.all(conn, {"village_id": member.village_id}),
     )

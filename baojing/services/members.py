@@ -11,6 +11,7 @@ from baojing import audit
 from baojing.cache import ttl_cache
 from baojing.dates import SHANGHAI, local_today, months_before
 from baojing.extensions import db, read_connection
+from baojing.fastsql import Prepared
 from baojing.models.members import (
     ACTIVE,
     BranchContact,
@@ -158,7 +159,7 @@ SEARCH_CONDITIONS = {
 
 @functools.lru_cache(maxsize=512)
 def _list_statements(scope: str, search: str, by_province: bool, alert: str, by_village: bool):
-    """(count, page) statements for one shape of filters, built once per process.
+    """(count, page) Prepared statements for one shape of filters, built once per process.
 
     Every value is a bind parameter, so the hot path only binds and executes:
     building a select costs more than running it here. The page statement carries
@@ -185,7 +186,7 @@ def _list_statements(scope: str, search: str, by_province: bool, alert: str, by_
         .limit(bindparam("limit"))
         .offset(bindparam("offset"))
     )
-    return count, rows
+    return Prepared(count), Prepared(rows)
 
 
 def list_members(
@@ -206,19 +207,18 @@ def list_members(
     count, rows = _list_statements(scope, search, bool(province), alert, bool(village_id))
     params |= {"scope_id": scope_id, "province": province, "village_id": village_id}
     params |= cutoffs.params()
-    # Plain Core execution: these run on every list view and search keystroke, and
-    # the ORM layer adds nothing for column rows.
+    # Prepared statements: these run on every list view and search keystroke.
     conn = read_connection()
     page = max(1, page)
-    found = conn.execute(rows, params | {"limit": per_page, "offset": (page - 1) * per_page}).all()
+    found = rows.all(conn, params | {"limit": per_page, "offset": (page - 1) * per_page})
     if found:
         return MemberPage(found, found[0].total, page, per_page)
-    total = conn.execute(count, params).scalar()
+    total = count.scalar(conn, params)
     if total == 0 or page == 1:
         return MemberPage([], total, 1, per_page)
     # Past the last page (the list shrank, or a typed URL): show the last one.
     last = -(-total // per_page)
-    found = conn.execute(rows, params | {"limit": per_page, "offset": (last - 1) * per_page}).all()
+    found = rows.all(conn, params | {"limit": per_page, "offset": (last - 1) * per_page})
     return MemberPage(found, total, last, per_page)
 
 

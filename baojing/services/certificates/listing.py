@@ -2,9 +2,10 @@
 
 from datetime import date, timedelta
 
-from sqlalchemy import select
+from sqlalchemy import bindparam, select
 
 from baojing.extensions import db, read_connection
+from baojing.fastsql import Prepared
 from baojing.models.certificates import (
     PENDING_RECEIPT,
     RECEIPT_RETURNED,
@@ -49,23 +50,24 @@ def certificates(user: User, *, status: str, today: date, page: int) -> Page:
     return fetch_page(stmt, page)
 
 
+_OF_MEMBER = Prepared(
+    select(
+        Certificate.id,
+        Certificate.serial,
+        Certificate.kind,
+        Certificate.status,
+        Certificate.issued_on,
+        Certificate.valid_until,
+    )  # fmt: skip
+    .where(Certificate.member_id == bindparam("member_id"))
+    .order_by(Certificate.issued_on.desc(), Certificate.id.desc())
+    .limit(20)
+)
+
+
 def of_member(member_id: int) -> list:
     """A member's certificates, newest first (the profile's 持证记录)."""
-    return list(
-        read_connection().execute(
-            select(
-                Certificate.id,
-                Certificate.serial,
-                Certificate.kind,
-                Certificate.status,
-                Certificate.issued_on,
-                Certificate.valid_until,
-            )  # fmt: skip
-            .where(Certificate.member_id == member_id)
-            .order_by(Certificate.issued_on.desc(), Certificate.id.desc())
-            .limit(20)
-        )
-    )
+    return _OF_MEMBER.all(read_connection(), {"member_id": member_id})
 
 
 def due_for_renewal(user: User, today: date, limit: int = 1000) -> list[Certificate]:
