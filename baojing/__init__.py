@@ -17,6 +17,7 @@ from baojing.extensions import (
     db,
     migrate,
 )
+from baojing.sessions import VerifiedCookieSessionInterface
 
 MIGRATIONS = str(Path(__file__).resolve().parent.parent / "migrations")
 
@@ -45,6 +46,7 @@ def create_app(test_config: dict | None = None) -> Flask:
         # Behind one reverse proxy (docs/deploy.md): trust its X-Forwarded-For/Proto.
         app.wsgi_app = ProxyFix(app.wsgi_app, x_for=1, x_proto=1)
 
+    app.session_interface = VerifiedCookieSessionInterface()
     db.init_app(app)
     migrate.init_app(app, db, directory=MIGRATIONS, render_as_batch=True)
     from baojing import ratelimit, uploads

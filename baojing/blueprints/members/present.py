@@ -1,5 +1,7 @@
 """Turning list rows into what a row on the phone shows: plain text, escaped by Jinja."""
 
+from itertools import product
+from operator import attrgetter
 from typing import NamedTuple
 
 from baojing.services.members import ALERT_LABELS
@@ -13,6 +15,16 @@ class ListRow(NamedTuple):
     meta: str
 
 
+# The badges of a row for each combination of its three alert flags, made once.
+_BADGES = {
+    flags: tuple(
+        (code, label) for (code, label), on in zip(ALERT_LABELS.items(), flags, strict=True) if on
+    )
+    for flags in product((0, 1), repeat=len(ALERT_LABELS))
+}
+_alert_flags = attrgetter(*ALERT_LABELS)  # a row's flags, in ALERT_LABELS order
+
+
 def list_rows(rows, *, show_village: bool) -> list[ListRow]:
     """One ListRow per member row; the second line is joined here, once, in Python.
 
@@ -21,15 +33,13 @@ def list_rows(rows, *, show_village: bool) -> list[ListRow]:
     """
     out = []
     for m in rows:
-        parts = []
-        if show_village:
-            parts.append(m.village_name)
+        parts = [m.village_name] if show_village else []
         if m.dest_province:
             parts.append(m.dest_province + m.dest_city)
         if m.trade:
             parts.append(m.trade)
         parts.append(f"联络人 {m.liaison_name or '无'}")
         parts.append(f"上门登记 {m.last_verified_on}" if m.last_verified_on else "从未上门登记")
-        badges = tuple((code, label) for code, label in ALERT_LABELS.items() if getattr(m, code))
+        badges = _BADGES[_alert_flags(m)]
         out.append(ListRow(m.id, m.name, m.phone_masked, badges, " · ".join(parts)))
     return out

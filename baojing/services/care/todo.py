@@ -14,6 +14,7 @@ from sqlalchemy import and_, bindparam, case, exists, func, literal_column, null
 
 from baojing.dates import quarter_start
 from baojing.extensions import read_connection
+from baojing.fastsql import Prepared
 from baojing.models.care import (
     PENDING,
     SERVICE_WAITING,
@@ -61,7 +62,9 @@ def _pending(scope: str):
 @functools.lru_cache(maxsize=8)
 def _count_statement(scope: str):
     overdue = func.coalesce(func.sum(case((CareCase.due_on < bindparam("today"), 1), else_=0)), 0)
-    return select(func.count().label("total"), overdue.label("overdue")).where(_pending(scope))
+    return Prepared(
+        select(func.count().label("total"), overdue.label("overdue")).where(_pending(scope))
+    )
 
 
 @functools.lru_cache(maxsize=8)
@@ -135,15 +138,14 @@ def _statements(scope: str):
         .order_by(FamilyPairing.started_on, FamilyPairing.id)
         .limit(OTHERS_SHOWN)
     )
-    return cases, requests, pairings
+    return Prepared(cases), Prepared(requests), Prepared(pairings)
 
 
 def case_counts(user: User, today: date) -> tuple[int, int]:
     """(cases waiting for a visit, of which overdue) in the user's scope; the home page shows them."""
     scope, scope_id = member_scope(user)
-    row = read_connection().execute(_count_statement(scope), {"scope_id": scope_id, "today": today})
-    total, overdue = row.one()
-    return total, overdue
+    row = _count_statement(scope).first(read_connection(), {"scope_id": scope_id, "today": today})
+    return row.total, row.overdue
 
 
 def todo_for(user: User, today: date) -> Todo:
@@ -151,7 +153,7 @@ def todo_for(user: User, today: date) -> Todo:
     season = quarter_start(today)
     params = {"scope_id": scope_id, "today": today, "season": season}
     conn = read_connection()
-    cases, requests, pairings = (conn.execute(s, params).all() for s in _statements(scope))
+    cases, requests, pairings = (s.all(conn, params) for s in _statements(scope))
     return Todo(
         today=today, season_start=season,
         cases=cases, cases_total=cases[0].total if cases else 0,

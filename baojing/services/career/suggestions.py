@@ -10,15 +10,17 @@ that can match) united in SQL, so the work grows with the matching mentors, not
 with the county's 20,000 members; the statement is built once per process.
 """
 
+import functools
 from dataclasses import dataclass
 
 from sqlalchemy import and_, bindparam, case, literal_column, select, union
 
 from baojing.extensions import read_connection
+from baojing.fastsql import Prepared
 from baojing.models.career import MentorProfile
 from baojing.models.members import ACTIVE, Member
 from baojing.models.org import OrgUnit
-from baojing.scoping import member_condition
+from baojing.scoping import member_scope, scope_condition
 
 SHOWN = 5
 WEIGHTS = {"trade": 4, "city": 3, "province": 1, "township": 1}
@@ -109,17 +111,25 @@ def _statement():
     )
 
 
-_SUGGEST = _statement()
+_SUGGEST = Prepared(_statement())
 _MENTEE_COLUMNS = (
     Member.id, Member.name, Member.trade, Member.dest_province, Member.dest_city,
     Member.township_id, Member.village_id,
 )  # fmt: skip
 
 
+@functools.lru_cache(maxsize=8)
+def _mentee_statement(scope: str) -> Prepared:
+    return Prepared(
+        select(*_MENTEE_COLUMNS).where(Member.id == bindparam("member_id"), scope_condition(scope))
+    )
+
+
 def mentee_in_scope(user, member_id: int):
     """The few columns a suggestion needs, for a member the user may see; None otherwise."""
-    stmt = select(*_MENTEE_COLUMNS).where(Member.id == member_id, member_condition(user))
-    return read_connection().execute(stmt).first()
+    scope, scope_id = member_scope(user)
+    params = {"member_id": member_id, "scope_id": scope_id}
+    return _mentee_statement(scope).first(read_connection(), params)
 
 
 def suggest(mentee, limit: int = SHOWN) -> list[Suggestion]:
@@ -133,7 +143,7 @@ def suggest(mentee, limit: int = SHOWN) -> list[Suggestion]:
         "mentee_id": mentee.id,
         "limit": limit,
     }
-    rows = read_connection().execute(_SUGGEST, params).all()
+    rows = _SUGGEST.all(read_connection(), params)
     return [
         Suggestion(
             mentor_id=r[0],

@@ -1,0 +1,55 @@
+"""The cookie session remembers verified cookies without weakening the check."""
+
+import time
+
+from flask import flash, get_flashed_messages, request, session
+
+from baojing.sessions import VerifiedCookieSessionInterface
+
+
+def cookie_for(app, data: dict) -> str:
+    serializer = app.session_interface.get_signing_serializer(app)
+    return serializer.dumps(data)
+
+
+def open_with(app, cookie: str):
+    name = app.config["SESSION_COOKIE_NAME"]
+    with app.test_request_context(headers={"Cookie": f"{name}={cookie}"}):
+        return app.session_interface.open_session(app, request)
+
+
+def test_a_remembered_cookie_gives_a_copy_each_time(app):
+    assert isinstance(app.session_interface, VerifiedCookieSessionInterface)
+    cookie = cookie_for(app, {"_user_id": "token", "_fresh": True})
+    first = open_with(app, cookie)
+    first["_user_id"] = "changed by this request"
+    again = open_with(app, cookie)
+    assert again["_user_id"] == "token" and not again.modified
+
+
+def test_a_tampered_or_foreign_cookie_is_an_empty_session(app):
+    cookie = cookie_for(app, {"_user_id": "token"})
+    open_with(app, cookie)  # remembered
+    assert dict(open_with(app, cookie[:-2] + ("AA" if not cookie.endswith("AA") else "BB"))) == {}
+    payload, _, _ = cookie.rpartition(".")
+    assert dict(open_with(app, payload + ".forged")) == {}
+
+
+def test_a_remembered_cookie_still_ages_out(app, monkeypatch):
+    cookie = cookie_for(app, {"_user_id": "token"})
+    assert open_with(app, cookie)["_user_id"] == "token"
+    lifetime = app.permanent_session_lifetime.total_seconds()
+    later = time.time() + lifetime + 5
+    monkeypatch.setattr(time, "time", lambda: later)
+    assert dict(open_with(app, cookie)) == {}
+
+
+def test_flashed_messages_are_not_shared_between_requests(app):
+    with app.test_request_context():
+        flash("已保存", "success")
+        cookie = cookie_for(app, dict(session))
+    for _ in range(2):
+        name = app.config["SESSION_COOKIE_NAME"]
+        with app.test_request_context(headers={"Cookie": f"{name}={cookie}"}):
+            flash("又一条")  # Flask appends to the session's list in place
+            assert get_flashed_messages() == ["已保存", "又一条"]
