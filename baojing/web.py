@@ -4,7 +4,7 @@ import hashlib
 from datetime import date, datetime
 from pathlib import Path
 
-from flask import render_template, request, url_for
+from flask import current_app, render_template, request, url_for
 from flask_login import current_user
 from flask_wtf.csrf import CSRFError
 from markupsafe import Markup
@@ -42,15 +42,6 @@ def init_app(app):
         return url
 
     app.jinja_env.globals["asset"] = asset
-
-    _links: dict[str, str] = {}
-
-    def link(endpoint: str) -> str:
-        """url_for an endpoint without arguments, once per process (menus on every page)."""
-        url = _links.get(endpoint)
-        if url is None:
-            url = _links[endpoint] = url_for(endpoint)
-        return url
 
     app.jinja_env.globals["link"] = link
 
@@ -130,6 +121,15 @@ def init_app(app):
         db.session.rollback()
         app.logger.exception("unhandled error on %s %s", request.method, request.path)
         return _error_response("errors/http.html", 500, error=None)
+
+
+def link(endpoint: str) -> str:
+    """url_for an endpoint without arguments, once per app (menus on every page)."""
+    links = current_app.extensions.setdefault("baojing_links", {})
+    url = links.get(endpoint)
+    if url is None:
+        url = links[endpoint] = url_for(endpoint)
+    return url
 
 
 def _error_response(template: str, status: int, headers: dict | None = None, **context):

@@ -38,6 +38,7 @@ from baojing.scoping import (
 from baojing.services import Conflict, RuleViolation, member_profile
 from baojing.services import members as svc
 from baojing.services.certificates import listing as cert_listing
+from baojing.web import link
 
 # --- list ----------------------------------------------------------------------------
 
@@ -73,7 +74,7 @@ def index():
         "cutoffs": cutoffs,
         "alert_labels": svc.ALERT_LABELS,
         "rows": list_rows(result.rows, show_village=current_user.role != VILLAGE_SECRETARY),
-        "profile_prefix": url_for("members.index"),
+        "profile_prefix": link("members.index"),
     }
     if htmx.wants_fragment():
         return htmx.render("members/list.html", "members/_results.html", **context)
