@@ -36,7 +36,6 @@ from common import (
     load_config,
     load_demo,
     login,
-    measure_alternating,
     page_results,
     print_run_quality,
     print_wal,
@@ -54,7 +53,7 @@ from common import (
 
 # The same Lua hooks (every non-200 counted, p50/p99 from done()) and the same wrk wrapper
 # as the member pages: a GET with a session cookie, nothing else.
-from members import WRK_LUA, wrk
+from members import measure_get_pages
 
 from baojing.models.care import PENDING
 
@@ -319,22 +318,8 @@ def run(args, tmp: Path) -> dict:
     weight = first_load(app_port, sec_cookie)
     town_weight = first_load(app_port, town_cookie)
 
-    lua = tmp / "bench.lua"
-    lua.write_text(WRK_LUA)
-
-    if args.warmup > 0:
-        print(f"warm-up: {args.warmup:g}s per URL", flush=True)
-        wrk(args, lua, floor_port, "/", {}, args.warmup)
-        for page in pages:
-            wrk(args, lua, app_port, page["path"], page["headers"], args.warmup)
-
     # floor, secretary, floor, township, floor
-    floors, runs, measured = measure_alternating(
-        args,
-        pages,
-        lambda duration: wrk(args, lua, floor_port, "/", {}, duration),
-        lambda page, duration: wrk(args, lua, app_port, page["path"], page["headers"], duration),
-    )
+    floors, runs, measured = measure_get_pages(args, tmp, app_port, floor_port, pages)
 
     sessions_still_good(app_port, PATH, (sec_cookie, town_cookie))
 

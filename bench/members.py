@@ -95,6 +95,27 @@ end
 """
 
 
+def measure_get_pages(args, tmp: Path, app_port: int, floor_port: int, pages: list[dict]):
+    """Warm up, then floor, page 1, floor, page 2, … floor: GETs with each page's headers.
+
+    The shape every GET bench shares (members, care, mentors); returns what
+    common.measure_alternating returns.
+    """
+    lua = tmp / "bench.lua"
+    lua.write_text(WRK_LUA)
+    if args.warmup > 0:
+        print(f"warm-up: {args.warmup:g}s per URL", flush=True)
+        wrk(args, lua, floor_port, "/", {}, args.warmup)
+        for page in pages:
+            wrk(args, lua, app_port, page["path"], page["headers"], args.warmup)
+    return measure_alternating(
+        args,
+        pages,
+        lambda duration: wrk(args, lua, floor_port, "/", {}, duration),
+        lambda page, duration: wrk(args, lua, app_port, page["path"], page["headers"], duration),
+    )
+
+
 def wrk(args, lua: Path, port: int, path: str, headers: dict, duration: int) -> dict:
     r, stdout = run_wrk(args, lua, port, path, duration, headers=headers)
     non2xx3xx = re.search(r"Non-2xx or 3xx responses:\s*(\d+)", stdout)
@@ -194,22 +215,8 @@ def run(args, tmp: Path) -> dict:
         page.update(verify_page(app_port, page))
         print(f"  ok  {page['label']}: {page['bytes']} B, rows={page['total_rows']}")
 
-    lua = tmp / "bench.lua"
-    lua.write_text(WRK_LUA)
-
-    if args.warmup > 0:
-        print(f"warm-up: {args.warmup:g}s per URL", flush=True)
-        wrk(args, lua, floor_port, "/", {}, args.warmup)
-        for page in pages:
-            wrk(args, lua, app_port, page["path"], page["headers"], args.warmup)
-
     # floor, A, floor, B, floor, C, floor, D, floor
-    floors, runs, measured = measure_alternating(
-        args,
-        pages,
-        lambda duration: wrk(args, lua, floor_port, "/", {}, duration),
-        lambda page, duration: wrk(args, lua, app_port, page["path"], page["headers"], duration),
-    )
+    floors, runs, measured = measure_get_pages(args, tmp, app_port, floor_port, pages)
 
     sessions_still_good(app_port, "/members/", (sec_cookie, town_cookie))
 

@@ -41,7 +41,6 @@ from common import (
     load_config,
     load_demo,
     login,
-    measure_alternating,
     page_results,
     print_run_quality,
     print_wal,
@@ -59,7 +58,7 @@ from common import (
 
 # The same Lua hooks (every non-200 counted, p50/p99 from done()) and the same wrk wrapper
 # as the member pages: a GET with a session cookie and the given headers.
-from members import WRK_LUA, wrk
+from members import measure_get_pages
 
 OUT = REPO / "bench" / "out" / "mentors.json"
 TARGETS = {"fragment": 0.25, "page": None, "list_page": None}  # the target: fragment
@@ -492,22 +491,8 @@ def run(args, tmp: Path) -> dict:
             f"suggestion ({fragment['first_name']}, profile {fragment['first_mentor_id']})"
         )
 
-    lua = tmp / "bench.lua"
-    lua.write_text(WRK_LUA)
-
-    if args.warmup > 0:
-        print(f"warm-up: {args.warmup:g}s per URL", flush=True)
-        wrk(args, lua, floor_port, "/", {}, args.warmup)
-        for page in pages:
-            wrk(args, lua, app_port, page["path"], page["headers"], args.warmup)
-
     # floor, fragment, floor, page, floor, list page, floor
-    floors, runs, measured = measure_alternating(
-        args,
-        pages,
-        lambda duration: wrk(args, lua, floor_port, "/", {}, duration),
-        lambda page, duration: wrk(args, lua, app_port, page["path"], page["headers"], duration),
-    )
+    floors, runs, measured = measure_get_pages(args, tmp, app_port, floor_port, pages)
 
     sessions_still_good(app_port, base, (cookie,))
 
