@@ -323,6 +323,23 @@ def test_renewal_gives_a_new_serial_and_voids_the_old(org, login, client):
     assert new.serial != cert.serial and new.status == "valid"
     assert cert.status == "revoked" and new.serial in cert.revoke_reason
     assert "已作废" in client.get(f"/verify/{cert.verify_code}").get_data(as_text=True)
+    # The same form sent again (a double tap, a retry on a bad line) lands on the new card.
+    again = township.post(f"/certificates/{cert.id}/renew", form)
+    assert again.status_code == 303 and again.headers["Location"] == response.headers["Location"]
+    assert db.session.scalar(select(func.count()).select_from(Certificate)) == 2
+
+
+def test_voiding_the_last_card_moves_the_member_version(org, login):
+    """An edit form opened before the revocation must not write 持证 back silently."""
+    cert = issued(org, kind="card")
+    member = org.members["tati"]
+    db.session.refresh(member)
+    assert member.has_certificate
+    version = member.version
+    response = login("township").post(f"/certificates/{cert.id}/revoke", {"reason": "遗失补办"})
+    assert response.status_code == 303
+    db.session.refresh(member)
+    assert not member.has_certificate and member.version == version + 1
 
 
 def test_verify_is_rate_limited(org, client, app):
@@ -443,6 +460,14 @@ def test_batch_renews_every_due_card_and_prints_ten_a_sheet(org, login, app, tmp
         select(Certificate).where(Certificate.renewed_from_id.is_not(None))
     ).all()
     assert len(renewed) == 12 and all(c.status == "valid" for c in renewed)
+    # The background job's writes are audited as the officer who asked for them.
+    actions = db.session.execute(
+        select(AuditEntry.action, AuditEntry.user_id).where(
+            AuditEntry.action.in_(["certificate.issue", "certificate.revoke"])
+        )
+    ).all()
+    by_officer = [a for a, uid in actions if uid == org.users["township"].id]
+    assert len(by_officer) == 36 and all(uid is not None for _, uid in actions)  # 12 + 12 + 12
     # Other townships' officers cannot see the job.
     assert fetch(login("secretary2"), f"/certificates/batch/{job_id}").status_code == 404
 

@@ -198,6 +198,7 @@ def issue(
         after={"serial": cert.serial, "kind": cert.kind, "member_id": member.id,
                "valid_until": cert.valid_until.isoformat(),
                "renewed_from": renewed_from.serial if renewed_from else None},
+        user=actor,
     )  # fmt: skip
     # 持证用证 earns points where a rule says so (points store), in this transaction.
     awards.auto_award("certificate_issued", cert.id, member, today, actor)
@@ -208,14 +209,16 @@ def renew(
     old: Certificate, actor: User, valid_until: date, request_id: str | None = None
 ) -> Certificate:
     """A new paper with a new serial; the old one is void from now on."""
+    data = {"kind": old.kind, "valid_until": valid_until, "reason": old.reason,
+            "destination": old.destination}  # fmt: skip
+    # A resent form finds the renewal it made (the old card is void by then).
+    if (earlier := replayed(Certificate, request_id, data, member_id=old.member_id)) is not None:
+        return earlier
     if old.status != VALID:
         raise RuleViolation({"valid_until": "只能换发有效的证件"})
     member = db.session.get(Member, old.member_id)
-    data = {"kind": old.kind, "valid_until": valid_until, "reason": old.reason,
-            "destination": old.destination}  # fmt: skip
     new = issue(member, actor, data, None, request_id, renewed_from=old)
-    if old.status == VALID:  # a replay found the earlier renewal: the old one is void already
-        _void(old, actor, REVOKED, f"已换发新证 {new.serial}")
+    _void(old, actor, REVOKED, f"已换发新证 {new.serial}", renewed=True)
     return new
 
 
@@ -232,7 +235,10 @@ def mark_returned(cert: Certificate, actor: User) -> Certificate:
     return _void(cert, actor, RETURNED, "")
 
 
-def _void(cert: Certificate, actor: User, status: str, reason: str) -> Certificate:
+def _void(
+    cert: Certificate, actor: User, status: str, reason: str, *, renewed: bool = False
+) -> Certificate:
+    """Revoke or take back a card; its points go back unless a renewal replaced it."""
     before = {"status": cert.status}
     cert.status = status
     if status == REVOKED:
@@ -249,14 +255,15 @@ def _void(cert: Certificate, actor: User, status: str, reason: str) -> Certifica
         )
     )
     if still is None:
-        db.session.execute(
-            update(Member).where(Member.id == cert.member_id).values(has_certificate=False)
-        )
+        # Through the ORM, so the member's version moves: an edit form opened before
+        # this must not save the old 持证 flag back without a conflict.
+        db.session.get(Member, cert.member_id).has_certificate = False
+        db.session.flush()
     audit.record(
         f"certificate.{'revoke' if status == REVOKED else 'return'}", cert, before=before,
-        after={"status": status, "serial": cert.serial, "reason": reason},
+        after={"status": status, "serial": cert.serial, "reason": reason}, user=actor,
     )  # fmt: skip
-    if status == REVOKED and not reason.startswith("已换发"):
+    if status == REVOKED and not renewed:
         awards.reverse_source("certificate_issued", cert.id, actor, f"证件作废：{reason}")
     return cert
 

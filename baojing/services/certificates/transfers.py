@@ -89,6 +89,7 @@ def open_transfer(
     audit.record(
         "transfer.issue", transfer,
         after={"serial": transfer.serial, "member_id": member.id, "to_org": transfer.to_org},
+        user=actor,
     )  # fmt: skip
     return transfer
 
@@ -141,6 +142,7 @@ def record_receipt(transfer: Transfer, actor: User, data: dict) -> Transfer:
         "transfer.receipt", transfer, before=before,
         after={"serial": transfer.serial, "receipt_on": transfer.receipt_on.isoformat(),
                "member_status": TRANSFERRED},
+        user=actor,
     )  # fmt: skip
     return transfer
 
