@@ -130,7 +130,20 @@ def test_no_jump_from_proposed_to_completed_and_ending_frees_the_place(org, pool
     township.post(f"/mentors/pairings/{ms.id}/complete", {"outcome": "running"})
     db.session.refresh(ms)
     assert ms.status == "proposed"
-    township.post(f"/mentors/pairings/{ms.id}/accept", {"side": "mentor"})  # by phone, on behalf
+    # The mentor lives in 葫芦镇: 迁陵镇 may not speak for them (that would reveal their
+    # phone); the mentor's own branch confirms by phone, on their behalf.
+    page = township.get(f"/mentors/pairings/{ms.id}").get_data(as_text=True)
+    assert "导师已同意（代登记）" not in page and "导师不在本辖区" in page
+    township.post(f"/mentors/pairings/{ms.id}/accept", {"side": "mentor"})
+    db.session.refresh(ms)
+    assert ms.status == "proposed" and ms.mentor_accepted_at is None
+    assert profile.member.phone not in township.get(f"/mentors/pairings/{ms.id}").get_data(
+        as_text=True
+    )
+    mentor_branch = login("secretary2")
+    page = mentor_branch.get(f"/mentors/pairings/{ms.id}").get_data(as_text=True)
+    assert "导师已同意（代登记）" in page and "本人已同意（代登记）" not in page
+    mentor_branch.post(f"/mentors/pairings/{ms.id}/accept", {"side": "mentor"})
     db.session.refresh(ms)
     assert ms.status == "active"
     check = {"checked_on": "2000-01-01", "note": "店面开张", "request_id": "checkin-key-1"}
@@ -208,9 +221,9 @@ def test_the_database_refuses_more_mentees_than_places(pool):
 def test_scope_of_suggestions_and_pairings(org, pool, login, server):
     mentee, mentors = pool
     township = login("township")
-    _propose(township, mentee, mentors["trade_city"])
+    _propose(township, mentee, mentors["township"])  # mentee and mentor both in 迁陵镇
     ms = db.session.scalar(select(Mentorship))
-    other = login("secretary2")
+    other = login("secretary2")  # 新民村, 葫芦镇: neither side is theirs
     assert other.get(f"/mentors/suggest/{mentee.id}/list").status_code == 404
     assert other.get(f"/mentors/pairings/{ms.id}").status_code == 404
     assert _propose(other, mentee, mentors["township"], key="propose-key-9").status_code == 404

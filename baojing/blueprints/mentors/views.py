@@ -139,6 +139,7 @@ def _pairing_page(ms: Mentorship, status: int = 200, checkin_form=None):
     both = ms.mentor_accepted_at is not None and ms.mentee_accepted_at is not None
     return render_template(
         "mentors/pairing.html", ms=ms, side=side, contacts_shown=both,
+        may_confirm=mentoring.sides_staff_may_confirm(ms, current_user),
         checkins=mentoring.checkins(ms), today=local_today(),
         checkin_form=checkin_form or CheckinForm(formdata=None, checked_on=local_today(),
                                                  request_id=new_request_id()),

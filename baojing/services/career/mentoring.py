@@ -27,7 +27,7 @@ from baojing.models.members import ACTIVE as MEMBER_ACTIVE
 from baojing.models.members import Member
 from baojing.models.types import utcnow
 from baojing.models.users import MEMBER, User
-from baojing.scoping import copied_scope_condition
+from baojing.scoping import copied_scope_condition, member_condition
 from baojing.services import RuleViolation
 from baojing.services.idempotency import keyed, replayed
 
@@ -69,11 +69,18 @@ def save_profile(member: Member, actor: User, data: dict) -> MentorProfile:
 
 
 def mentorship_condition(user: User):
-    """A member sees the mentorships they are in; the branch those of its mentees."""
+    """A member sees the mentorships they are in; a branch those of its mentees and mentors.
+
+    The mentor's own branch must see the pairing: it is the one that may confirm for
+    a mentor without an account (sides_staff_may_confirm).
+    """
     if user.role == MEMBER:
         mid = user.member_id or 0
         return or_(Mentorship.mentor_member_id == mid, Mentorship.mentee_member_id == mid)
-    return copied_scope_condition(user, Mentorship)
+    its_mentors = select(Member.id).where(member_condition(user))
+    return or_(
+        copied_scope_condition(user, Mentorship), Mentorship.mentor_member_id.in_(its_mentors)
+    )
 
 
 def side_of(ms: Mentorship, user: User) -> str:
@@ -84,6 +91,29 @@ def side_of(ms: Mentorship, user: User) -> str:
         if user.member_id == ms.mentee_member_id:
             return "mentee"
     return "branch"
+
+
+def sides_staff_may_confirm(ms: Mentorship, actor: User) -> set[str]:
+    """The sides a secretary or officer may confirm for: members in their own scope.
+
+    Confirming for the mentor is what reveals the mentor's phone to the other branch,
+    so a branch may speak only for members it looks after itself.
+    """
+    if actor.role == MEMBER:
+        return set()
+    in_scope = set(
+        db.session.scalars(
+            select(Member.id).where(
+                Member.id.in_([ms.mentor_member_id, ms.mentee_member_id]),
+                member_condition(actor),
+            )
+        )
+    )
+    return {
+        side
+        for side, member_id in (("mentor", ms.mentor_member_id), ("mentee", ms.mentee_member_id))
+        if member_id in in_scope
+    }
 
 
 # --- the life of a mentorship -------------------------------------------------------------
@@ -139,9 +169,10 @@ def accept(ms: Mentorship, actor: User, side: str) -> Mentorship:
     """
     if ms.status != PROPOSED:
         raise RuleViolation({"accept": "这个结对已经不在待确认状态"})
-    mine = side_of(ms, actor)
-    if actor.role == MEMBER and mine != side:
+    if actor.role == MEMBER and side_of(ms, actor) != side:
         raise RuleViolation({"accept": "只能为自己确认"})
+    if actor.role != MEMBER and side not in sides_staff_may_confirm(ms, actor):
+        raise RuleViolation({"accept": "只能为本辖区的党员代为确认，请联系对方所在支部"})
     now = utcnow()
     if side == "mentor":
         ms.mentor_accepted_at = ms.mentor_accepted_at or now
