@@ -16,6 +16,7 @@ from baojing.dates import SHANGHAI
 from baojing.extensions import db
 from baojing.htmx import wants_fragment
 from baojing.models.meta import AppMeta
+from baojing.money import wan, yuan
 from baojing.validators import mask_id, mask_phone
 
 CSP = (
@@ -64,7 +65,7 @@ def init_app(app):
     app.jinja_env.globals["nav_menu"] = nav_menu
     app.jinja_env.filters["dt"] = format_datetime
     app.jinja_env.filters["d"] = format_date
-    app.jinja_env.globals.update(mask_id=mask_id, mask_phone=mask_phone)
+    app.jinja_env.globals.update(mask_id=mask_id, mask_phone=mask_phone, yuan=yuan, wan=wan)
     app.jinja_env.trim_blocks = True
     app.jinja_env.lstrip_blocks = True
 

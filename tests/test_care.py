@@ -267,9 +267,12 @@ def test_double_submitted_visit_is_saved_once_with_its_photo_once(org, login):
     ("change", "field", "message"),
     [
         ({"visitors": ""}, "visitors", "请填写谁去走访的"),
-        ({"money": "-5"}, "money", "0 到 100000"),
-        ({"money": "abc"}, "money", ""),
-        ({"money": "99999999"}, "money", "0 到 100000"),
+        ({"money": "-5"}, "money", "不能为负数"),
+        ({"money": "abc"}, "money", "请填写数字金额"),
+        ({"money": "sNaN"}, "money", "请填写数字金额"),  # was a 500
+        ({"money": "1e5"}, "money", "请填写数字金额"),
+        ({"money": "12.345"}, "money", "精确到分"),  # was rounded silently
+        ({"money": "99999999"}, "money", "超过 10 万元"),
         (
             {"visited_on": (local_today() + timedelta(days=1)).isoformat()},
             "visited_on",

@@ -7,7 +7,7 @@ from datetime import timedelta
 import pytest
 from sqlalchemy import func, select
 
-from baojing import demo_career_extra
+from baojing import demo_career_extra, money
 from baojing.dates import local_today
 from baojing.extensions import db
 from baojing.models.audit import AuditEntry
@@ -417,13 +417,14 @@ def test_a_loan_is_saved_once_and_moves_applied_granted_repaid(org, login):
 
 
 def test_parse_and_format_are_exact():
-    assert svc.parse_yuan("0.1") + svc.parse_yuan("0.2") == svc.parse_yuan("0.3") == 30
-    assert svc.yuan(30) == "0.30"
-    assert svc.yuan(12_000_000_000) == "120,000,000.00"
-    assert svc.wan(12_000_000_000) == "12,000"  # 1.2 亿元
-    assert svc.wan(30) == "0.00003"
-    assert svc.wan(1_250_000) == "1.25"
-    assert svc.wan(0) == "0"
+    parse = lambda text: money.parse_yuan(text, max_yuan=svc.MAX_YUAN)  # noqa: E731
+    assert parse("0.1") + parse("0.2") == parse("0.3") == 30
+    assert money.yuan(30) == "0.30"
+    assert money.yuan(12_000_000_000) == "120,000,000.00"
+    assert money.wan(12_000_000_000) == "12,000"  # 1.2 亿元
+    assert money.wan(30) == "0.00003"
+    assert money.wan(1_250_000) == "1.25"
+    assert money.wan(0) == "0"
 
 
 def test_ten_cents_and_twenty_cents_make_exactly_thirty(org, login):
@@ -581,7 +582,7 @@ def test_demo_data_adds_up_to_the_reports_figures(org):
     counts = demo_career_extra.load(db.session, random.Random(1), TODAY(), org.users)
     db.session.commit()
     totals = svc.totals(org.users["admin"]).total
-    assert (svc.wan(totals.lent_fen), totals.resolved) == ("12,000", 129)  # 1.2 亿元, 129 件
+    assert (money.wan(totals.lent_fen), totals.resolved) == ("12,000", 129)  # 1.2 亿元, 129 件
     assert totals.enterprises == counts["enterprises"] > 0
     # The demo member has an unanswered invitation to the Spring Festival meeting.
     member_id = org.users["member"].member_id

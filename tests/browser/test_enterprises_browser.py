@@ -25,6 +25,7 @@ from baojing.models.career import (
 )
 from baojing.models.org import OrgUnit
 from baojing.models.users import User
+from baojing.money import wan, yuan
 from baojing.services.career import enterprises as svc
 from tests.browser.conftest import assert_no_horizontal_scroll, sign_in
 
@@ -155,8 +156,8 @@ def test_township_registers_an_enterprise_and_sees_it_in_the_totals(career, page
     assert urlsplit(page.url).path == "/mentors/enterprises/totals"
     lent = before.lent_fen + 12_000_050
     expect(page.locator("[data-figure=enterprises]")).to_have_text(str(before.enterprises + 1))
-    expect(page.locator("[data-figure=lent-yuan]")).to_have_text(svc.yuan(lent))
-    expect(page.locator("[data-figure=lent-wan]")).to_have_text(svc.wan(lent))
+    expect(page.locator("[data-figure=lent-yuan]")).to_have_text(yuan(lent))
+    expect(page.locator("[data-figure=lent-wan]")).to_have_text(wan(lent))
     expect(page.locator("[data-figure=raised]")).to_have_text(str(before.difficulties + 1))
     expect(page.locator("[data-figure=resolved]")).to_have_text(str(before.resolved + 1))
     assert_no_horizontal_scroll(page)
@@ -254,7 +255,7 @@ def test_county_admin_pages_fit(career, page):
     page.goto("/mentors/enterprises/totals")
     expect(page.locator("table tbody tr")).not_to_have_count(0)
     lent = _totals_for(career, "admin").lent_fen
-    expect(page.locator("[data-figure=lent-yuan]")).to_have_text(svc.yuan(lent))
+    expect(page.locator("[data-figure=lent-yuan]")).to_have_text(yuan(lent))
 
 
 def test_secretary_pages_fit(career, page):

@@ -1,11 +1,8 @@
 """Forms for care cases, visits, family pairings and service requests."""
 
-from decimal import Decimal
-
 from wtforms import (
     BooleanField,
     DateField,
-    DecimalField,
     IntegerField,
     MultipleFileField,
     RadioField,
@@ -13,7 +10,14 @@ from wtforms import (
     StringField,
     TextAreaField,
 )
-from wtforms.validators import DataRequired, InputRequired, Length, NumberRange, Optional
+from wtforms.validators import (
+    DataRequired,
+    InputRequired,
+    Length,
+    NumberRange,
+    Optional,
+    ValidationError,
+)
 
 from baojing.blueprints.formtools import Form, options, request_id_field, strip_text
 from baojing.models.care import (
@@ -24,6 +28,10 @@ from baojing.models.care import (
     SERVICE_OPENED_VIA,
     VISIT_METHODS,
 )
+from baojing.money import parse_yuan
+
+# Condolence money per visit: above this it is a typo (fen for yuan), not a gift.
+MAX_VISIT_YUAN = 100_000
 
 
 def _text(label: str, max_len: int, required: str | None = None, area: bool = False, **kw):
@@ -75,11 +83,7 @@ class VisitForm(Form):
         validators=[InputRequired("请选择走访方式")],
     )  # fmt: skip
     findings = _text("了解到的情况", 1000, area=True, render_kw={"rows": 3})
-    money = DecimalField(
-        "慰问金（元）", places=2,
-        validators=[Optional(), NumberRange(0, 100_000, "慰问金请填写 0 到 100000 元之间的金额")],
-        render_kw={"inputmode": "decimal"},
-    )  # fmt: skip
+    money = StringField("慰问金（元）", render_kw={"inputmode": "decimal", "maxlength": 20})
     goods = _text("送去的物品", 100, description="如：大米 1 袋、牛奶 2 箱")
     help_arranged = _text("协调的帮助", 200)
     follow_up = BooleanField("需要跟进")
@@ -88,14 +92,23 @@ class VisitForm(Form):
     photos = MultipleFileField("现场照片（最多 4 张）")
     request_id = request_id_field()
 
+    money_fen = 0
+
+    def validate_money(self, field):
+        if not (field.data or "").strip():
+            return  # no money given
+        try:
+            self.money_fen = parse_yuan(field.data, max_yuan=MAX_VISIT_YUAN, allow_zero=True)
+        except ValueError as exc:
+            raise ValidationError(str(exc)) from None
+
     def service_data(self) -> dict:
-        money = self.money.data or Decimal(0)
         return {
             "visited_on": self.visited_on.data,
             "visitors": self.visitors.data,
             "method": self.method.data,
             "findings": self.findings.data,
-            "money_fen": int((money * 100).to_integral_value()),
+            "money_fen": self.money_fen,
             "goods": self.goods.data,
             "help_arranged": self.help_arranged.data,
             "follow_up": bool(self.follow_up.data),

@@ -20,6 +20,7 @@ from baojing.extensions import db, no_write_lock
 from baojing.models.career import CREDIT_STATUSES, ENTERPRISE_KINDS, Enterprise
 from baojing.models.org import OrgUnit
 from baojing.models.users import COUNTY_ADMIN
+from baojing.money import yuan
 from baojing.scoping import get_member_or_404, township_choices
 from baojing.services import members as member_search
 from baojing.services.career import enterprises as svc
@@ -28,8 +29,6 @@ LABELS = {
     "enterprise_kinds": ENTERPRISE_KINDS,
     "credit_statuses": CREDIT_STATUSES,
     "member_roles": svc.MEMBER_ROLES,
-    "yuan": svc.yuan,
-    "wan": svc.wan,
 }
 SEARCH_RESULTS = 10
 
@@ -190,7 +189,7 @@ def enterprise_credit(enterprise_id: int):
             lambda: svc.add_credit(ent, current_user, form.service_data(), form.request_id.data),
         )
         if ok:
-            flash_saved(f"已登记贷款 {svc.yuan(credit.amount_fen)} 元", f"credit-{ent.id}")
+            flash_saved(f"已登记贷款 {yuan(credit.amount_fen)} 元", f"credit-{ent.id}")
             return redirect(_detail_url(ent, "#credits"), 303)
     return _enterprise_page(ent, credit_form=form, status=422)
 

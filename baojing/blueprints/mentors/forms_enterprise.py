@@ -15,7 +15,8 @@ from wtforms.validators import DataRequired, InputRequired, Length, NumberRange,
 
 from baojing.blueprints.formtools import Form, options, request_id_field, strip_text
 from baojing.models.career import CREDIT_STATUSES, ENTERPRISE_KINDS
-from baojing.services.career.enterprises import MAX_PARTY_MEMBERS, MEMBER_ROLES, parse_yuan
+from baojing.money import parse_yuan
+from baojing.services.career.enterprises import MAX_PARTY_MEMBERS, MAX_YUAN, MEMBER_ROLES
 
 
 def text(label: str, max_len: int, required: str | None = None, area: bool = False, **kw):
@@ -96,7 +97,7 @@ class CreditForm(Form):
 
     def validate_amount(self, field):
         try:
-            self.amount_fen = parse_yuan(field.data)
+            self.amount_fen = parse_yuan(field.data, max_yuan=MAX_YUAN)
         except ValueError as exc:
             raise ValidationError(str(exc)) from None
 

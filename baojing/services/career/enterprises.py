@@ -4,9 +4,7 @@ Money is integer fen from the form to the page: amounts are parsed with Decimal,
 by SQLite as integers and formatted from integers, so totals are exact.
 """
 
-import re
 from dataclasses import dataclass
-from decimal import Decimal
 
 from sqlalchemy import false, func, select, true
 
@@ -24,6 +22,7 @@ from baojing.models.career import (
 from baojing.models.members import ACTIVE, Member
 from baojing.models.org import OrgUnit
 from baojing.models.users import COUNTY_ADMIN, TOWNSHIP_OFFICER, VILLAGE_SECRETARY, User
+from baojing.money import FEN_PER_YUAN
 from baojing.scoping import member_condition
 from baojing.services import RuleViolation
 from baojing.services.career.keys import logged_key, replayed_in_log
@@ -41,55 +40,9 @@ APPLIED, GRANTED, REPAID = "applied", "granted", "repaid"
 LENT = (GRANTED, REPAID)  # what "loans granted" counts: money that reached the enterprise
 CREDIT_NEXT = {APPLIED: (GRANTED,), GRANTED: (REPAID,), REPAID: ()}
 
-FEN_PER_YUAN = 100
 MAX_YUAN = 1_000_000_000  # 10 亿元: the CHECK on credit_supports.amount_fen agrees
 MAX_FEN = MAX_YUAN * FEN_PER_YUAN
 MAX_PARTY_MEMBERS = 10_000
-
-_NUMBER = re.compile(r"([+-]?)(\d+(?:\.\d*)?|\.\d+)")
-
-
-# --- money ------------------------------------------------------------------------------
-
-
-def parse_yuan(text: str | None) -> int:
-    """'50000', '12.5', '1,200.00 元' as fen; ValueError carrying the message to show."""
-    raw = (text or "").strip()
-    for junk in (",", "，", " ", "\u3000"):
-        raw = raw.replace(junk, "")
-    raw = raw.removesuffix("元")
-    if not raw:
-        raise ValueError("请填写金额")
-    match = _NUMBER.fullmatch(raw)
-    if match is None:
-        raise ValueError("请填写数字金额（单位：元），如 50000 或 12.50")
-    value = Decimal(match.group(2))
-    if match.group(1) == "-" and value != 0:
-        raise ValueError("金额不能为负数")
-    if value == 0:
-        raise ValueError("金额必须大于 0")
-    if value > MAX_YUAN:
-        raise ValueError("金额超过 10 亿元，请核对（单位是元，不是分）")
-    fen = value * FEN_PER_YUAN
-    if fen != fen.to_integral_value():
-        raise ValueError("金额最多精确到分（两位小数）")
-    return int(fen)
-
-
-def yuan(fen: int | None) -> str:
-    """Fen as yuan with separators and both decimals: 12000050 → '120,000.50'."""
-    fen = fen or 0
-    sign = "-" if fen < 0 else ""
-    whole, cents = divmod(abs(fen), FEN_PER_YUAN)
-    return f"{sign}{whole:,}.{cents:02d}"
-
-
-def wan(fen: int | None) -> str:
-    """Fen as 万元, exactly (no rounding): 120000000000 → '12,000', 30 → '0.00003'."""
-    text = format(Decimal(fen or 0).scaleb(-6), ",f")
-    if "." in text:
-        text = text.rstrip("0").rstrip(".")
-    return text
 
 
 # --- scope ---------------------------------------------------------------------------------
