@@ -6,7 +6,7 @@ it in its own before_request; so this hook is registered ahead of Flask-WTF's.
 
 from collections.abc import Callable
 
-from flask import Flask, current_app, request
+from flask import Flask, current_app, request, session
 
 
 def accepts_upload(limit: Callable[[], int]):
@@ -22,7 +22,9 @@ def accepts_upload(limit: Callable[[], int]):
 def _raise_limit_for_uploads() -> None:
     view = current_app.view_functions.get(request.endpoint or "")
     limit = getattr(view, "upload_limit", None)
-    if limit is not None:
+    # Only for a signed-in cookie: this runs before the login check, and a stranger's
+    # 30 MB must be refused at the app-wide limit, not read first.
+    if limit is not None and session.get("_user_id"):
         request.max_content_length = limit()
 
 

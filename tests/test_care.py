@@ -420,6 +420,21 @@ def test_a_request_over_the_upload_limit_is_413_with_a_message(org, login, app):
     assert count(CareVisit) == 0
 
 
+def test_a_stranger_does_not_get_the_upload_limit(org, new_client, app):
+    """The larger limit is for signed-in users: the body is refused before it is read."""
+    case = open_case(org, "tati")
+    photo = b"\xff" * (app.config["MAX_CONTENT_LENGTH"] + 1024)
+    body = (
+        b'--x\r\nContent-Disposition: form-data; name="photos"; filename="a.jpg"\r\n'
+        b"Content-Type: image/jpeg\r\n\r\n" + photo + b"\r\n--x--\r\n"
+    )
+    response = new_client().c.post(
+        f"/care/cases/{case.id}/visit", data=body, content_type="multipart/form-data; boundary=x"
+    )
+    assert response.status_code == 413
+    assert count(CareVisit) == 0
+
+
 def test_at_most_four_photos(org, login):
     case = open_case(org, "tati")
     photos = [(f"p{i}.jpg", jpeg(size=(100, 100))) for i in range(5)]
