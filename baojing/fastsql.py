@@ -17,6 +17,7 @@ from collections import namedtuple
 from typing import Any
 
 from sqlalchemy.engine import Connection
+from sqlalchemy.exc import DBAPIError
 from sqlalchemy.sql import Select
 
 
@@ -26,9 +27,22 @@ def execute_driver_sql(conn: Connection, sql: str) -> None:
     For the engine's "begin" event, which runs on every request: conn.exec_driver_sql
     cost 15 µs of which SQLite needs 1.
     """
+    _driver_execute(conn, sql, ())
+
+
+def _driver_execute(conn: Connection, sql: str, args):
+    """The one place statements reach the DBAPI cursor: listeners told, errors wrapped.
+
+    A DBAPI error comes out as SQLAlchemy's (OperationalError for "database is
+    locked"), which is what the callers' best-effort handlers catch.
+    """
     for listener in conn.dispatch.before_cursor_execute:
-        listener(conn, None, sql, (), None, False)
-    conn.connection.driver_connection.execute(sql)
+        listener(conn, None, sql, args, None, False)
+    dbapi = conn.dialect.loaded_dbapi
+    try:
+        return conn.connection.driver_connection.execute(sql, args)
+    except dbapi.Error as exc:
+        raise DBAPIError.instance(sql, args, exc, dbapi.Error, dialect=conn.dialect) from exc
 
 
 class _Compiled:
@@ -43,8 +57,8 @@ class _Compiled:
         self.args = []
         for name in compiled.positiontup:
             bind = binds[name]
-            if bind.expanding:
-                raise ValueError(f"Prepared cannot run expanding (IN) parameters: {name}")
+            if bind.expanding or bind.callable is not None:
+                raise ValueError(f"Prepared cannot run expanding or callable parameters: {name}")
             convert = bind.type.dialect_impl(dialect).bind_processor(dialect)
             self.args.append((name, bind.value, bind.required, convert))
         columns = stmt.selected_columns
@@ -68,7 +82,7 @@ class _Compiled:
         for name, value, required, convert in self.args:
             if required or name in params:
                 value = params[name]
-            out.append(convert(value) if convert is not None and value is not None else value)
+            out.append(convert(value) if convert is not None else value)  # None too (JSON null)
         return out
 
 
@@ -90,9 +104,7 @@ class Prepared:
         args = c.bind(params)
         if not conn.in_transaction():
             conn.begin()  # the engine's "begin" listener issues BEGIN (extensions.py)
-        for listener in conn.dispatch.before_cursor_execute:
-            listener(conn, None, c.sql, args, None, False)
-        return c, conn.connection.driver_connection.execute(c.sql, args)
+        return c, _driver_execute(conn, c.sql, args)
 
     def all(self, conn: Connection, params: dict | None = None) -> list[Any]:
         c, cursor = self._cursor(conn, params or {})

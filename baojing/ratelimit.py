@@ -32,9 +32,10 @@ def limited(config_key: str):
         def wrapper(*args, **kwargs):
             limiter = current_app.extensions["baojing_ratelimit"]
             address = request.remote_addr or "unknown"
+            bucket = request.endpoint or view.__name__  # one bucket per endpoint
             for item in parse_many(current_app.config[config_key]):
-                if not limiter.hit(item, view.__name__, address):
-                    reset_at = limiter.get_window_stats(item, view.__name__, address).reset_time
+                if not limiter.hit(item, bucket, address):
+                    reset_at = limiter.get_window_stats(item, bucket, address).reset_time
                     raise TooManyRequests(retry_after=max(1, int(reset_at - time.time())))
             return view(*args, **kwargs)
 

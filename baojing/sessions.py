@@ -16,7 +16,7 @@ _REMEMBERED = 2048  # cookies per worker; the table is emptied when it fills
 
 class VerifiedCookieSessionInterface(SecureCookieSessionInterface):
     def __init__(self):
-        self._verified: dict[str, tuple[dict, float]] = {}
+        self._verified: dict[tuple, tuple[dict, float]] = {}
 
     def open_session(self, app, request):
         value = request.cookies.get(self.get_cookie_name(app))
@@ -24,7 +24,8 @@ class VerifiedCookieSessionInterface(SecureCookieSessionInterface):
             return self.session_class()
         max_age = app.permanent_session_lifetime.total_seconds()
         now = time.time()
-        seen = self._verified.get(value)
+        key = (app.secret_key, value)  # a new secret key forgets every cookie
+        seen = self._verified.get(key)
         if seen is None:
             serializer = self.get_signing_serializer(app)
             if serializer is None:
@@ -39,8 +40,8 @@ class VerifiedCookieSessionInterface(SecureCookieSessionInterface):
             if all(isinstance(v, str | int | float | bool) for v in data.values()):
                 if len(self._verified) >= _REMEMBERED:
                     self._verified.clear()
-                self._verified[value] = seen
+                self._verified[key] = seen
         elif now - seen[1] > max_age:
-            del self._verified[value]
+            self._verified.pop(key, None)  # another thread may have dropped it
             return self.session_class()
         return self.session_class(seen[0])

@@ -79,3 +79,24 @@ def test_a_missing_parameter_or_an_in_list_is_refused(conn):
         Prepared(select(Member.id).where(Member.id.in_(bindparam("ids", expanding=True)))).all(
             conn, {"ids": [1]}
         )
+
+
+def test_a_locked_database_raises_sqlalchemys_error(app, db_path):
+    """Callers' best-effort handlers (the session touch) catch SQLAlchemy's exceptions."""
+    import sqlite3
+
+    from sqlalchemy.exc import OperationalError
+
+    from baojing.fastsql import execute_driver_sql
+
+    holder = sqlite3.connect(db_path, isolation_level=None)
+    holder.execute("BEGIN IMMEDIATE")
+    try:
+        with db.engine.connect() as c:
+            c.exec_driver_sql("PRAGMA busy_timeout=50")
+            c.rollback()
+            with pytest.raises(OperationalError, match="locked"):
+                execute_driver_sql(c, "BEGIN IMMEDIATE")
+    finally:
+        holder.rollback()
+        holder.close()

@@ -53,3 +53,10 @@ def test_flashed_messages_are_not_shared_between_requests(app):
         with app.test_request_context(headers={"Cookie": f"{name}={cookie}"}):
             flash("又一条")  # Flask appends to the session's list in place
             assert get_flashed_messages() == ["已保存", "又一条"]
+
+
+def test_a_new_secret_key_forgets_remembered_cookies(app):
+    cookie = cookie_for(app, {"_user_id": "token"})
+    assert open_with(app, cookie)["_user_id"] == "token"
+    app.secret_key = "a-rotated-secret-key-0123456789abcdef"
+    assert dict(open_with(app, cookie)) == {}
