@@ -93,6 +93,25 @@ def test_paging(login, org, app):
     assert c.get("/members/?page=999").status_code == 200  # clamps to the last page
 
 
+def test_search_counts_on_either_side_of_a_full_page(login, org, app):
+    # A search that fits on one page is counted from its rows; a full page asks SQLite.
+    for i in range(21):
+        factories.member(org.villages["tati"], name=f"搜索{i:02d}")
+    db.session.commit()
+    c = login("secretary")
+    for q, total, pages in (("搜索0", 10, 1), ("搜索", 21, 2), ("搜索2", 1, 1), ("无此人", 0, 1)):
+        page = c.get("/members/", query_string={"q": q}, headers={"HX-Request": "true"})
+        text = page.get_data(as_text=True)
+        assert f"共 {total} 人" in text, q
+        assert ("第 1/2 页" in text) == (pages == 2), q
+        assert len(re.findall(r'row-title">', text)) == min(total, 20), q
+    app.config["MEMBERS_PER_PAGE"] = 10
+    text = c.get("/members/", query_string={"q": "搜索0"}).get_data(as_text=True)
+    assert "共 10 人" in text and "第 1/1 页" not in text
+    text = c.get("/members/", query_string={"q": "搜索", "page": 3}).get_data(as_text=True)
+    assert "共 21 人" in text and "第 3/3 页" in text
+
+
 def test_alert_filters(login, org, app):
     today = local_today()
     stale = factories.member(

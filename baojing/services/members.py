@@ -159,12 +159,14 @@ SEARCH_CONDITIONS = {
 
 @functools.lru_cache(maxsize=512)
 def _list_statements(scope: str, search: str, by_province: bool, alert: str, by_village: bool):
-    """(count, page) Prepared statements for one shape of filters, built once per process.
+    """(count, page, counted page) Prepared statements for one shape of filters,
+    built once per process.
 
     Every value is a bind parameter, so the hot path only binds and executes:
-    building a select costs more than running it here. The page statement carries
+    building a select costs more than running it here. The counted page carries
     the count as an uncorrelated subquery (SQLite runs it once, on the covering
-    index), so a page is one round trip; the count alone is for pages past the end.
+    index), so a list page is one round trip; the count alone is for pages past
+    the end, and the page alone for searches (see list_members).
     """
     conds = [scope_condition(scope), Member.status == ACTIVE]
     if search:
@@ -178,7 +180,7 @@ def _list_statements(scope: str, search: str, by_province: bool, alert: str, by_
     where = and_(*conds)
     count = select(func.count()).select_from(Member).where(where)
     rows = (
-        select(*LIST_COLUMNS, count.scalar_subquery().label("total"))
+        select(*LIST_COLUMNS)
         .outerjoin(BranchContact, BranchContact.id == Member.liaison_id)
         .join(OrgUnit, OrgUnit.id == Member.village_id)
         .where(where)
@@ -186,7 +188,8 @@ def _list_statements(scope: str, search: str, by_province: bool, alert: str, by_
         .limit(bindparam("limit"))
         .offset(bindparam("offset"))
     )
-    return Prepared(count), Prepared(rows)
+    counted = rows.add_columns(count.scalar_subquery().label("total"))
+    return Prepared(count), Prepared(rows), Prepared(counted)
 
 
 def list_members(
@@ -204,13 +207,20 @@ def list_members(
     scope, scope_id = member_scope(user)
     search, params = search_kind(q)
     alert = alert if alert in ALERT_LABELS else ""
-    count, rows = _list_statements(scope, search, bool(province), alert, bool(village_id))
+    statements = _list_statements(scope, search, bool(province), alert, bool(village_id))
+    count, rows, counted = statements
     params |= {"scope_id": scope_id, "province": province, "village_id": village_id}
     params |= cutoffs.params()
     # Prepared statements: these run on every list view and search keystroke.
     conn = read_connection()
     page = max(1, page)
-    found = rows.all(conn, params | {"limit": per_page, "offset": (page - 1) * per_page})
+    if search and page == 1:
+        # Most searches fit on one page, and then the rows are their own count: the
+        # count subquery would scan the village a second time for nothing.
+        found = rows.all(conn, params | {"limit": per_page, "offset": 0})
+        total = len(found) if len(found) < per_page else count.scalar(conn, params)
+        return MemberPage(found, total, 1, per_page)
+    found = counted.all(conn, params | {"limit": per_page, "offset": (page - 1) * per_page})
     if found:
         return MemberPage(found, found[0].total, page, per_page)
     total = count.scalar(conn, params)

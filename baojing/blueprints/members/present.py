@@ -4,6 +4,8 @@ from itertools import product
 from operator import attrgetter
 from typing import NamedTuple
 
+from markupsafe import Markup
+
 from baojing.services.members import ALERT_LABELS
 
 
@@ -11,14 +13,18 @@ class ListRow(NamedTuple):
     id: int
     name: str
     phone: str
-    badges: tuple[tuple[str, str], ...]
+    badges: Markup  # the row's alert badges, ready to print
     meta: str
 
 
-# The badges of a row for each combination of its three alert flags, made once.
+_BADGE = Markup('<span class="badge {}">{}</span>')
+# The badges of a row for each combination of its three alert flags, made once: a
+# row prints one prepared string instead of looping over its badges.
 _BADGES = {
-    flags: tuple(
-        (code, label) for (code, label), on in zip(ALERT_LABELS.items(), flags, strict=True) if on
+    flags: Markup("").join(
+        _BADGE.format(code, label)
+        for (code, label), on in zip(ALERT_LABELS.items(), flags, strict=True)
+        if on
     )
     for flags in product((0, 1), repeat=len(ALERT_LABELS))
 }

@@ -53,6 +53,7 @@ def index():
     browser history or an access log.
     """
     require_role(*REGISTRY_ROLES)
+    user = current_user._get_current_object()  # one proxy lookup for the whole view
     cutoffs = svc.AlertCutoffs.today()
     values = request.values
     filters = {
@@ -62,7 +63,7 @@ def index():
         "village_id": int_param("village"),
     }
     result = svc.list_members(
-        current_user,
+        user,
         **filters,
         page=int_param("page") or 1,
         per_page=current_app.config["MEMBERS_PER_PAGE"],
@@ -73,15 +74,15 @@ def index():
         "filters": filters,
         "cutoffs": cutoffs,
         "alert_labels": svc.ALERT_LABELS,
-        "rows": list_rows(result.rows, show_village=current_user.role != VILLAGE_SECRETARY),
+        "rows": list_rows(result.rows, show_village=user.role != VILLAGE_SECRETARY),
         "profile_prefix": link("members.index"),
     }
     if htmx.wants_fragment():
         return htmx.render("members/list.html", "members/_results.html", **context)
-    villages = [] if current_user.role == VILLAGE_SECRETARY else village_choices(current_user)
+    villages = [] if user.role == VILLAGE_SECRETARY else village_choices(user)
     return htmx.render(
         "members/list.html",
-        provinces=svc.provinces_in_scope(current_user),
+        provinces=svc.provinces_in_scope(user),
         villages=villages,
         **context,
     )
