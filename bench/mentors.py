@@ -199,6 +199,12 @@ def analyse(db_path: Path, mentee_id: int, paths: dict, cprofile: bool) -> dict:
                 "dest_city = ? OR dest_province = ? OR township_id = ?)",
                 (trade, city, province, township),
             ).fetchone()[0]
+            # ... and how many match both trade and city (suggest() asks those first).
+            close = cur.execute(
+                "SELECT count(*) FROM mentor_profiles WHERE available AND trade = ? "
+                "AND dest_city = ?",
+                (trade, city),
+            ).fetchone()[0]
         finally:
             raw.close()
         out.update(
@@ -206,6 +212,7 @@ def analyse(db_path: Path, mentee_id: int, paths: dict, cprofile: bool) -> dict:
             params=[str(p) for p in params],
             rows=len(rows),
             candidates=candidates,
+            close_candidates=close,
             plan=[f"{'  ' * d}{detail}" for d, detail in plan],
             full_scans=_full_scans(plan),
             first=found[0].name if found else None,
@@ -361,7 +368,8 @@ def print_analysis(a: dict) -> None:
     print(f"  params {a['params']}")
     print(
         f"  {a['rows']} rows, first {a['first']!r}; {a['candidates']} available mentors match "
-        f"at least one of trade / city / province / township"
+        f"at least one of trade / city / province / township, {a['close_candidates']} both "
+        f"trade and city (with five of those, only they are ranked)"
     )
     print("  EXPLAIN QUERY PLAN:")
     for line in a["plan"]:

@@ -4,7 +4,7 @@ import threading
 from concurrent.futures import ThreadPoolExecutor
 
 import pytest
-from sqlalchemy import func, select, text
+from sqlalchemy import event, func, select, text
 from sqlalchemy.exc import IntegrityError
 
 from baojing.extensions import db
@@ -63,6 +63,43 @@ def test_same_trade_and_city_beats_same_township_and_full_or_self_never_appear(p
     assert found[1].reasons[0] == "同在浙江省" and found[2].reasons[0] == "同乡（迁陵镇）"
     for excluded in ("满额", "暂停", "无关", mentee.name):
         assert excluded not in names
+
+
+def test_the_close_mentors_shortcut_ranks_exactly_like_the_full_search(pool, org, monkeypatch):
+    mentee, _ = pool
+    w = suggestions.WEIGHTS
+    # Anyone matching trade and city outscores everyone who does not.
+    assert w["trade"] + w["city"] > w["trade"] + w["province"] + w["township"]
+    # Six more in 建筑业/宁波市: from other townships and from the mentee's own (score 8),
+    # with different places left; one full and one paused among them.
+    for i, (village, capacity, active) in enumerate(
+        [("xinmin", 3, 0), ("tati", 2, 0), ("xinmin", 5, 1), ("tati", 4, 3), ("xinmin", 2, 0),
+         ("angdong", 1, 1)]
+    ):  # fmt: skip
+        mentor(org, village, f"同城{i}", capacity=capacity, active=active)
+    mentor(org, "tati", "同城暂停", available=False)
+    db.session.commit()
+    statements = []
+
+    def count(_conn, _cursor, sql, *_args):
+        if "mentor_profiles" in sql:
+            statements.append(sql)
+
+    event.listen(db.engine, "before_cursor_execute", count)
+    try:
+        shortcut = suggestions.suggest(mentee)
+        used = len(statements)
+        monkeypatch.setattr(suggestions._SUGGEST_CLOSE, "all", lambda conn, params: [])
+        full = suggestions.suggest(mentee)
+    finally:
+        event.remove(db.engine, "before_cursor_execute", count)
+    assert used == 1  # five close mentors: the four index ranges were never asked
+    assert shortcut == full
+    assert [s.name for s in shortcut][:2] == ["同城1", "同城3"]  # same township: 8 points
+    assert all(s.score >= 7 for s in shortcut)
+    # Ask for more than there are close mentors: the full search, same ranking.
+    longer = suggestions.suggest(mentee, limit=8)
+    assert [s.name for s in longer][-2:] == ["田同省", "彭同乡"]
 
 
 def test_suggestions_come_as_an_htmx_fragment_with_their_reasons(pool, login):
