@@ -14,6 +14,7 @@ from sqlalchemy import and_, bindparam, func, select
 from baojing.cache import ttl_cache
 from baojing.dates import local_today
 from baojing.extensions import db, read_connection
+from baojing.fastsql import Prepared
 from baojing.models.members import ACTIVE, Member
 from baojing.models.org import OrgUnit
 from baojing.models.points import (
@@ -51,7 +52,7 @@ _PREFIX_COLUMNS = {"name": Member.name, "phone": Member.phone}
 
 
 @functools.lru_cache(maxsize=64)
-def _lookup_statement(scope: str, search: str, prefix: bool):
+def _lookup_statement(scope: str, search: str, prefix: bool) -> Prepared:
     conds = [scope_condition(scope), Member.status == ACTIVE]
     if search == "id":
         conds.append(Member.id == bindparam("member_id"))
@@ -60,7 +61,7 @@ def _lookup_statement(scope: str, search: str, prefix: bool):
         conds += [column >= bindparam("q"), column < bindparam("q_end")]
     else:
         conds.append(SEARCH_CONDITIONS[search]())
-    return (
+    return Prepared(
         select(
             Member.id,
             Member.name,
@@ -136,9 +137,9 @@ def lookup(user: User, q: str) -> list[Found]:
     if search in _PREFIX_COLUMNS:
         # U+10FFFF sorts after every character, so [q, q + U+10FFFF) is "starts with q".
         params["q_end"] = params["q"] + "\U0010ffff"
-        rows = conn.execute(_lookup_statement(scope, search, True), params).all()
+        rows = _lookup_statement(scope, search, True).all(conn, params)
     if not rows:
-        rows = conn.execute(_lookup_statement(scope, search, False), params).all()
+        rows = _lookup_statement(scope, search, False).all(conn, params)
     return [
         Found(mid, name, mask_phone(phone), tail, village, balance)
         for mid, name, phone, tail, village, balance in rows
