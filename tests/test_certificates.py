@@ -216,7 +216,10 @@ def test_a_photo_is_printed_and_a_non_image_refused(org, login, tmp_path):
     images = subprocess.run(
         ["pdfimages", "-list", str(path)], capture_output=True, text=True
     ).stdout
-    assert len(images.splitlines()) > 2  # the photo is on the card
+    # pdfimages -list: two heading lines, then "page num type width height …" per image.
+    # The QR code is an image too, but square and one pixel a module; the photo is 3:4.
+    sizes = [tuple(map(int, line.split()[3:5])) for line in images.splitlines()[2:]]
+    assert any(h > w >= 100 for w, h in sizes), sizes  # the photo is on the card
 
 
 # --- who may ------------------------------------------------------------------------------

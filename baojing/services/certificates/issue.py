@@ -122,11 +122,11 @@ def issuing_org(member: Member) -> str:
 
 def card_context(cert: Certificate, member: Member) -> dict:
     village = db.session.get(OrgUnit, member.village_id)
+    url = verify_url(cert.verify_code)
     return {
         "cert": cert, "member": member, "branch": f"{village.name}党支部",
         "kind_label": CERT_KINDS[cert.kind], "code": grouped(cert.verify_code),
-        "url": verify_url(cert.verify_code), "qr": pdf.qr_svg(verify_url(cert.verify_code)),
-        "photo": pdf.photo_data_uri(photo_bytes(cert)),
+        "url": url, "qr": pdf.qr_png(url), "photo": pdf.photo_data_uri(photo_bytes(cert)),
     }  # fmt: skip
 
 
