@@ -8,6 +8,7 @@ from flask_login import current_user
 from sqlalchemy.exc import OperationalError
 
 from baojing.extensions import db
+from baojing.fastsql import Prepared
 from baojing.models.audit import AuditEntry
 from baojing.models.types import utcnow
 from baojing.validators import mask_id, mask_phone
@@ -122,7 +123,14 @@ def record_fast(action: str, *, entity_type: str, entity_id: int, after: dict) -
         action, entity_type=entity_type, entity_id=entity_id, before=None, after=after,
         outcome="ok", actor=actor, username="",
     )  # fmt: skip
-    db.session.connection().execute(_INSERT, {"at": utcnow(), **values})
+    _INSERT.rowcount(db.session.connection(), {"at": utcnow(), **values})
 
 
-_INSERT = AuditEntry.__table__.insert()
+# The columns _entry_values() fills, and the time.
+_INSERT = Prepared(
+    AuditEntry.__table__.insert(),
+    columns=(
+        "at", "user_id", "username", "role", "ip", "action", "entity_type", "entity_id",
+        "outcome", "before", "after",
+    ),
+)  # fmt: skip

@@ -11,6 +11,13 @@ processors, so values come back exactly as `conn.execute` would give them.
 It runs inside the connection's transaction (beginning one, through the engine's
 "begin" event, if none is open), and tells `before_cursor_execute` listeners, so
 query-counting tests see these statements like any other.
+
+INSERT and UPDATE work too (the counter's redemption runs under the write lock,
+where each statement's overhead is time no other counter gets), on one condition:
+every column they write is named, either in `.values(...)` or, for a plain
+`table.insert()`, in `columns=` (the parameters then carry the column names).
+SQLAlchemy fills Python-side column defaults in at execution time, which this
+path does not do, so a statement that would need one is refused when compiled.
 """
 
 from collections import namedtuple
@@ -18,7 +25,7 @@ from typing import Any
 
 from sqlalchemy.engine import Connection
 from sqlalchemy.exc import DBAPIError
-from sqlalchemy.sql import Select
+from sqlalchemy.sql import Insert, Select, Update
 
 
 def execute_driver_sql(conn: Connection, sql: str) -> None:
@@ -48,8 +55,12 @@ def _driver_execute(conn: Connection, sql: str, args):
 class _Compiled:
     """One statement compiled for one dialect: SQL text, argument order, converters."""
 
-    def __init__(self, stmt: Select, dialect):
-        compiled = stmt.compile(dialect=dialect)
+    def __init__(self, stmt: Select | Insert | Update, dialect, columns: tuple[str, ...]):
+        compiled = stmt.compile(dialect=dialect, column_keys=list(columns) or None)
+        self.is_dml = not isinstance(stmt, Select)
+        if self.is_dml and (compiled.insert_prefetch or compiled.update_prefetch):
+            defaults = [c.name for c in (*compiled.insert_prefetch, *compiled.update_prefetch)]
+            raise ValueError(f"Prepared cannot fill in column defaults; give values for {defaults}")
         self.sql = str(compiled)
         binds = compiled.binds
         # Named binds come from the caller; anonymous ones (literals such as "****")
@@ -61,7 +72,8 @@ class _Compiled:
                 raise ValueError(f"Prepared cannot run expanding or callable parameters: {name}")
             convert = bind.type.dialect_impl(dialect).bind_processor(dialect)
             self.args.append((name, bind.value, bind.required, convert))
-        columns = stmt.selected_columns
+        # A select's columns, or what an INSERT / UPDATE returns (RETURNING; maybe none).
+        columns = stmt.exported_columns
         self.row = namedtuple("Row", list(columns.keys()), rename=True)
         self.converters = [
             (i, conv)
@@ -87,16 +99,18 @@ class _Compiled:
 
 
 class Prepared:
-    """A Core select to run many times with different parameters (see module doc)."""
+    """A Core statement to run many times with different parameters (see module doc)."""
 
-    def __init__(self, stmt: Select):
+    def __init__(self, stmt: Select | Insert | Update, *, columns: tuple[str, ...] = ()):
         self.stmt = stmt
+        self.columns = columns  # an INSERT's columns, when it has no .values()
         self._compiled: dict[str, _Compiled] = {}
 
     def _for(self, dialect) -> _Compiled:
         compiled = self._compiled.get(dialect.name)
         if compiled is None:
-            compiled = self._compiled[dialect.name] = _Compiled(self.stmt, dialect)
+            compiled = _Compiled(self.stmt, dialect, self.columns)
+            self._compiled[dialect.name] = compiled
         return compiled
 
     def _cursor(self, conn: Connection, params: dict):
@@ -112,8 +126,14 @@ class Prepared:
 
     def first(self, conn: Connection, params: dict | None = None) -> Any | None:
         c, cursor = self._cursor(conn, params or {})
-        r = cursor.fetchone()
+        # An INSERT / UPDATE … RETURNING is read to its end, so that the statement
+        # has finished (and written everything) before the caller goes on.
+        r = next(iter(cursor.fetchall()), None) if c.is_dml else cursor.fetchone()
         return None if r is None else c.convert(r)
+
+    def rowcount(self, conn: Connection, params: dict | None = None) -> int:
+        """Run an INSERT / UPDATE without RETURNING: how many rows it wrote."""
+        return self._cursor(conn, params or {})[1].rowcount
 
     def scalar(self, conn: Connection, params: dict | None = None) -> Any:
         row = self.first(conn, params)

@@ -100,3 +100,50 @@ def test_a_locked_database_raises_sqlalchemys_error(app, db_path):
     finally:
         holder.rollback()
         holder.close()
+
+
+def test_insert_and_update_write_what_core_would(conn, org):
+    """The counter's writes: an INSERT naming its columns, an UPDATE … RETURNING, rowcount."""
+    from baojing.models.audit import AuditEntry
+
+    at = datetime(2026, 11, 29, 8, 30, tzinfo=UTC)
+    insert = Prepared(
+        AuditEntry.__table__.insert().returning(AuditEntry.__table__.c.id),
+        columns=("at", "user_id", "username", "role", "ip", "action", "entity_type",
+                 "entity_id", "outcome", "before", "after"),
+    )  # fmt: skip
+    values = {
+        "at": at, "user_id": None, "username": "fast", "role": "", "ip": "cli",
+        "action": "test.fast", "entity_type": "members", "entity_id": 7, "outcome": "ok",
+        "before": None, "after": '{"x": 1}',
+    }  # fmt: skip
+    new_id = insert.first(conn, values).id
+    stored = conn.execute(select(AuditEntry).where(AuditEntry.id == new_id)).one()
+    assert stored.at == at and stored.username == "fast" and stored.after == '{"x": 1}'
+    tati = org.members["tati"]
+    rename = Prepared(
+        Member.__table__.update()
+        .where(Member.id == bindparam("b_id"), Member.version == bindparam("b_version"))
+        .values(name=bindparam("new_name"), updated_at=bindparam("now"))  # onupdate: given
+    )
+    params = {"b_id": tati.id, "b_version": -1, "new_name": "甲", "now": at}
+    assert rename.rowcount(conn, params) == 0
+    params |= {"b_version": tati.version, "new_name": "改名"}
+    assert rename.rowcount(conn, params) == 1
+    assert conn.execute(select(Member.name).where(Member.id == tati.id)).scalar() == "改名"
+
+
+def test_a_write_that_would_need_a_python_default_is_refused(conn):
+    from baojing.models.audit import AuditEntry
+
+    # "at" has default=utcnow: SQLAlchemy would fill it in, this path cannot.
+    columns = ("at", "username", "role", "ip", "action", "entity_type", "outcome")
+    lazy = Prepared(AuditEntry.__table__.insert(), columns=columns[1:])
+    with pytest.raises(ValueError, match=r"\['at'\]"):
+        lazy.rowcount(conn, dict.fromkeys(columns[1:], ""))
+    named = Prepared(AuditEntry.__table__.insert(), columns=columns)
+    with pytest.raises(KeyError):  # a named column must be given
+        named.rowcount(conn, dict.fromkeys(columns[1:], ""))
+    # Member.updated_at has onupdate=utcnow: an UPDATE that does not set it is refused.
+    with pytest.raises(ValueError, match="updated_at"):
+        Prepared(Member.__table__.update().values(name=bindparam("n"))).rowcount(conn, {"n": ""})

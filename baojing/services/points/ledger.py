@@ -12,6 +12,7 @@ from sqlalchemy import bindparam, select, update
 from sqlalchemy.dialects.sqlite import insert
 
 from baojing.extensions import db, read_connection
+from baojing.fastsql import Prepared
 from baojing.models.points import PointAccount, PointEntry
 from baojing.models.types import utcnow
 
@@ -84,18 +85,19 @@ def debit_core(member_id: int, points: int, *, kind: str, quarter: str, occurred
     is held.
     """
     conn = db.session.connection()
-    left = conn.execute(_DEBIT, {"b_member": member_id, "cost": points, "now": utcnow()}).first()
+    left = _DEBIT.first(conn, {"b_member": member_id, "cost": points, "now": utcnow()})
     if left is None:
         raise InsufficientPoints(balance_of(member_id), points)
-    values = {
+    values = dict.fromkeys(_ENTRY_COLUMNS) | {
         "member_id": member_id, "kind": kind, "points": -points, "quarter": quarter,
         "occurred_on": occurred_on, "created_by_id": actor_id, "created_at": utcnow(),
         "reason": "", **links,
     }  # fmt: skip
-    return conn.execute(_INSERT_ENTRY, values).scalar_one(), left.balance
+    return _INSERT_ENTRY.first(conn, values).id, left.balance
 
 
-_DEBIT = (
+# Compiled once, run on the DBAPI cursor (fastsql.Prepared): they run under the lock.
+_DEBIT = Prepared(
     update(PointAccount)
     .where(
         PointAccount.member_id == bindparam("b_member"),
@@ -104,7 +106,11 @@ _DEBIT = (
     .values(balance=PointAccount.balance - bindparam("cost"), updated_at=bindparam("now"))
     .returning(PointAccount.balance)
 )
-_INSERT_ENTRY = PointEntry.__table__.insert().returning(PointEntry.__table__.c.id)
+# Every column but the id; the links a caller does not give (redemption_id, …) are NULL.
+_ENTRY_COLUMNS = tuple(c.name for c in PointEntry.__table__.c if c.name != "id")
+_INSERT_ENTRY = Prepared(
+    PointEntry.__table__.insert().returning(PointEntry.__table__.c.id), columns=_ENTRY_COLUMNS
+)
 
 
 def is_reversed(entry_id: int) -> bool:

@@ -13,6 +13,7 @@ from sqlalchemy import bindparam, func, select, update
 from baojing import audit
 from baojing.dates import local_today, quarter_of
 from baojing.extensions import db
+from baojing.fastsql import Prepared
 from baojing.models.members import Member
 from baojing.models.points import (
     GOODS,
@@ -70,19 +71,25 @@ def _voucher_code() -> str:
     return f"{raw[:5]}-{raw[5:]}"
 
 
-_ITEM = select(
-    CatalogItem.id, CatalogItem.kind, CatalogItem.name, CatalogItem.price, CatalogItem.stock,
-    CatalogItem.active, CatalogItem.valid_from, CatalogItem.valid_until,
-).where(CatalogItem.id == bindparam("item_id"))  # fmt: skip
-_BY_REQUEST = select(Redemption.id, Redemption.request_fingerprint).where(
-    Redemption.request_id == bindparam("request_id")
+# The statements under the write lock, compiled once and run on the DBAPI cursor
+# (fastsql.Prepared): every microsecond in redeem() is one no other counter gets.
+_ITEM = Prepared(
+    select(
+        CatalogItem.id, CatalogItem.kind, CatalogItem.name, CatalogItem.price,
+        CatalogItem.stock, CatalogItem.active, CatalogItem.valid_from, CatalogItem.valid_until,
+    ).where(CatalogItem.id == bindparam("item_id"))
+)  # fmt: skip
+_BY_REQUEST = Prepared(
+    select(Redemption.id, Redemption.request_fingerprint).where(
+        Redemption.request_id == bindparam("request_id")
+    )
 )
-_TAKE_GOODS = (
+_TAKE_GOODS = Prepared(
     update(CatalogItem)
     .where(CatalogItem.id == bindparam("item_id"), CatalogItem.stock >= bindparam("quantity"))
     .values(stock=CatalogItem.stock - bindparam("quantity"))
 )
-_TAKE_PLACE = (
+_TAKE_PLACE = Prepared(
     update(ItemSession)
     .where(
         ItemSession.id == bindparam("session_id"),
@@ -92,12 +99,23 @@ _TAKE_PLACE = (
     )
     .values(taken=ItemSession.taken + 1)
 )
-_SESSION = select(ItemSession.on_date, ItemSession.item_id).where(
-    ItemSession.id == bindparam("session_id")
+_SESSION = Prepared(
+    select(ItemSession.on_date, ItemSession.item_id).where(
+        ItemSession.id == bindparam("session_id")
+    )
 )
-_MAX_ID = select(func.max(Redemption.id))
-_INSERT_REDEMPTION = Redemption.__table__.insert()
-_INSERT_VOUCHER = Voucher.__table__.insert()
+_MAX_ID = Prepared(select(func.max(Redemption.id)))
+_INSERT_REDEMPTION = Prepared(
+    Redemption.__table__.insert(),
+    columns=(
+        "id", "serial", "member_id", "item_id", "session_id", "quantity", "unit_price",
+        "points", "request_id", "request_fingerprint", "clerk_id", "created_at",
+    ),
+)  # fmt: skip
+_INSERT_VOUCHER = Prepared(
+    Voucher.__table__.insert(),
+    columns=("code", "redemption_id", "member_id", "used_at", "used_by_id"),
+)
 
 
 def redeem(actor: User, member: Member, wanted: RedeemRequest, request_id: str) -> Redemption:
@@ -109,14 +127,14 @@ def redeem(actor: User, member: Member, wanted: RedeemRequest, request_id: str) 
     """
     conn = db.session.connection()
     fp = fingerprint(wanted.as_dict())
-    earlier = conn.execute(_BY_REQUEST, {"request_id": request_id}).first()
+    earlier = _BY_REQUEST.first(conn, {"request_id": request_id})
     if earlier is not None:
         if earlier.request_fingerprint != fp:
             raise DuplicateRequest(request_id)
         return db.session.get(Redemption, earlier.id)
     if not 1 <= wanted.quantity <= MAX_QUANTITY:
         raise RuleViolation({"quantity": f"数量应为 1 到 {MAX_QUANTITY}"})
-    item = conn.execute(_ITEM, {"item_id": wanted.item_id}).first()
+    item = _ITEM.first(conn, {"item_id": wanted.item_id})
     if not redeemable(item):
         raise RuleViolation({"item_id": "这个项目现在不能兑换"})
     today = local_today()
@@ -124,10 +142,10 @@ def redeem(actor: User, member: Member, wanted: RedeemRequest, request_id: str) 
     # Stock first, then the conditional debit; if either refuses, the caller rolls
     # the whole transaction back.
     session_id = _take_core(conn, item, wanted, today)
-    redemption_id = (conn.execute(_MAX_ID).scalar() or 0) + 1  # ours: the lock is held
+    redemption_id = (_MAX_ID.scalar(conn) or 0) + 1  # ours: the lock is held
     serial = _next_serial(redemption_id)
     now = utcnow()
-    conn.execute(_INSERT_REDEMPTION, {
+    _INSERT_REDEMPTION.rowcount(conn, {
         "id": redemption_id, "serial": serial, "member_id": member.id, "item_id": item.id,
         "session_id": session_id, "quantity": wanted.quantity, "unit_price": item.price,
         "points": cost, "request_id": request_id, "request_fingerprint": fp,
@@ -146,7 +164,7 @@ def redeem(actor: User, member: Member, wanted: RedeemRequest, request_id: str) 
     # Every redemption gets a voucher. Goods change hands at the counter, so theirs
     # is used at once; a health check or class is used when it is delivered.
     handed_over = session_id is None
-    conn.execute(_INSERT_VOUCHER, {
+    _INSERT_VOUCHER.rowcount(conn, {
         "code": _voucher_code(), "redemption_id": redemption_id, "member_id": member.id,
         "used_at": now if handed_over else None, "used_by_id": actor.id if handed_over else None,
     })  # fmt: skip
@@ -173,14 +191,14 @@ def _take_core(conn, item, wanted: RedeemRequest, today) -> int | None:
     if item.kind == GOODS:
         if item.stock is not None:
             params = {"item_id": item.id, "quantity": wanted.quantity}
-            if conn.execute(_TAKE_GOODS, params).rowcount != 1:
-                left = conn.execute(_ITEM, {"item_id": item.id}).first().stock
+            if _TAKE_GOODS.rowcount(conn, params) != 1:
+                left = _ITEM.first(conn, {"item_id": item.id}).stock
                 raise RuleViolation({"quantity": f"库存不足：「{item.name}」只剩 {left} 件"})
         return None
     if wanted.quantity != 1:
         raise RuleViolation({"quantity": "体检和培训每次兑换一个名额"})
     session = (
-        conn.execute(_SESSION, {"session_id": wanted.session_id}).first()
+        _SESSION.first(conn, {"session_id": wanted.session_id})
         if wanted.session_id else None
     )  # fmt: skip
     if session is None or session.item_id != item.id:
@@ -188,7 +206,7 @@ def _take_core(conn, item, wanted: RedeemRequest, today) -> int | None:
     if session.on_date < today:
         raise RuleViolation({"session_id": "这一场已经过了日期"})
     params = {"session_id": wanted.session_id, "b_item": item.id, "today": today}
-    if conn.execute(_TAKE_PLACE, params).rowcount != 1:
+    if _TAKE_PLACE.rowcount(conn, params) != 1:
         raise RuleViolation({"session_id": f"{session.on_date:%m月%d日} 这一场名额已满"})
     return wanted.session_id
 
