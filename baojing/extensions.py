@@ -91,6 +91,10 @@ def begin_write() -> None:
     afterwards: they run without the lock until here. ORM objects are expired and
     reload fresh inside the write transaction.
     """
+    # The request's plain read connection goes too: a read snapshot held open across
+    # this commit would keep the WAL from being checkpointed back to its start, and
+    # under steady writes it would then grow without bound.
+    close_read_connection()
     db.session.rollback()
     db.session.connection(execution_options={"sqlite_immediate": True})
 

@@ -14,7 +14,7 @@ from baojing.blueprints.guards import require_role
 from baojing.blueprints.params import SQLITE_MAX_INT, int_param
 from baojing.blueprints.store import bp
 from baojing.blueprints.store.forms import RedeemForm, ReverseForm, VoucherForm
-from baojing.extensions import db, no_write_lock
+from baojing.extensions import begin_write, db, no_write_lock
 from baojing.models.members import Member
 from baojing.models.users import CLERK, COUNTY_ADMIN, MEMBER
 from baojing.scoping import COUNTER_ROLES, counter_condition
@@ -92,11 +92,13 @@ def lookup():
 
 
 @bp.post("/redeem")
+@no_write_lock
 def redeem():
     """Redeem one item for a member. The same request_id twice redeems once.
 
-    The form is checked before the first query: that query takes the write lock
-    (BEGIN IMMEDIATE), and other counters wait for as long as this one holds it.
+    The form and the member's scope are checked first, as plain reads; only the
+    redemption itself takes the write lock (begin_write, BEGIN IMMEDIATE), so other
+    counters wait for its statements and commit, not for this request's checks.
     With htmx the answer is small — the member's heading with the new balance and
     the receipt, a fresh request_id for the form used, the last receipts — rather
     than the whole panel again.
@@ -118,9 +120,12 @@ def redeem():
             quantity=form.quantity.data,
             session_id=form.session_id.data,
         )
-        ok, done = commit_or_errors(
-            form, lambda: redemption.redeem(current_user, member, wanted, form.request_id.data)
-        )
+
+        def redeem_under_the_lock():
+            begin_write()
+            return redemption.redeem(current_user, member, wanted, form.request_id.data)
+
+        ok, done = commit_or_errors(form, redeem_under_the_lock)
         if ok:
             counter.catalogue_changed()
             if not htmx.wants_fragment():
@@ -138,9 +143,13 @@ def redeem():
 
 
 def _balance_after(done, member_id: int) -> int:
-    """The balance the redemption left (RETURNING), or read it (a replay, a refusal)."""
+    """The balance the redemption left (RETURNING), or read it (a replay, a refusal).
+
+    Read through the ORM session, in a transaction begun after the redemption's
+    commit or rollback: the request's plain read connection holds an older snapshot.
+    """
     balance = getattr(done, "balance_after", None)
-    return balance if balance is not None else ledger.read_balance(member_id)
+    return balance if balance is not None else ledger.balance_of(member_id)
 
 
 # --- receipts and reversal -------------------------------------------------------------

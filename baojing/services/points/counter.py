@@ -88,8 +88,8 @@ class MemberHead:
 
 
 @functools.lru_cache(maxsize=8)
-def _head_statement(scope: str):
-    return (
+def _head_statement(scope: str) -> Prepared:
+    return Prepared(
         select(Member.id, Member.name, OrgUnit.name)
         .join(OrgUnit, OrgUnit.id == Member.village_id)
         .where(Member.id == bindparam("member_id"), Member.status == ACTIVE, scope_condition(scope))
@@ -101,11 +101,9 @@ def member_head(user: User, member_id: int) -> MemberHead | None:
     scope, scope_id = counter_scope(user)
     if scope == "none":
         return None
-    row = (
-        db.session.connection()
-        .execute(_head_statement(scope), {"member_id": member_id, "scope_id": scope_id})
-        .first()
-    )
+    # A plain read on GET and before a redemption takes the lock (see store.redeem).
+    params = {"member_id": member_id, "scope_id": scope_id}
+    row = _head_statement(scope).first(read_connection(), params)
     return MemberHead(*row) if row else None
 
 
@@ -240,7 +238,7 @@ def catalogue_changed() -> None:
     _open_catalogue.cache_clear()
 
 
-_RECENT = (
+_RECENT = Prepared(
     select(
         Redemption.serial,
         CatalogItem.name.label("item_name"),
@@ -255,5 +253,9 @@ _RECENT = (
 
 
 def recent_redemptions(member_id: int, limit: int = 5) -> list:
-    """The member's last receipts (serial, item_name, quantity, points), newest first."""
-    return db.session.execute(_RECENT, {"member_id": member_id, "limit": limit}).all()
+    """The member's last receipts (serial, item_name, quantity, points), newest first.
+
+    On the ORM session's connection: after a redemption it is a new transaction,
+    which sees the commit (the request's plain read connection began before it).
+    """
+    return _RECENT.all(db.session.connection(), {"member_id": member_id, "limit": limit})
