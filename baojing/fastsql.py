@@ -57,7 +57,7 @@ class _Compiled:
 
     def __init__(self, stmt: Select | Insert | Update, dialect, columns: tuple[str, ...]):
         compiled = stmt.compile(dialect=dialect, column_keys=list(columns) or None)
-        self.is_dml = not isinstance(stmt, Select)
+        self.is_dml = isinstance(stmt, Insert | Update)
         if self.is_dml and (compiled.insert_prefetch or compiled.update_prefetch):
             defaults = [c.name for c in (*compiled.insert_prefetch, *compiled.update_prefetch)]
             raise ValueError(f"Prepared cannot fill in column defaults; give values for {defaults}")
@@ -133,6 +133,8 @@ class Prepared:
 
     def rowcount(self, conn: Connection, params: dict | None = None) -> int:
         """Run an INSERT / UPDATE without RETURNING: how many rows it wrote."""
+        if self._for(conn.dialect).row._fields:
+            raise ValueError("a statement with RETURNING is read with first() or all()")
         return self._cursor(conn, params or {})[1].rowcount
 
     def scalar(self, conn: Connection, params: dict | None = None) -> Any:

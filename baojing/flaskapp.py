@@ -24,9 +24,12 @@ class BaojingFlask(Flask):
         try:
             if func in self._known_sync:
                 return func
-        except TypeError:  # not weak-referenceable (a builtin): ask every time
+        except TypeError:  # unhashable: ask every time
             return super().ensure_sync(func)
         if iscoroutinefunction(func):
             return self.async_to_sync(func)
-        self._known_sync.add(func)
+        try:
+            self._known_sync.add(func)
+        except TypeError:  # cannot be weakly referenced (an itemgetter, a __slots__ class)
+            pass
         return func

@@ -147,3 +147,24 @@ def test_a_write_that_would_need_a_python_default_is_refused(conn):
     # Member.updated_at has onupdate=utcnow: an UPDATE that does not set it is refused.
     with pytest.raises(ValueError, match="updated_at"):
         Prepared(Member.__table__.update().values(name=bindparam("n"))).rowcount(conn, {"n": ""})
+
+
+def test_rowcount_is_not_for_a_statement_that_returns_rows(conn):
+    from baojing.models.audit import AuditEntry
+
+    insert = Prepared(
+        AuditEntry.__table__.insert().returning(AuditEntry.__table__.c.id),
+        columns=("at", "username", "role", "ip", "action", "entity_type", "outcome"),
+    )
+    with pytest.raises(ValueError, match="RETURNING"):
+        insert.rowcount(conn, {})
+
+
+def test_the_audit_fast_path_writes_every_column_record_would():
+    from baojing import audit
+
+    keys = audit._entry_values(
+        "x", entity_type="", entity_id=None, before=None, after=None, outcome="ok",
+        actor=None, username="",
+    ).keys()  # fmt: skip
+    assert set(audit._INSERT.columns) == {"at", *keys}

@@ -8,7 +8,15 @@ from sqlalchemy import func, select, text
 from sqlalchemy.exc import DatabaseError, IntegrityError
 
 from baojing.extensions import db
-from baojing.models import AuditEntry, CatalogItem, ItemSession, PointEntry, Redemption, Voucher
+from baojing.models import (
+    AuditEntry,
+    CatalogItem,
+    ItemSession,
+    Member,
+    PointEntry,
+    Redemption,
+    Voucher,
+)
 from baojing.services.points import ledger, verify
 from tests.points_factories import build_store, fund
 
@@ -430,3 +438,30 @@ def test_steady_redemptions_keep_the_wal_small(login, org, store, db_path):
     # 250 redemptions write some 4,000 pages: well past SQLite's automatic checkpoint
     # at 1,000 (4 MiB); a WAL that restarts stays near that.
     assert wal.stat().st_size < 6 * 2**20
+
+
+def test_a_member_moved_while_the_redemption_waited_for_the_lock_is_not_served(
+    login, org, store, monkeypatch
+):
+    """The scope is checked again under the write lock: what committed meanwhile wins."""
+    from baojing.blueprints.store import views
+
+    m = org.members["tati"]
+    fund(m.id, 120)
+    db.session.commit()
+    c = login("clerk")
+    real_begin_write = views.begin_write
+
+    def begin_write_after_a_transfer():
+        real_begin_write()
+        # As if another request had marked the member transferred just before.
+        db.session.execute(text("UPDATE members SET status = 'transferred' WHERE id = :id"),
+                           {"id": m.id})  # fmt: skip
+
+    monkeypatch.setattr(views, "begin_write", begin_write_after_a_transfer)
+    answer = redeem(c, m, store.rice)
+    assert answer.status_code == 404
+    db.session.expire_all()
+    assert db.session.scalar(select(func.count()).select_from(Redemption)) == 0
+    assert ledger.balance_of(m.id) == 120
+    assert db.session.scalar(select(Member.status).where(Member.id == m.id)) == "active"

@@ -123,6 +123,10 @@ def redeem():
 
         def redeem_under_the_lock():
             begin_write()
+            # The scope check again, under the lock: a transfer or a move committed
+            # while this request waited for it wins (one primary-key read).
+            if counter.member_head(current_user, member.id, db.session.connection()) is None:
+                abort(404)
             return redemption.redeem(current_user, member, wanted, form.request_id.data)
 
         ok, done = commit_or_errors(form, redeem_under_the_lock)

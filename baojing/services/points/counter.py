@@ -96,14 +96,17 @@ def _head_statement(scope: str) -> Prepared:
     )
 
 
-def member_head(user: User, member_id: int) -> MemberHead | None:
-    """The member if in the user's counter scope, else None (the view answers 404)."""
+def member_head(user: User, member_id: int, conn=None) -> MemberHead | None:
+    """The member if in the user's counter scope, else None (the view answers 404).
+
+    On the request's read connection unless told otherwise: a plain read on GET and
+    before a redemption takes the lock; store.redeem checks again under the lock.
+    """
     scope, scope_id = counter_scope(user)
     if scope == "none":
         return None
-    # A plain read on GET and before a redemption takes the lock (see store.redeem).
     params = {"member_id": member_id, "scope_id": scope_id}
-    row = _head_statement(scope).first(read_connection(), params)
+    row = _head_statement(scope).first(conn or read_connection(), params)
     return MemberHead(*row) if row else None
 
 

@@ -88,7 +88,9 @@ def debit_core(member_id: int, points: int, *, kind: str, quarter: str, occurred
     left = _DEBIT.first(conn, {"b_member": member_id, "cost": points, "now": utcnow()})
     if left is None:
         raise InsufficientPoints(balance_of(member_id), points)
-    values = dict.fromkeys(_ENTRY_COLUMNS) | {
+    if unknown := set(links) - set(_ENTRY_LINKS):
+        raise TypeError(f"not a link of a ledger entry: {sorted(unknown)}")
+    values = dict.fromkeys(_ENTRY_LINKS) | {
         "member_id": member_id, "kind": kind, "points": -points, "quarter": quarter,
         "occurred_on": occurred_on, "created_by_id": actor_id, "created_at": utcnow(),
         "reason": "", **links,
@@ -106,11 +108,15 @@ _DEBIT = Prepared(
     .values(balance=PointAccount.balance - bindparam("cost"), updated_at=bindparam("now"))
     .returning(PointAccount.balance)
 )
-# Every column but the id; the links a caller does not give (redemption_id, …) are NULL.
-_ENTRY_COLUMNS = tuple(c.name for c in PointEntry.__table__.c if c.name != "id")
+# What a debit may link to or say; those a caller does not give are NULL. Named one
+# by one, so that a column added later with a default is refused (fastsql), not NULL.
+_ENTRY_LINKS = ("rule_id", "redemption_id", "source_type", "source_id", "reverses_id",
+                "reason", "request_id")  # fmt: skip
 _INSERT_ENTRY = Prepared(
-    PointEntry.__table__.insert().returning(PointEntry.__table__.c.id), columns=_ENTRY_COLUMNS
-)
+    PointEntry.__table__.insert().returning(PointEntry.__table__.c.id),
+    columns=("member_id", "kind", "points", "quarter", "occurred_on", "created_by_id",
+             "created_at", *_ENTRY_LINKS),
+)  # fmt: skip
 
 
 def is_reversed(entry_id: int) -> bool:
