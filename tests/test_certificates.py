@@ -422,6 +422,18 @@ def test_cards_sheet_holds_ten_and_stays_inside_five_mm(org, count, tmp_path):
     assert right <= first.width - 4 * mm and bottom <= first.height - 4 * mm
 
 
+def test_a_line_break_inside_a_value_does_not_push_fields_off_the_card(org, tmp_path):
+    cert = issued(org, kind="card")
+    cert.destination = "浙江省\n杭州市\n西湖区\n某某街道\n某某工地"  # a crafted POST could
+    context = issue.card_context(cert, org.members["tati"])
+    text = pdf_text(pdf.render("certificates/pdf/cards.html", cards=[context]), tmp_path)
+    assert "浙江省 杭州市 西湖区" in text
+    assert "发证机关" in text and cert.issuing_org in text  # the last field is still printed
+    # The QR code is drawn without smoothing at any size (one pixel a module).
+    raw = pdf.render("certificates/pdf/cards.html", cards=[context])
+    assert b"/Interpolate false" in raw
+
+
 # --- batch renewal ------------------------------------------------------------------------
 
 
