@@ -6,7 +6,7 @@ STAMP    = $(VENV)/.installed-$(shell sha1sum pyproject.toml | cut -c1-12)
 SUDO     = $(shell [ "$$(id -u)" = 0 ] || echo sudo)
 # Debian packages: venv for Python, chromium for browser tests, a CJK font and Pango for
 # WeasyPrint's PDFs, poppler-utils to check them (pdftotext, pdffonts, pdftoppm), wrk for bench/.
-APT_PACKAGES = python3-venv python3-pip chromium fonts-noto-cjk libpango-1.0-0 libpangoft2-1.0-0 poppler-utils wrk sqlite3
+APT_PACKAGES = python3-venv python3-pip chromium fonts-noto-cjk libpango-1.0-0 libpangoft2-1.0-0 poppler-utils mupdf-tools wrk sqlite3
 
 .PHONY: run test system-deps install fonts lint bench bench-store bench-care bench-mentors bench-certificates serve clean
 

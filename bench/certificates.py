@@ -74,7 +74,8 @@ from store import bad_body_file, post, static_lua
 OUT = REPO / "bench" / "out" / "certificates.json"
 SAMPLES = REPO / "bench" / "out" / "certificates"  # the PDFs measured, to look at
 FONT_DIR = REPO / "instance" / "fonts"  # where `flask pdf fonts` puts the cut by default
-FONT_FILES = ("baojingserif-regular.otf", "baojingserif-bold.otf")
+# The cut `flask pdf fonts` writes (services/certificates/fonts.py, CUT_VERSION).
+FONT_FILES = ("baojingserif-regular.v2.otf", "baojingserif-bold.v2.otf")
 RATIO_TARGET = 2.0  # a certificate ≤ 2 × the minimal page with the same font
 SIZE_TARGET = 200 * 1024  # ≤ 200 KB with the font subset
 CARDS_PER_SHEET = 10  # certificates/pdf/cards.html

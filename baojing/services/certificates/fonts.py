@@ -21,6 +21,9 @@ from flask import current_app
 from baojing.files import write_atomic
 
 FAMILY = "BaojingSerif"
+# Part of the files' names: a cut made by an older prepare() is not used, but made anew
+# by `flask pdf fonts` (2: CIDs renumbered to equal glyph ids, see _cids_as_glyph_ids).
+CUT_VERSION = 2
 SYSTEM_FAMILIES = ('"Noto Serif CJK SC"', '"Noto Serif CJK"', '"Source Han Serif SC"')
 FACES = {"regular": ("Regular", 400), "bold": ("Bold", 700)}
 
@@ -34,7 +37,7 @@ def font_dir() -> Path:
 
 
 def _prepared(face: str) -> Path:
-    return font_dir() / f"{FAMILY.lower()}-{face}.otf"
+    return font_dir() / f"{FAMILY.lower()}-{face}.v{CUT_VERSION}.otf"
 
 
 @cache
@@ -105,6 +108,28 @@ def _gb2312() -> set[int]:
     return codes
 
 
+def _cids_as_glyph_ids(font) -> None:
+    """Renumber a subset CID-keyed font so that each glyph's CID is its glyph id.
+
+    The subsetter packs the glyphs but keeps each one's CID from the full font (向 is
+    glyph 1000 of the cut, CID 10314). WeasyPrint writes glyph ids into the PDF as
+    the codes of an Identity-H CID font, and a PDF reader finds a CID-keyed font's
+    glyph by CID: poppler let it pass, MuPDF and Ghostscript drew nothing at all.
+    """
+    old = font.getGlyphOrder()
+    new = [".notdef"] + [f"cid{gid:05d}" for gid in range(1, len(old))]
+    renamed = dict(zip(old, new, strict=True))
+    top = font["CFF "].cff.topDictIndex[0]
+    charstrings = top.CharStrings
+    charstrings.charStrings = {renamed[n]: v for n, v in charstrings.charStrings.items()}
+    top.charset = new
+    hmtx = font["hmtx"]
+    hmtx.metrics = {renamed[n]: metrics for n, metrics in hmtx.metrics.items()}
+    for table in font["cmap"].tables:
+        table.cmap = {code: renamed[n] for code, n in table.cmap.items()}
+    font.setGlyphOrder(new)
+
+
 def prepare(force: bool = False) -> list[Path]:
     """Write the GB 2312 cut of both faces into font_dir(); about 12 s a face, once."""
     from fontTools import subset
@@ -127,6 +152,7 @@ def prepare(force: bool = False) -> list[Path]:
         subsetter = subset.Subsetter(options)
         subsetter.populate(unicodes=_gb2312())
         subsetter.subset(font)
+        _cids_as_glyph_ids(font)
         out = io.BytesIO()
         font.save(out)
         # Readable by the service's own user when `flask pdf fonts` ran as another.
