@@ -259,6 +259,9 @@ def test_members_are_linked_in_the_users_scope_only(org, login):
         as_text=True
     )
     assert "彭昂洞" in page
+    # A name in the query string is not searched: it would be in the access log.
+    linked = c.get(f"/mentors/enterprises/{enterprise.id}/members?q=彭昂洞").get_data(as_text=True)
+    assert 'class="row-title">彭昂洞' not in linked
     angdong = org.members["angdong"]
     link = {"member_id": angdong.id, "role": "owner", "request_id": key_of(page)}
     assert c.post(f"/mentors/enterprises/{enterprise.id}/members/link", link).status_code == 303

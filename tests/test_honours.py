@@ -60,6 +60,9 @@ def test_secretary_recommends_their_member_with_the_points_shown(org, login):
     assert c.get("/mentors/honours/new").headers["Location"].endswith("/mentors/honours/pick")
     found = c.post("/mentors/honours/pick", {"q": "向光明"}).get_data(as_text=True)
     assert f"/mentors/honours/new?member_id={member.id}" in found
+    # A name in the query string is not searched: it would be in the access log.
+    linked = c.get("/mentors/honours/pick?q=向光明").get_data(as_text=True)
+    assert f"/mentors/honours/new?member_id={member.id}" not in linked
     page = c.get(f"/mentors/honours/new?member_id={member.id}").get_data(as_text=True)
     assert re.search(r'id="points-balance">135<', page)
     form = recommend_form(request_id=key_of(page))
@@ -94,6 +97,25 @@ def test_secretary_recommends_their_member_with_the_points_shown(org, login):
     )
     assert again.status_code == 422
     assert "正在办理" in error_of(again.get_data(as_text=True), "honour")
+    assert count(HonourRecommendation) == 1
+
+
+def test_a_resent_recommendation_with_a_stray_honour_name_is_a_replay(org, login):
+    # 荣誉名称 typed, then a listed honour chosen: the name is blanked before it is saved,
+    # and the replay's fingerprint must be of the same blanked data.
+    c = login("secretary")
+    url = f"/mentors/honours/new?member_id={org.members['tati'].id}"
+    form = recommend_form(honour_name="优秀农民工", request_id="honour-key-0010")
+    first = c.post(url, form)
+    assert first.status_code == 303
+    again = c.post(url, form)
+    assert again.status_code == 303
+    assert again.headers["Location"] == first.headers["Location"]
+    assert count(HonourRecommendation) == 1
+    assert db.session.scalar(select(HonourRecommendation.honour_name)) == ""
+    assert count(AuditEntry, AuditEntry.action == "honour.recommend") == 1
+    # The same key with other content is still refused.
+    assert c.post(url, form | {"evidence": "别的材料"}).status_code == 409
     assert count(HonourRecommendation) == 1
 
 
@@ -347,6 +369,33 @@ def test_secretary_invites_the_whole_village_once(org, login):
         )
         == 0
     )
+
+
+@pytest.mark.parametrize("everyone", [True, False])
+def test_a_resent_invitation_shows_the_first_result(org, login, everyone):
+    event = make_event(org, held_on=TODAY() + timedelta(days=5))
+    jia, ying = more_members(org)
+    c = login("secretary")
+    url = f"/mentors/events/{event.id}/invite?village={org.villages['tati'].id}"
+    assert (
+        c.post(url, {"member_ids": str(jia.id), "request_id": "invite-key-0020"}).status_code == 303
+    )
+    c.get(f"/mentors/events/{event.id}")  # that flash is read
+    form = {"request_id": "invite-key-0021"}
+    if everyone:
+        form["everyone"] = "1"
+        said = "已邀请 2 人"  # 向光明 and 龙小英; 彭家兴 was invited before, so not ticked
+    else:
+        form["member_ids"] = [str(jia.id), str(ying.id)]
+        said = "已邀请 1 人（1 人此前已邀请）"
+    messages = []
+    for _ in range(2):  # a double tap, or a retry after a lost response
+        assert c.post(url, form).status_code == 303
+        page = c.get(f"/mentors/events/{event.id}").get_data(as_text=True)
+        messages.append(re.search(r"已邀请 [^<]*", page).group(0))
+    assert messages == [said, said]
+    assert count(Invitation) == (3 if everyone else 2)
+    assert count(AuditEntry, AuditEntry.action == "event.invite") == 2
 
 
 def test_ticked_members_only_and_only_in_scope(org, login):

@@ -302,3 +302,48 @@ def test_mentor_pool_registration_and_capacity_floor(org, pool, login):
             "capacity": 0, "available": True,
         })  # fmt: skip
     db.session.rollback()
+
+
+def _pairings(org, profile, n, start=0):
+    """n ended pairings of new 踏梯村 members with one mentor (ended: no open-mentee limit)."""
+    for i in range(start, start + n):
+        mentee = factories.member(org.villages["tati"], name=f"学员{i}")
+        db.session.add(Mentorship(
+            mentor_id=profile.id, mentor_member_id=profile.member_id, mentee_member_id=mentee.id,
+            village_id=mentee.village_id, township_id=mentee.township_id, situation="job",
+            status="ended", end_reason="测试", proposed_by_id=org.users["secretary"].id,
+        ))  # fmt: skip
+    db.session.commit()
+
+
+def test_the_pairings_list_costs_the_same_queries_for_any_number_of_rows(org, pool, login, server):
+    _, mentors = pool
+    c = login("secretary")
+
+    def statements():
+        seen = []
+        with server.app_context():
+            engine = db.engine
+        listener = lambda *a: seen.append(a[2])  # noqa: E731
+        event.listen(engine, "before_cursor_execute", listener)
+        try:
+            page = c.get("/mentors/").get_data(as_text=True)
+        finally:
+            event.remove(engine, "before_cursor_execute", listener)
+        return len(seen), page
+
+    # Each mentee with a mentor of their own: every row names two members not seen before.
+    for i, key in enumerate(("trade_city", "township", "province")):
+        _pairings(org, mentors[key], 1, start=i)
+    statements()  # warm up: per-process caches fill once
+    few, page = statements()
+    assert page.count('class="row-title"') == 3
+    for i, key in enumerate(("trade_city", "township", "province", "nothing", "away", "full")):
+        _pairings(org, mentors[key], 4, start=10 + 4 * i)
+    many, page = statements()
+    assert many == few
+    assert page.count('class="row-title"') == 20  # a page of 20, of 27
+    assert "学员0" not in page and "下一页 ›" in page and "‹ 上一页" not in page
+    rest = c.get("/mentors/?page=2").get_data(as_text=True)
+    assert rest.count('class="row-title"') == 7 and "学员0 " not in rest
+    assert "学员0" in rest and "‹ 上一页" in rest and "下一页 ›" not in rest

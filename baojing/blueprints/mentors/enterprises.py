@@ -137,7 +137,8 @@ def _enterprise_page(ent: Enterprise, *, credit_form=None, difficulty_form=None,
 def enterprise_members(enterprise_id: int):
     """Find members in scope to link; searched by POST so a name stays out of the URL."""
     ent = _enterprise_or_404(enterprise_id)
-    return _members_page(ent, request.values.get("q", "").strip()[:40])
+    # From the form only, like honour_pick: a ?q= in a link is not searched.
+    return _members_page(ent, request.form.get("q", "").strip()[:40])
 
 
 def _members_page(ent: Enterprise, q: str, *, error: str = "", status: int = 200):

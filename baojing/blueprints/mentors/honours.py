@@ -74,7 +74,8 @@ def honour_list():
 def honour_pick():
     """Find the member to recommend; searched by POST so a name stays out of the URL."""
     require_role(*svc.RECOMMENDERS)
-    q = request.values.get("q", "").strip()[:40]
+    # From the form only: a ?q= in a link is not searched, so nobody comes to rely on one.
+    q = request.form.get("q", "").strip()[:40]
     found = []
     if q:
         found = member_search.list_members(

@@ -38,10 +38,8 @@ def index():
     """Registry roles: the pairings of their members; a member: their own, either side."""
     require_role(*REGISTRY_ROLES, MEMBER)
     profile = mentoring.profile_of(current_user.member_id) if current_user.role == MEMBER else None
-    return render_template(
-        "mentors/index.html", mentorships=mentoring.mentorships_for(current_user),
-        profile=profile, **LABELS,
-    )  # fmt: skip
+    page = mentoring.mentorships_for(current_user, int_param("page") or 1)
+    return render_template("mentors/index.html", page=page, profile=profile, **LABELS)
 
 
 # --- the mentor pool -----------------------------------------------------------------------

@@ -58,6 +58,10 @@ def recommend(
     member: Member, actor: User, data: dict, request_id: str | None = None
 ) -> HonourRecommendation:
     """Recommend a member in scope for an honour. data: honour, honour_name, reason, evidence."""
+    if data["honour"] != OTHER:
+        # Only "other" is named. Blanked before the replay check, so that the key's
+        # fingerprint is of the same data on the first submit and on a replay.
+        data = data | {"honour_name": ""}
     if (
         earlier := replayed(HonourRecommendation, request_id, data, member_id=member.id)
     ) is not None:
@@ -69,8 +73,6 @@ def recommend(
         errors["honour"] = "请选择推荐的荣誉"
     elif data["honour"] == OTHER and not data["honour_name"]:
         errors["honour_name"] = "请填写荣誉名称"
-    elif data["honour"] != OTHER:
-        data = data | {"honour_name": ""}
     if not errors:
         pending = db.session.scalar(
             select(HonourRecommendation.id).where(
@@ -273,7 +275,8 @@ def invite(
     """
     data = {"event_id": event.id, **said}
     if (replay := replayed_in_log("event.invite", "events", request_id, data)) is not None:
-        return Invited(replay.get("count", 0), len(members) - replay.get("count", 0))
+        # The first submit's numbers: for 全村, `members` no longer holds those it invited.
+        return Invited(replay.get("count", 0), replay.get("already", 0))
     if not members:
         message = "本村党员都已邀请过了" if said.get("everyone") else "请至少勾选一名党员"
         raise RuleViolation({"member_ids": message})
@@ -303,8 +306,8 @@ def invite(
         db.session.execute(insert(Invitation), rows)
     audit.record(
         "event.invite", event,
-        after={"count": len(rows), "member_ids": [r["member_id"] for r in rows],
-               **logged_key(request_id, data)},
+        after={"count": len(rows), "already": len(already),
+               "member_ids": [r["member_id"] for r in rows], **logged_key(request_id, data)},
     )  # fmt: skip
     return Invited(len(rows), len(already))
 

@@ -7,6 +7,7 @@ database's CHECK (active_mentees <= capacity) is the last line behind it.
 """
 
 from sqlalchemy import or_, select, update
+from sqlalchemy.orm import aliased
 
 from baojing import audit
 from baojing.dates import local_today
@@ -30,6 +31,7 @@ from baojing.models.users import MEMBER, User
 from baojing.scoping import copied_scope_condition, member_condition
 from baojing.services import RuleViolation
 from baojing.services.idempotency import keyed, replayed
+from baojing.services.paging import Page, fetch_page
 
 PROFILE_FIELDS = ("trade", "dest_province", "dest_city", "experience", "capacity", "available")
 
@@ -272,13 +274,25 @@ def checkins(ms: Mentorship) -> list[MentorCheckin]:
     )
 
 
-def mentorships_for(user: User, limit: int = 50) -> list[Mentorship]:
-    """Open ones first, then the rest, newest first."""
-    return list(
-        db.session.scalars(
-            select(Mentorship)
-            .where(mentorship_condition(user))
-            .order_by(Mentorship.status.not_in(OPEN_MENTORSHIP), Mentorship.proposed_at.desc())
-            .limit(limit)
+def mentorships_for(user: User, page: int = 1) -> Page:
+    """Open ones first, then the rest, newest first; both sides' names in the same query."""
+    mentor, mentee = aliased(Member), aliased(Member)
+    stmt = (
+        select(
+            Mentorship.id,
+            Mentorship.status,
+            Mentorship.situation,
+            Mentorship.started_on,
+            mentor.name.label("mentor_name"),
+            mentee.name.label("mentee_name"),
+        )
+        .join(mentor, mentor.id == Mentorship.mentor_member_id)
+        .join(mentee, mentee.id == Mentorship.mentee_member_id)
+        .where(mentorship_condition(user))
+        .order_by(
+            Mentorship.status.not_in(OPEN_MENTORSHIP),
+            Mentorship.proposed_at.desc(),
+            Mentorship.id.desc(),
         )
     )
+    return fetch_page(stmt, page)
