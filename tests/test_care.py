@@ -4,6 +4,7 @@ import io
 import random
 import re
 from datetime import timedelta
+from pathlib import Path
 
 import pytest
 from PIL import Image
@@ -15,6 +16,7 @@ from baojing.extensions import db
 from baojing.models.audit import AuditEntry
 from baojing.models.care import CareCase, CarePhoto, CareVisit
 from baojing.services.care import cases
+from baojing.services.care import photos as photo_files
 from baojing.services.idempotency import fingerprint
 
 
@@ -301,10 +303,11 @@ def test_bad_visit_input_is_refused_and_nothing_changes(org, login, change, fiel
 def test_cancel_needs_a_reason_and_keeps_the_case(org, login):
     case = open_case(org, "tati")
     c = login("secretary")
-    c.post(f"/care/cases/{case.id}/cancel", {"reason": ""})
+    c.post(f"/care/cases/{case.id}/cancel", {"reason": "", "request_id": "cancel-0001"})
     db.session.refresh(case)
     assert case.status == "open"
-    assert c.post(f"/care/cases/{case.id}/cancel", {"reason": "重复登记"}).status_code == 303
+    form = {"reason": "重复登记", "request_id": "cancel-0002"}
+    assert c.post(f"/care/cases/{case.id}/cancel", form).status_code == 303
     db.session.refresh(case)
     assert (case.status, case.cancel_reason, case.cancelled_by_id) == (
         "cancelled",
@@ -313,6 +316,50 @@ def test_cancel_needs_a_reason_and_keeps_the_case(org, login):
     )
     assert f'href="/care/cases/{case.id}"' not in c.get("/care/").get_data(as_text=True)
     assert post_visit(c, case.id).status_code == 422
+
+
+def _cancel_key(page: str) -> str:
+    form = page[page.index("/cancel") :]
+    return re.search(r'name="request_id" type="hidden" value="([^"]+)"', form).group(1)
+
+
+def test_cancel_tapped_twice_is_done_once_without_an_error(org, login):
+    case = open_case(org, "tati")
+    c = login("secretary")
+    form = {"reason": "重复登记", "request_id": _cancel_key(c.get(f"/care/cases/{case.id}").text)}
+    first = c.post(f"/care/cases/{case.id}/cancel", form)
+    second = c.post(f"/care/cases/{case.id}/cancel", form)  # the double tap
+    assert (first.status_code, second.status_code) == (303, 303)
+    page = c.get(f"/care/cases/{case.id}").get_data(as_text=True)
+    assert page.count("已取消这条关怀事件") == 2 and "flash error" not in page
+    assert count(AuditEntry, AuditEntry.action == "care.case_cancel") == 1
+    db.session.refresh(case)
+    assert (case.status, case.cancel_reason) == ("cancelled", "重复登记")
+    # The same key with another reason is not the same form.
+    assert c.post(f"/care/cases/{case.id}/cancel", form | {"reason": "别的"}).status_code == 409
+    # A page from before (no key) is refused with a message, not half done.
+    other = open_case(org, "tati")
+    c.post(f"/care/cases/{other.id}/cancel", {"reason": "重复登记"})
+    assert "表单已过期" in c.get(f"/care/cases/{other.id}").get_data(as_text=True)
+    db.session.refresh(other)
+    assert other.status == "open"
+
+
+def test_visit_typed_after_the_case_was_cancelled_is_kept(org, login):
+    case = open_case(org, "tati")
+    c = login("secretary")
+    c.post(f"/care/cases/{case.id}/cancel", {"reason": "重复登记", "request_id": "cancel-0003"})
+    response = post_visit(c, case.id, findings="老人恢复得不错<b>")
+    page = response.get_data(as_text=True)
+    assert response.status_code == 422 and "不能再记录走访" in page
+    assert "老人恢复得不错&lt;b&gt;</textarea>" in page
+
+
+def test_deploy_doc_lets_nginx_pass_the_largest_visit_the_app_accepts(app):
+    doc = (Path(app.root_path).parent / "docs" / "deploy.md").read_text(encoding="utf-8")
+    megabytes = int(re.search(r"client_max_body_size (\d+)m;", doc).group(1))
+    with app.test_request_context():
+        assert megabytes * 1024 * 1024 >= photo_files.request_limit()
 
 
 def test_care_rows_cannot_be_deleted_nor_visits_edited(org):

@@ -1,14 +1,25 @@
 """Family pairing, liaison service requests and the township's care figures."""
 
+import os
 import re
 from datetime import timedelta
 
+import pytest
 from sqlalchemy import event, select
+from sqlalchemy.dialects import sqlite
 
 from baojing.dates import local_today, quarter_start
 from baojing.extensions import db
-from baojing.models.care import FamilyPairing, PairingHelp, ServiceRequest, ServiceUpdate
-from baojing.services.care import cases, stats
+from baojing.files import write_atomic
+from baojing.models.audit import AuditEntry
+from baojing.models.care import (
+    CareCase,
+    FamilyPairing,
+    PairingHelp,
+    ServiceRequest,
+    ServiceUpdate,
+)
+from baojing.services.care import cases, stats, todo
 from tests.test_care import count, open_case
 
 
@@ -66,9 +77,8 @@ def test_one_standing_pairing_per_family_and_ending_keeps_history(org, login):
     response = start(c, org, request_id="pair-tati-0002", helpers="龙建国")
     assert response.status_code == 422 and "已有结对" in response.get_data(as_text=True)
     pairing = db.session.scalar(select(FamilyPairing))
-    assert (
-        c.post(f"/care/pairings/{pairing.id}/end", {"reason": "党员已返乡定居"}).status_code == 303
-    )
+    end = {"reason": "党员已返乡定居", "request_id": "end-0002"}
+    assert c.post(f"/care/pairings/{pairing.id}/end", end).status_code == 303
     db.session.refresh(pairing)
     assert pairing.ended_on == local_today()
     form = {
@@ -80,6 +90,44 @@ def test_one_standing_pairing_per_family_and_ending_keeps_history(org, login):
     assert c.post(f"/care/pairings/{pairing.id}/help", form).status_code == 422
     assert start(c, org, request_id="pair-tati-0003").status_code == 303  # a new pairing may start
     assert count(FamilyPairing) == 2
+
+
+def _end_key(page: str) -> str:
+    return _key(page[page.index("/end") :])
+
+
+def test_ending_a_pairing_tapped_twice_is_done_once_without_an_error(org, login):
+    c = login("secretary")
+    start(c, org)
+    pairing = db.session.scalar(select(FamilyPairing))
+    form = {
+        "reason": "党员已返乡定居",
+        "request_id": _end_key(c.get(f"/care/pairings/{pairing.id}").text),
+    }
+    assert c.post(f"/care/pairings/{pairing.id}/end", form).status_code == 303
+    assert c.post(f"/care/pairings/{pairing.id}/end", form).status_code == 303  # double tap
+    page = c.get(f"/care/pairings/{pairing.id}").get_data(as_text=True)
+    assert page.count("结对已结束，帮扶记录保留") == 2 and "flash error" not in page
+    assert count(AuditEntry, AuditEntry.action == "care.pairing_end") == 1
+    db.session.refresh(pairing)
+    assert (pairing.ended_on, pairing.end_reason) == (local_today(), "党员已返乡定居")
+    assert c.post(f"/care/pairings/{pairing.id}/end", form | {"reason": "x"}).status_code == 409
+
+
+def test_help_typed_after_the_pairing_ended_is_kept(org, login):
+    c = login("secretary")
+    start(c, org)
+    pairing = db.session.scalar(select(FamilyPairing))
+    end = {"reason": "党员已返乡定居", "request_id": "end-0001"}
+    assert c.post(f"/care/pairings/{pairing.id}/end", end).status_code == 303
+    form = {"helped_on": local_today().isoformat(), "kind": "farming", "description": "帮忙插秧三亩",
+            "supplies": "化肥 2 袋", "request_id": "help-0009"}  # fmt: skip
+    response = c.post(f"/care/pairings/{pairing.id}/help", form)
+    page = response.get_data(as_text=True)
+    assert response.status_code == 422 and "这个结对已经结束，不能再记录帮扶" in page
+    assert re.search(r"<textarea[^>]*readonly[^>]*>帮忙插秧三亩</textarea>", page)
+    assert re.search(r"<textarea[^>]*readonly[^>]*>化肥 2 袋</textarea>", page)
+    assert count(PairingHelp) == 0
 
 
 def test_pairing_scope(org, login):
@@ -171,6 +219,25 @@ def test_no_jump_back_and_cannot_help_needs_a_reason(org, login):
     assert req.status == "declined"
 
 
+@pytest.mark.parametrize("status", ["", "in_progress"])
+def test_reply_typed_while_the_request_was_closed_is_kept(org, login, status):
+    secretary = login("secretary")
+    form = {"kind": "loan", "subject": "创业贷款担保", "description": "开小超市", "opened_via": "liaison",
+            "request_id": "req-0101"}  # fmt: skip
+    secretary.post(f"/care/requests/new?member_id={org.members['tati'].id}", form)
+    req = db.session.scalar(select(ServiceRequest))
+    typing = secretary.get(f"/care/requests/{req.id}")  # the page a liaison is typing into
+    done = {"body": "已办好", "status": "done", "request_id": "upd-0101"}
+    assert login("secretary").post(f"/care/requests/{req.id}/update", done).status_code == 303
+    # status "in_progress" is no longer offered: the choice itself is refused.
+    reply = {"body": "材料明天送到<script>", "status": status, "request_id": _key(typing.text)}
+    response = secretary.post(f"/care/requests/{req.id}/update", reply)
+    page = response.get_data(as_text=True)
+    assert response.status_code == 422 and "这件事已经办结，不能再回复" in page
+    assert re.search(r"<textarea[^>]*readonly[^>]*>材料明天送到&lt;script&gt;</textarea>", page)
+    assert count(ServiceUpdate) == 1
+
+
 def test_requests_are_scoped(org, login):
     member = login("member")
     form = {
@@ -247,3 +314,44 @@ def test_to_do_query_count_does_not_grow_with_rows(org, login, server):
     for _ in range(25):
         open_case(org, "tati")
     assert few > 3 and statements() == few
+
+
+# --- SQL and files ------------------------------------------------------------------------
+
+
+def test_one_of_binds_its_values_and_writes_none_into_the_sql(org):
+    compiled = todo._one_of(CareCase.status, ("open", "follow_up")).compile(
+        dialect=sqlite.dialect()
+    )
+    assert "'" not in str(compiled) and str(compiled).endswith("IN (?, ?)")
+    assert sorted(compiled.params.values()) == ["follow_up", "open"]
+    # A value with a quote is data, not SQL (an f-string would break the statement).
+    open_case(org, "tati")
+    stmt = select(CareCase.id).where(todo._one_of(CareCase.status, ("it's", "open")))
+    assert len(db.session.execute(stmt).all()) == 1
+
+
+def test_write_atomic_syncs_the_file_before_the_rename_and_the_folder_after(tmp_path, monkeypatch):
+    calls = []
+    real_fsync, real_replace = os.fsync, os.replace
+
+    def fsync(fd):
+        what = "dir" if os.path.isdir(f"/proc/self/fd/{fd}") else os.readlink(f"/proc/self/fd/{fd}")
+        calls.append(("fsync", what))
+        real_fsync(fd)
+
+    def replace(src, dst):
+        calls.append(("replace", str(dst)))
+        real_replace(src, dst)
+
+    monkeypatch.setattr(os, "fsync", fsync)
+    monkeypatch.setattr(os, "replace", replace)
+    target = tmp_path / "photo.jpg"
+    data = os.urandom(300_000)
+    write_atomic(target, data)
+    assert target.read_bytes() == data
+    assert list(tmp_path.iterdir()) == [target]  # no temporary file left
+    assert [c[0] for c in calls] == ["fsync", "replace", "fsync"]
+    assert calls[0][1].startswith(str(tmp_path / ".photo.jpg."))  # the temporary file
+    assert calls[2] == ("fsync", "dir")
+    assert target.stat().st_mode & 0o777 == 0o600

@@ -121,6 +121,13 @@ class ReasonForm(Form):
     """Cancelling a case or ending a pairing: always with a reason."""
 
     reason = _text("原因", 100, "请填写原因", render_kw={"required": True})
+    # A double tap on a slow line sends the form twice: the second finds the first done.
+    request_id = request_id_field()
+
+    def first_error(self, fallback: str) -> str:
+        """The message to flash when the form is refused (the reason before the key)."""
+        errors = self.reason.errors or self.request_id.errors
+        return errors[0] if errors else fallback
 
 
 class PairingForm(Form):

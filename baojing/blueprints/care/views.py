@@ -165,7 +165,7 @@ def case(case_id: int):
         case=row,
         visits=cases.case_visits(row, shared_only=member_view),
         member_view=member_view,
-        cancel_form=ReasonForm(formdata=None),
+        cancel_form=ReasonForm(formdata=None, request_id=new_request_id()),
         today=local_today(),
         pending=row.status in PENDING,
         **LABELS,
@@ -239,13 +239,14 @@ def cancel_case(case_id: int):
     form = ReasonForm()
     if (
         form.validate_on_submit()
-        and commit_or_errors(form, lambda: cases.cancel_case(row, current_user, form.reason.data))[
-            0
-        ]
+        and commit_or_errors(
+            form,
+            lambda: cases.cancel_case(row, current_user, form.reason.data, form.request_id.data),
+        )[0]
     ):
         flash("已取消这条关怀事件", "success")
-        return redirect(url_for("care.case", case_id=row.id), 303)
-    flash(form.reason.errors[0] if form.reason.errors else "没有取消：请填写原因", "error")
+    else:
+        flash(form.first_error("没有取消：请填写原因"), "error")
     return redirect(url_for("care.case", case_id=row.id), 303)
 
 
@@ -311,7 +312,7 @@ def new_pairing():
 def _pairing_page(row: FamilyPairing, help_form: HelpForm, status: int = 200):
     return render_template(
         "care/pairing.html", pairing=row, helps=pairings.helps_of(row), help_form=help_form,
-        end_form=ReasonForm(formdata=None), **LABELS,
+        end_form=ReasonForm(formdata=None, request_id=new_request_id()), **LABELS,
     ), status  # fmt: skip
 
 
@@ -348,12 +349,13 @@ def end_pairing(pairing_id: int):
     if (
         form.validate_on_submit()
         and commit_or_errors(
-            form, lambda: pairings.end_pairing(row, current_user, form.reason.data)
+            form,
+            lambda: pairings.end_pairing(row, current_user, form.reason.data, form.request_id.data),
         )[0]
     ):
         flash("结对已结束，帮扶记录保留", "success")
     else:
-        flash(form.reason.errors[0] if form.reason.errors else "没有结束：请填写原因", "error")
+        flash(form.first_error("没有结束：请填写原因"), "error")
     return redirect(url_for("care.pairing", pairing_id=row.id), 303)
 
 

@@ -27,6 +27,7 @@ from baojing.models.users import MEMBER, User
 from baojing.scoping import copied_scope_condition
 from baojing.services import RuleViolation
 from baojing.services.care import photos as photo_files
+from baojing.services.career.keys import logged_key, replayed_in_log
 from baojing.services.idempotency import keyed, replayed
 
 DUE_DAYS_KEY = "care_due_days"
@@ -100,8 +101,16 @@ def open_case(member: Member, actor: User, data: dict, request_id: str | None = 
     return case
 
 
-def cancel_case(case: CareCase, actor: User, reason: str) -> CareCase:
-    """A case opened by mistake: kept, marked cancelled, with who and why."""
+def cancel_case(
+    case: CareCase, actor: User, reason: str, request_id: str | None = None
+) -> CareCase:
+    """A case opened by mistake: kept, marked cancelled, with who and why.
+
+    The key rides in the audit row: a replay of the same form is the cancel already done.
+    """
+    data = {"case_id": case.id, "reason": reason}
+    if replayed_in_log("care.case_cancel", CareCase.__tablename__, request_id, data) is not None:
+        return case
     if case.status not in PENDING:
         raise RuleViolation({"reason": "只有未办结的关怀事件可以取消"})
     before = {"status": case.status}
@@ -111,8 +120,9 @@ def cancel_case(case: CareCase, actor: User, reason: str) -> CareCase:
     case.cancel_reason = reason
     db.session.flush()
     audit.record(
-        "care.case_cancel", case, before=before, after={"status": CANCELLED, "reason": reason}
-    )
+        "care.case_cancel", case, before=before,
+        after={"status": CANCELLED, "reason": reason, **logged_key(request_id, data)},
+    )  # fmt: skip
     return case
 
 

@@ -10,6 +10,7 @@ from baojing.models.members import ACTIVE, Member
 from baojing.models.org import OrgUnit
 from baojing.models.users import User
 from baojing.services import RuleViolation
+from baojing.services.career.keys import logged_key, replayed_in_log
 from baojing.services.idempotency import keyed, replayed
 
 
@@ -83,7 +84,14 @@ def log_help(
     return help_row
 
 
-def end_pairing(pairing: FamilyPairing, actor: User, reason: str) -> FamilyPairing:
+def end_pairing(
+    pairing: FamilyPairing, actor: User, reason: str, request_id: str | None = None
+) -> FamilyPairing:
+    """End a pairing, its help kept; a replay of the same form is the end already done."""
+    data = {"pairing_id": pairing.id, "reason": reason}
+    table = FamilyPairing.__tablename__
+    if replayed_in_log("care.pairing_end", table, request_id, data) is not None:
+        return pairing
     if pairing.ended_on is not None:
         raise RuleViolation({"reason": "这个结对已经结束了"})
     pairing.ended_on = local_today()
@@ -92,7 +100,11 @@ def end_pairing(pairing: FamilyPairing, actor: User, reason: str) -> FamilyPairi
     audit.record(
         "care.pairing_end",
         pairing,
-        after={"ended_on": pairing.ended_on.isoformat(), "reason": reason},
+        after={
+            "ended_on": pairing.ended_on.isoformat(),
+            "reason": reason,
+            **logged_key(request_id, data),
+        },
     )
     return pairing
 

@@ -72,7 +72,7 @@ def add_update(
         return earlier
     new_status = data["status"] or None
     if req.status not in SERVICE_WAITING:
-        raise RuleViolation({"body": "这件事已经办结，不能再更新；如有新情况请另行提出"})
+        raise RuleViolation({"body": "这件事已经办结，不能再回复；如有新情况请另行提出"})
     if new_status and new_status not in next_statuses(req, actor):
         raise RuleViolation({"status": "不能改成这个状态"})
     before = {"status": req.status}

@@ -10,7 +10,7 @@ import functools
 from dataclasses import dataclass
 from datetime import date
 
-from sqlalchemy import and_, bindparam, case, exists, func, literal_column, null, select
+from sqlalchemy import and_, bindparam, case, exists, func, literal, null, select
 
 from baojing.dates import quarter_start
 from baojing.extensions import read_connection
@@ -51,8 +51,12 @@ def _uncorrelated(count, label: str):
 
 
 def _one_of(column, values):
-    """column IN ('a', 'b') written into the SQL: our own constants, no expanding parameter."""
-    return column.in_([literal_column(f"'{value}'") for value in values])
+    """column IN (?, ?): one bound parameter per value, each carrying its own value.
+
+    Not an expanding parameter (Prepared compiles once and cannot expand), and no value
+    ever written into the SQL text.
+    """
+    return column.in_([literal(value, column.type) for value in values])
 
 
 def _pending(scope: str):
