@@ -293,7 +293,7 @@ def test_revoked_shows_at_once_and_points_go_back(org, login, client):
     assert earned == 10
     assert "有效" in client.get(f"/verify/{cert.verify_code}").get_data(as_text=True)
     township = login("township")
-    assert township.post(f"/certificates/{cert.id}/revoke", {"reason": ""}).status_code == 303
+    assert township.post(f"/certificates/{cert.id}/revoke", {"reason": ""}).status_code == 422
     db.session.refresh(cert)
     assert cert.status == "valid"  # a reason is required
     assert (
@@ -330,6 +330,45 @@ def test_renewal_gives_a_new_serial_and_voids_the_old(org, login, client):
     again = township.post(f"/certificates/{cert.id}/renew", form)
     assert again.status_code == 303 and again.headers["Location"] == response.headers["Location"]
     assert db.session.scalar(select(func.count()).select_from(Certificate)) == 2
+
+
+def test_refused_renew_revoke_and_return_show_the_form_again_with_422(org, login):
+    cert = issued(org, kind="card")
+    township = login("township")
+    response = township.post(f"/certificates/{cert.id}/revoke", {"reason": ""})
+    page = response.get_data(as_text=True)
+    assert response.status_code == 422
+    assert 'id="reason-error" role="alert">请填写作废原因' in page
+    yesterday = (local_today() - timedelta(days=1)).isoformat()
+    form = {"valid_until": yesterday, "request_id": "renew-key-02"}
+    response = township.post(f"/certificates/{cert.id}/renew", form)
+    page = response.get_data(as_text=True)
+    assert response.status_code == 422
+    assert 'id="valid_until-error" role="alert">有效期应晚于今天' in page
+    assert 'value="renew-key-02"' in page  # the same key: a corrected resend saves once
+    # A reason the form has no field for (the member left) still shows by the date.
+    member = org.members["tati"]
+    member.status = "transferred"
+    db.session.commit()
+    response = township.post(
+        f"/certificates/{cert.id}/renew", form | {"valid_until": valid_until()}
+    )
+    assert response.status_code == 422
+    assert "不在流动党员名册" in response.get_data(as_text=True)
+    member.status = "active"
+    db.session.commit()
+    assert db.session.scalar(select(func.count()).select_from(Certificate)) == 1
+    db.session.refresh(cert)
+    assert cert.status == "valid"
+    # Once void, the forms are gone from the page: the refusal shows above them.
+    secretary = login("secretary")
+    assert secretary.post(f"/certificates/{cert.id}/return").status_code == 303
+    again = secretary.post(f"/certificates/{cert.id}/return")
+    assert again.status_code == 422 and "已经作废或交回" in again.get_data(as_text=True)
+    late = login("township").post(f"/certificates/{cert.id}/revoke", {"reason": "遗失"})
+    assert late.status_code == 422 and "已经作废或交回" in late.get_data(as_text=True)
+    db.session.refresh(cert)
+    assert cert.status == "returned"
 
 
 def test_voiding_the_last_card_moves_the_member_version(org, login):
@@ -392,6 +431,36 @@ def _raster(data: bytes, tmp_path, dpi=50):
     path.write_bytes(data)
     subprocess.run(["pdftoppm", "-r", str(dpi), "-png", str(path), str(tmp_path / "g")], check=True)
     return [Image.open(p).convert("L") for p in sorted(tmp_path.glob("g-*.png"))]
+
+
+def test_the_font_cut_numbers_its_cids_as_its_glyphs(app):
+    """A PDF reader finds a CID-keyed font's glyph by CID; WeasyPrint writes glyph ids."""
+    from fontTools.ttLib import TTFont
+
+    for face in fonts.FACES:
+        with TTFont(fonts._prepared(face), lazy=True) as font:
+            order = font.getGlyphOrder()
+            assert len(order) > 7000
+            assert order[1:] == [f"cid{gid:05d}" for gid in range(1, len(order))]
+            assert font.getBestCmap()[ord("向")] in order
+
+
+@pytest.mark.skipif(shutil.which("mutool") is None, reason="needs mupdf-tools")
+def test_chinese_text_draws_in_mupdf_not_only_in_poppler(org, tmp_path):
+    """MuPDF (like Ghostscript) follows the font's CIDs; poppler forgave wrong ones."""
+    cert = issued(org)
+    path = tmp_path / "letter.pdf"
+    path.write_bytes(issue.stored_pdf(cert))
+    assert "BaojingSerif" in pdf_fonts(path.read_bytes(), tmp_path)
+    shown = tmp_path / "mupdf.png"
+    result = subprocess.run(
+        ["mutool", "draw", "-r", "50", "-o", str(shown), str(path)], capture_output=True, text=True
+    )
+    assert "cannot render glyph" not in result.stderr
+    page = Image.open(shown).convert("L")
+    # The office's name in red across the top of the letter (the top fifth): ink.
+    top = page.crop((0, 0, page.width, page.height // 5))
+    assert top.point(lambda v: 255 if v < 200 else 0).histogram()[255] > 200
 
 
 def test_letter_is_a4_and_ink_stays_inside_the_printable_area(org, tmp_path):
@@ -516,6 +585,104 @@ def test_batch_runs_in_the_background_and_the_page_polls(org, login, app):
     assert "已完成" in page and 'http-equiv="refresh"' not in page
 
 
+def test_a_township_batch_is_not_crowded_out_by_other_townships(org, login, monkeypatch):
+    """The card limit applies to the township's own cards, not to the county's first ones."""
+    from baojing.services.certificates import batch
+    from tests import factories
+
+    monkeypatch.setattr(batch, "MAX_CARDS", 2)
+    _due_cards(org, 2)  # 迁陵镇
+    for i in range(2):
+        member = factories.member(org.villages["xinmin"], name=f"葫芦党员{i}")
+        issue.issue(member, org.users["admin"], {
+            "kind": "card", "valid_until": local_today() + timedelta(days=10),
+            "reason": "外出务工", "destination": "浙江省",
+        })  # fmt: skip
+    db.session.commit()
+    page = login("admin").get("/certificates/batch").get_data(as_text=True)
+    assert "迁陵镇（2 张）" in page and "葫芦镇（2 张）" in page
+    for township in org.townships.values():
+        job = batch.start(org.users["admin"], township.id, "测试")
+        cards = [db.session.get(Certificate, int(i)) for i in job.certificate_ids.split(",")]
+        assert len(cards) == 2 and {c.township_id for c in cards} == {township.id}
+    db.session.rollback()
+
+
+class _WorkerDied(Exception):
+    pass
+
+
+def test_a_stalled_batch_shows_interrupted_and_resumes_where_it_stopped(
+    org, login, app, monkeypatch, tmp_path
+):
+    from baojing.models.certificates import PrintJob
+    from baojing.models.types import utcnow
+    from baojing.services.certificates import batch
+
+    app.config["PRINT_JOBS_INLINE"] = True
+    _due_cards(org, 3)
+    job = batch.start(org.users["township"], org.townships["迁陵镇"].id, "测试")
+    db.session.commit()
+    job_id, url = job.id, f"/certificates/batch/{job.id}"
+
+    def died(*args, **kwargs):
+        raise _WorkerDied
+
+    # The worker renews every card, then dies while laying them out.
+    monkeypatch.setattr(batch.pdf, "render_document", died)
+    with pytest.raises(_WorkerDied):
+        batch.run(job_id, org.users["township"].id)
+    monkeypatch.undo()
+    db.session.rollback()
+    assert db.session.get(PrintJob, job_id).status == "running"
+
+    township = login("township")
+    page = township.get(url).get_data(as_text=True)
+    assert 'http-equiv="refresh"' in page and "中断" not in page
+    assert township.post(f"{url}/resume").status_code == 409  # still alive: no second run
+
+    db.session.execute(
+        PrintJob.__table__.update()
+        .where(PrintJob.id == job_id)
+        .values(finished_at=utcnow() - timedelta(minutes=batch.STALL_MINUTES + 1))
+    )
+    db.session.commit()
+    page = township.get(url).get_data(as_text=True)
+    assert "中断" in page and "继续" in page and 'http-equiv="refresh"' not in page
+    # Scoped like the job, and a POST with its CSRF token.
+    assert login("secretary2").post(f"{url}/resume").status_code == 404
+    assert township.post(f"{url}/resume", csrf=False).status_code == 400
+    assert db.session.get(PrintJob, job_id).status == "running"
+
+    response = township.post(f"{url}/resume")
+    assert response.status_code == 303 and response.headers["Location"].endswith(url)
+    assert "已完成" in township.get(url).get_data(as_text=True)
+    assert db.session.scalar(select(func.count()).select_from(Certificate)) == 6  # not 9
+    data = fetch(township, f"{url}.pdf").data
+    assert len(pdf_text(data, tmp_path).split("流动党员活动证")) - 1 == 3
+    resumed = db.session.scalars(
+        select(AuditEntry.user_id).where(AuditEntry.action == "certificate.batch_resume")
+    ).all()
+    assert resumed == [org.users["township"].id]
+    assert township.post(f"{url}/resume").status_code == 409  # done: nothing to resume
+
+
+def test_a_failed_batch_can_be_resumed_too(org, login, app):
+    from baojing.models.certificates import PrintJob
+    from baojing.services.certificates import batch
+
+    app.config["PRINT_JOBS_INLINE"] = True
+    _due_cards(org, 1)
+    job = batch.start(org.users["township"], org.townships["迁陵镇"].id, "测试")
+    job.status, job.error = "failed", "磁盘已满"
+    db.session.commit()
+    township = login("township")
+    page = township.get(f"/certificates/batch/{job.id}").get_data(as_text=True)
+    assert "磁盘已满" in page and "继续" in page
+    assert township.post(f"/certificates/batch/{job.id}/resume").status_code == 303
+    assert db.session.get(PrintJob, job.id).status == "done"
+
+
 # --- transfers ----------------------------------------------------------------------------
 
 
@@ -551,7 +718,7 @@ def test_transfer_letter_has_three_parts_and_the_receipt_moves_the_member_out(or
     receipt = {
         "receipt_on": local_today().isoformat(),
         "receipt_handler": "王经办",
-        "receipt_phone": "0571-8888",
+        "receipt_phone": "+86 138-0013-8000",
     }
     assert (
         secretary.post(f"/certificates/transfers/{transfer.id}/receipt", receipt).status_code == 303
@@ -559,6 +726,7 @@ def test_transfer_letter_has_three_parts_and_the_receipt_moves_the_member_out(or
     db.session.refresh(transfer)
     db.session.refresh(member)
     assert (transfer.status, member.status) == ("returned", "transferred")
+    assert transfer.receipt_phone == "13800138000"  # stored as normalised
     # Off the mobile list, history kept.
     assert member.name not in secretary.get("/members/").get_data(as_text=True)
     assert "组织关系已转出" in secretary.get(f"/members/{member.id}").get_data(as_text=True)
@@ -585,6 +753,30 @@ def test_transfer_input_and_scope(org, login):
     from baojing.models.certificates import Transfer
 
     assert db.session.scalar(select(func.count()).select_from(Transfer)) == 0
+
+
+def test_receipt_phone_must_be_a_mobile_or_an_office_line(org, login):
+    from baojing.models.certificates import Transfer
+    from baojing.services.certificates import transfers
+
+    transfer = transfers.open_transfer(org.members["tati"], org.users["township"], {
+        "to_org": "中共某某委员会", "to_address": "", "dues_paid_until": local_today().strftime("%Y-%m"),
+        "valid_days": 10,
+    })  # fmt: skip
+    db.session.commit()
+    receipt = {"receipt_on": local_today().isoformat(), "receipt_handler": "王经办"}
+    url = f"/certificates/transfers/{transfer.id}/receipt"
+    secretary = login("secretary")
+    for bad in ("0571-8888", "12345678901", "1380013800", "电话 123"):
+        response = secretary.post(url, receipt | {"receipt_phone": bad})
+        page = response.get_data(as_text=True)
+        assert response.status_code == 422, bad
+        assert 'id="receipt_phone-error" role="alert">请填写手机号码，或带区号的固定电话' in page
+        assert db.session.get(Transfer, transfer.id).status == "pending"
+        assert org.members["tati"].status == "active"
+    assert secretary.post(url, receipt | {"receipt_phone": " 0743-872 1234 "}).status_code == 303
+    db.session.expire_all()
+    assert db.session.get(Transfer, transfer.id).receipt_phone == "0743-8721234"
 
 
 def test_overdue_receipts_are_listed(org, login):

@@ -1,10 +1,39 @@
 """Forms for issuing, renewing, revoking certificates and for transfer letters."""
 
+import re
+import unicodedata
+
 from wtforms import DateField, FileField, IntegerField, RadioField, SelectField, StringField
-from wtforms.validators import DataRequired, InputRequired, Length, NumberRange
+from wtforms.validators import (
+    DataRequired,
+    InputRequired,
+    Length,
+    NumberRange,
+    Optional,
+    ValidationError,
+)
 
 from baojing.blueprints.formtools import Form, options, request_id_field, strip_text
 from baojing.models.certificates import CERT_KINDS
+from baojing.validators import InvalidValue, normalize_mobile
+
+# An office line with its area code: 0743-8721234, 010 12345678.
+_LANDLINE = re.compile(r"0\d{2,3}-?\d{7,8}")
+
+
+def mobile_or_landline(form, field):
+    """The receiving office's handler may only have the office's fixed line."""
+    if not field.data:
+        return
+    try:
+        field.data = normalize_mobile(field.data)
+        return
+    except InvalidValue:
+        pass
+    line = re.sub(r"[\s()]", "", unicodedata.normalize("NFKC", field.data)).replace("－", "-")
+    if not _LANDLINE.fullmatch(line):
+        raise ValidationError("请填写手机号码，或带区号的固定电话（如 0743-8721234）")
+    field.data = line
 
 
 class IssueForm(Form):
@@ -86,5 +115,14 @@ class ReceiptForm(Form):
         validators=[DataRequired("请填写经办人"), Length(max=40, message="最多 40 个字")],
     )  # fmt: skip
     receipt_phone = StringField(
-        "经办人电话", filters=[strip_text], validators=[Length(max=20, message="最多 20 个字")]
-    )
+        "经办人电话", filters=[strip_text], validators=[Optional(), mobile_or_landline],
+        render_kw={"inputmode": "tel"},
+    )  # fmt: skip
+
+    def service_data(self) -> dict:
+        # Read after validation: the phone is stored as the validator normalised it.
+        return {
+            "receipt_on": self.receipt_on.data,
+            "receipt_handler": self.receipt_handler.data,
+            "receipt_phone": self.receipt_phone.data,
+        }

@@ -1,7 +1,5 @@
 """持证管理: issue, renew, revoke and take back certificates; the PDFs as issued."""
 
-from collections import Counter
-
 from flask import (
     abort,
     current_app,
@@ -35,8 +33,15 @@ from baojing.blueprints.formtools import (
 from baojing.blueprints.guards import require_role
 from baojing.blueprints.params import int_param
 from baojing.dates import local_today
-from baojing.extensions import begin_write, db, no_write_lock
-from baojing.models.certificates import CERT_KINDS, CERT_STATUSES, Certificate, PrintJob, Transfer
+from baojing.extensions import begin_write, db, done_writing, no_write_lock
+from baojing.models.certificates import (
+    CERT_KINDS,
+    CERT_STATUSES,
+    VALID,
+    Certificate,
+    PrintJob,
+    Transfer,
+)
 from baojing.models.members import Member
 from baojing.models.users import COUNTY_ADMIN, MEMBER, TOWNSHIP_OFFICER
 from baojing.scoping import (
@@ -124,14 +129,30 @@ def show(cert_id: int):
     if current_user.role not in (*REGISTRY_ROLES, MEMBER):
         abort(404)
     cert = get_scoped_or_404(current_user, Certificate, cert_id)
+    return _show_page(cert)
+
+
+def _show_page(cert: Certificate, *, renew_form=None, revoke_form=None, error: str = ""):
+    """The certificate page; after a refused renew/revoke/return, its forms with the errors."""
+    if renew_form is None:
+        renew_form = RenewForm(
+            formdata=None, valid_until=issue.default_valid_until(cert.kind, local_today()),
+            request_id=new_request_id(),
+        )  # fmt: skip
     return render_template(
         "certificates/show.html", cert=cert, history=listing.of_member(cert.member_id),
         today=local_today(), can_issue=current_user.role in ISSUER_ROLES,
         code=issue.grouped(cert.verify_code), verify_url=issue.verify_url(cert.verify_code),
-        renew_form=RenewForm(formdata=None, valid_until=issue.default_valid_until(cert.kind, local_today()),
-                             request_id=new_request_id()),
-        revoke_form=RevokeForm(formdata=None), **LABELS,
+        renew_form=renew_form, revoke_form=revoke_form or RevokeForm(formdata=None),
+        error=error, **LABELS,
     )  # fmt: skip
+
+
+def _refused(cert: Certificate, form, shown: str, **forms):
+    """422, the messages by the form's field; above the forms when that field cannot show
+    them (the card is void by now and its forms are gone, or the hidden key expired)."""
+    by_field = cert.status == VALID and form[shown].errors
+    return _show_page(cert, error="" if by_field else _first_error(form), **forms), 422
 
 
 @bp.get("/<int:cert_id>.pdf")
@@ -169,8 +190,7 @@ def renew(cert_id: int):
         if ok:
             flash(f"已换发新证 {new_cert.serial}，原证件作废", "success")
             return redirect(url_for("certificates.show", cert_id=new_cert.id), 303)
-    flash(_first_error(form) or "没有换发", "error")
-    return redirect(url_for("certificates.show", cert_id=cert.id), 303)
+    return _refused(cert, form, "valid_until", renew_form=form)
 
 
 @bp.post("/<int:cert_id>/revoke")
@@ -183,9 +203,8 @@ def revoke(cert_id: int):
         and commit_or_errors(form, lambda: issue.revoke(cert, current_user, form.reason.data))[0]
     ):
         flash("证件已作废，核验页面即时显示“已作废”", "success")
-    else:
-        flash(_first_error(form) or "没有作废", "error")
-    return redirect(url_for("certificates.show", cert_id=cert.id), 303)
+        return redirect(url_for("certificates.show", cert_id=cert.id), 303)
+    return _refused(cert, form, "reason", revoke_form=form)
 
 
 @bp.post("/<int:cert_id>/return")
@@ -195,11 +214,10 @@ def mark_returned(cert_id: int):
     try:
         issue.mark_returned(cert, current_user)
     except RuleViolation as exc:
-        db.session.rollback()
-        flash(next(iter(exc.errors.values())), "error")
-    else:
-        db.session.commit()
-        flash("已登记证件交回", "success")
+        db.session.rollback()  # no field to put it by: the page shows it above the forms
+        return _show_page(cert, error=next(iter(exc.errors.values()))), 422
+    db.session.commit()
+    flash("已登记证件交回", "success")
     return redirect(url_for("certificates.show", cert_id=cert.id), 303)
 
 
@@ -218,11 +236,10 @@ def batch_page():
     """Renew and print, as one PDF, every activity card due in a township."""
     require_role(*ISSUER_ROLES)
     townships = township_choices(current_user)
-    due = listing.due_for_renewal(current_user, local_today())
-    per_township = Counter(c.township_id for c in due)
+    per_township = listing.due_per_township(current_user, local_today())
     form = BatchForm()
     form.township_id.choices = options(
-        (tid, f"{name}（{per_township[tid]} 张）") for tid, name in townships
+        (tid, f"{name}（{per_township.get(tid, 0)} 张）") for tid, name in townships
     )
     if current_user.role == TOWNSHIP_OFFICER:
         form.township_id.data = current_user.township_id
@@ -232,13 +249,20 @@ def batch_page():
             form, lambda: batch.start(current_user, form.township_id.data, title)
         )
         if ok:
-            if current_app.config.get("PRINT_JOBS_INLINE"):
-                batch.run(job.id, current_user.id)
-            else:
-                batch.run_in_background(job.id, current_user.id, request.url_root)
+            _launch(job)
             return redirect(url_for("certificates.batch_job", job_id=job.id), 303)
     status = 422 if form.is_submitted() else 200
-    return render_template("certificates/batch.html", form=form, due=due), status
+    return render_template(
+        "certificates/batch.html", form=form, due_count=sum(per_township.values())
+    ), status
+
+
+def _launch(job: PrintJob) -> None:
+    """Run a recorded (or resumed) job as the current user: in a thread, or here in tests."""
+    if current_app.config.get("PRINT_JOBS_INLINE"):
+        batch.run(job.id, current_user.id)
+    else:
+        batch.run_in_background(job.id, current_user.id, request.url_root)
 
 
 def _job_or_404(job_id: int) -> PrintJob:
@@ -253,7 +277,30 @@ def _job_or_404(job_id: int) -> PrintJob:
 @bp.get("/batch/<int:job_id>")
 def batch_job(job_id: int):
     """Progress; the page reloads itself every 2 s until the PDF is ready (no script needed)."""
-    return render_template("certificates/batch_job.html", job=_job_or_404(job_id))
+    return _job_page(_job_or_404(job_id))
+
+
+def _job_page(job: PrintJob, error: str = ""):
+    return render_template(
+        "certificates/batch_job.html", job=job, stalled=batch.stalled(job),
+        can_resume=batch.resumable(job), error=error,
+    )  # fmt: skip
+
+
+@bp.post("/batch/<int:job_id>/resume")
+def batch_resume(job_id: int):
+    """继续: a stalled or failed job picks up where it stopped, run as the user who resumes it."""
+    begin_write()
+    job = _job_or_404(job_id)
+    try:
+        batch.resume(job, current_user)
+    except RuleViolation as exc:
+        db.session.rollback()
+        return _job_page(_job_or_404(job_id), exc.errors["job"]), 409
+    db.session.commit()
+    done_writing()
+    _launch(job)
+    return redirect(url_for("certificates.batch_job", job_id=job.id), 303)
 
 
 @bp.get("/batch/<int:job_id>.pdf")
@@ -341,11 +388,11 @@ def transfer_receipt(transfer_id: int):
     require_role(*REGISTRY_ROLES)
     row = get_scoped_or_404(current_user, Transfer, transfer_id)
     form = ReceiptForm()
-    data = {"receipt_on": form.receipt_on.data, "receipt_handler": form.receipt_handler.data,
-            "receipt_phone": form.receipt_phone.data}  # fmt: skip
     if (
         form.validate_on_submit()
-        and commit_or_errors(form, lambda: transfer_svc.record_receipt(row, current_user, data))[0]
+        and commit_or_errors(
+            form, lambda: transfer_svc.record_receipt(row, current_user, form.service_data())
+        )[0]
     ):
         flash("回执已登记，该党员已转出，不再列入流动党员名单（记录保留）", "success")
         return redirect(url_for("certificates.transfer", transfer_id=row.id), 303)

@@ -4,17 +4,20 @@ Five hundred cards take tens of seconds, longer than a request may. The request
 only records a print job; a background thread in the same worker renews the cards
 one short transaction at a time (the counter never waits long for the write
 lock), at a lower CPU priority, then lays the new cards out ten to an A4 sheet.
-The page polls the job's progress. A job cut short (the worker restarted) is
-picked up again from where it stopped: cards already renewed are not renewed twice.
+The page polls the job's progress. Each step stamps the job (finished_at: when
+the last step finished), so a job with no step for STALL_MINUTES lost its worker
+(a restart, a crash); its page then offers 继续, which picks it up from where it
+stopped: cards already renewed are not renewed twice.
 """
 
 import os
 import secrets
 import threading
+from datetime import datetime, timedelta
 from pathlib import Path
 
 from flask import current_app, g
-from sqlalchemy import select
+from sqlalchemy import and_, func, or_, select, update
 
 from baojing import audit, files
 from baojing.dates import local_today
@@ -28,6 +31,8 @@ from baojing.services.certificates import issue, listing, pdf
 
 CARDS_PER_DOCUMENT = 50  # laid out in chunks: progress to show, bounded memory per render
 MAX_CARDS = 1000
+# A step (one card, or fifty laid out) takes seconds; this long without one, the worker is gone.
+STALL_MINUTES = 5
 
 
 def folder() -> Path:
@@ -38,11 +43,7 @@ def folder() -> Path:
 
 def start(user: User, township_id: int | None, title: str) -> PrintJob:
     """Record a job for the cards due in the user's scope (optionally one township)."""
-    due = [
-        c
-        for c in listing.due_for_renewal(user, local_today(), limit=MAX_CARDS)
-        if township_id is None or c.township_id == township_id
-    ]
+    due = listing.due_for_renewal(user, local_today(), limit=MAX_CARDS, township_id=township_id)
     if not due:
         raise RuleViolation({"township_id": "没有需要换发的活动证"})
     job = PrintJob(
@@ -53,6 +54,48 @@ def start(user: User, township_id: int | None, title: str) -> PrintJob:
     db.session.add(job)
     db.session.flush()
     audit.record("certificate.batch", job, after={"cards": len(due), "township_id": township_id})
+    return job
+
+
+def _stall_cutoff(now: datetime | None = None) -> datetime:
+    minutes = current_app.config.get("PRINT_JOB_STALL_MINUTES", STALL_MINUTES)
+    return (now or utcnow()) - timedelta(minutes=minutes)
+
+
+def stalled(job: PrintJob, now: datetime | None = None) -> bool:
+    """Queued or running, but no step for STALL_MINUTES: its worker was cut off."""
+    return job.status in ("queued", "running") and (
+        job.finished_at or job.created_at
+    ) < _stall_cutoff(now)
+
+
+def resumable(job: PrintJob) -> bool:
+    return job.status == "failed" or stalled(job)
+
+
+def resume(job: PrintJob, user: User) -> PrintJob:
+    """Take over a stalled or failed job (the caller then runs it); audited."""
+    last_step = func.coalesce(PrintJob.finished_at, PrintJob.created_at)
+    # One guarded UPDATE: two clicks on 继续 (or a job that is alive after all) start one run.
+    claimed = db.session.execute(
+        update(PrintJob)
+        .where(
+            PrintJob.id == job.id,
+            or_(
+                PrintJob.status == "failed",
+                and_(PrintJob.status.in_(("queued", "running")), last_step < _stall_cutoff()),
+            ),
+        )
+        .values(status="queued", error="", finished_at=utcnow())
+        .execution_options(synchronize_session=False)
+    ).rowcount
+    if not claimed:
+        raise RuleViolation({"job": "这个任务正在进行，无需继续"})
+    db.session.refresh(job)
+    audit.record(
+        "certificate.batch_resume", job, after={"done": job.done_count, "total": job.total},
+        user=user,
+    )  # fmt: skip
     return job
 
 
@@ -90,7 +133,7 @@ def run(job_id: int, user_id: int) -> PrintJob:
     with writing():
         job = db.session.get(PrintJob, job_id)
         actor = db.session.get(User, user_id)
-        job.status = "running"
+        job.status, job.finished_at = "running", utcnow()
         db.session.commit()
         ids = [int(i) for i in job.certificate_ids.split(",")]
         new_cards = []
@@ -104,7 +147,7 @@ def run(job_id: int, user_id: int) -> PrintJob:
                 renewed = issue.renew(old, actor, until, request_id=f"job{job_id}-{cert_id}")
             if renewed is not None:
                 new_cards.append(renewed.id)
-            job.done_count = number
+            job.done_count, job.finished_at = number, utcnow()
             db.session.commit()  # one short write transaction per card
         cards = [
             issue.card_context(c, db.session.get(Member, c.member_id))
@@ -118,6 +161,7 @@ def run(job_id: int, user_id: int) -> PrintJob:
             chunk = cards[start_at : start_at + CARDS_PER_DOCUMENT]
             documents.append(pdf.render_document("certificates/pdf/cards.html", cards=chunk))
             job.done_count = min(job.total, job.done_count + 1)
+            job.finished_at = utcnow()
             db.session.commit()
         token = secrets.token_hex(16)
         data = pdf.combine(documents)

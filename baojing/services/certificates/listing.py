@@ -2,7 +2,7 @@
 
 from datetime import date, timedelta
 
-from sqlalchemy import bindparam, select
+from sqlalchemy import bindparam, func, select
 
 from baojing.extensions import db, read_connection
 from baojing.fastsql import Prepared
@@ -70,21 +70,35 @@ def of_member(member_id: int) -> list:
     return _OF_MEMBER.all(read_connection(), {"member_id": member_id})
 
 
-def due_for_renewal(user: User, today: date, limit: int = 1000) -> list[Certificate]:
-    """Valid activity cards in scope expiring within the window (or already expired)."""
-    return list(
-        db.session.scalars(
-            select(Certificate)
-            .where(
-                copied_scope_condition(user, Certificate),
-                Certificate.status == VALID,
-                Certificate.kind == "card",
-                Certificate.valid_until <= today + timedelta(days=RENEWAL_WINDOW_DAYS),
-            )
-            .order_by(Certificate.village_id, Certificate.valid_until, Certificate.id)
-            .limit(limit)
-        )
+def _due_conditions(user: User, today: date) -> list:
+    return [
+        copied_scope_condition(user, Certificate),
+        Certificate.status == VALID,
+        Certificate.kind == "card",
+        Certificate.valid_until <= today + timedelta(days=RENEWAL_WINDOW_DAYS),
+    ]
+
+
+def due_for_renewal(
+    user: User, today: date, limit: int = 1000, township_id: int | None = None
+) -> list[Certificate]:
+    """Valid activity cards in scope (optionally one township) due within the window."""
+    stmt = select(Certificate).where(*_due_conditions(user, today))
+    if township_id is not None:
+        # In SQL, before the limit: a township's cards must not be crowded out by others'.
+        stmt = stmt.where(Certificate.township_id == township_id)
+    order = (Certificate.village_id, Certificate.valid_until, Certificate.id)
+    return list(db.session.scalars(stmt.order_by(*order).limit(limit)))
+
+
+def due_per_township(user: User, today: date) -> dict[int, int]:
+    """How many cards in scope are due for renewal, by township (the batch page's counts)."""
+    rows = db.session.execute(
+        select(Certificate.township_id, func.count())
+        .where(*_due_conditions(user, today))
+        .group_by(Certificate.township_id)
     )
+    return {township_id: count for township_id, count in rows}
 
 
 def transfers(user: User, *, status: str, today: date) -> list:
