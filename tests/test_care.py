@@ -300,6 +300,23 @@ def test_bad_visit_input_is_refused_and_nothing_changes(org, login, change, fiel
     assert case.status == "open" and count(CareVisit) == 0
 
 
+def test_visit_page_and_fragment_both_vary_on_hx_request(org, login):
+    case = open_case(org, "tati")
+    c = login("secretary")
+    url = f"/care/cases/{case.id}/visit"
+    page = c.get(url)
+    assert page.status_code == 200 and "<html" in page.get_data(as_text=True)
+    assert "HX-Request" in page.headers["Vary"]
+    fragment = c.get(url, headers={"HX-Request": "true"})
+    body = fragment.get_data(as_text=True)
+    assert fragment.status_code == 200 and "<html" not in body and 'id="visit-form"' in body
+    assert "HX-Request" in fragment.headers["Vary"]
+    refused = c.post(url, visit_data(visitors=""), headers={"HX-Request": "true"},
+                     content_type="multipart/form-data")  # fmt: skip
+    assert refused.status_code == 422 and "<html" not in refused.get_data(as_text=True)
+    assert "HX-Request" in refused.headers["Vary"]
+
+
 def test_cancel_needs_a_reason_and_keeps_the_case(org, login):
     case = open_case(org, "tati")
     c = login("secretary")

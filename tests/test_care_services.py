@@ -19,7 +19,9 @@ from baojing.models.care import (
     ServiceRequest,
     ServiceUpdate,
 )
+from baojing.models.users import User
 from baojing.services.care import cases, stats, todo
+from baojing.services.care import requests as services
 from tests.test_care import count, open_case
 
 
@@ -260,6 +262,46 @@ def test_requests_are_scoped(org, login):
     assert count(ServiceUpdate) == 0
 
 
+def test_thread_query_count_does_not_grow_with_its_messages(org, login, server):
+    """Each message by a different author: 3 messages or 12, the same statements."""
+    req = services.open_request(org.members["tati"], org.users["secretary"], {
+        "kind": "land", "subject": "承包地续签", "description": "合同到期", "opened_via": "phone",
+    })  # fmt: skip
+    db.session.commit()
+    c = login("township")
+    with server.app_context():
+        engine = db.engine
+
+    def add_messages(start: int, n: int):
+        for i in range(start, start + n):
+            author = User(username=f"writer{i}", display_name=f"写信人{i}", role="village_secretary",
+                          org_unit_id=org.villages["tati"].id, password_hash="x")  # fmt: skip
+            db.session.add(author)
+            db.session.flush()
+            db.session.add(ServiceUpdate(service_request_id=req.id, author_id=author.id,
+                                         body=f"第{i}条"))  # fmt: skip
+        db.session.commit()
+
+    def statements() -> tuple[int, str]:
+        seen = []
+        listener = lambda *args: seen.append(1)  # noqa: E731
+        event.listen(engine, "before_cursor_execute", listener)
+        try:
+            page = c.get(f"/care/requests/{req.id}").get_data(as_text=True)
+        finally:
+            event.remove(engine, "before_cursor_execute", listener)
+        return len(seen), page
+
+    add_messages(0, 3)
+    statements()  # warm up: per-process caches fill once
+    few, page = statements()
+    assert "写信人2" in page
+    add_messages(3, 9)
+    many, page = statements()
+    assert "写信人11" in page and page.count("第") >= 12
+    assert many == few
+
+
 # --- township and county figures -------------------------------------------------------
 
 
@@ -291,6 +333,39 @@ def test_median_days_to_visit_per_township_and_cases_per_month(org, login):
     page = login("township").get("/care/stats").get_data(as_text=True)
     assert "迁陵镇" in page and "葫芦镇" not in page
     assert login("secretary").get("/care/stats").status_code == 403
+
+
+def test_care_figures_counted_in_sql_match_hand_made_cases(org, login):
+    today = local_today()
+    since = stats.care_stats(org.users["admin"], today).since
+
+    def visit(case, after_days):
+        cases.record_visit(case, org.users["secretary"], {
+            "visited_on": case.opened_on + timedelta(days=after_days), "visitors": "书记",
+            "method": "home", "findings": "", "money_fen": 0, "goods": "", "help_arranged": "",
+            "follow_up": False, "follow_up_on": None, "shared_with_member": False,
+        })  # fmt: skip
+
+    visit(open_case(org, "tati", "illness", days_ago=12), 1)
+    visit(open_case(org, "angdong", "setback", days_ago=12), 4)
+    waiting = open_case(org, "tati", "hardship", days_ago=20)
+    old = open_case(org, "angdong", "illness", days_ago=400)  # before the figures' year
+    cancelled = open_case(org, "xinmin", "illness", days_ago=5)
+    cases.cancel_case(cancelled, org.users["secretary2"], "登记错了")
+    db.session.commit()
+
+    result = stats.care_stats(org.users["admin"], today)
+    assert old.opened_on < since
+    assert result.townships == [("迁陵镇", 2, 2.5, 1)]  # 葫芦镇 had only a cancelled case
+    assert result.overdue_total == 2
+    assert [row.id for row in result.overdue] == [old.id, waiting.id]
+    expected = {}
+    for days_ago, kind in ((12, "illness"), (12, "setback"), (20, "hardship")):
+        key = ((today - timedelta(days=days_ago)).strftime("%Y-%m"), kind)
+        expected[key] = expected.get(key, 0) + 1
+    assert result.per_month == expected
+    page = login("admin").get("/care/stats").get_data(as_text=True)
+    assert '<td class="num">2.5</td>' in page
 
 
 def test_to_do_query_count_does_not_grow_with_rows(org, login, server):

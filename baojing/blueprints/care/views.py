@@ -213,11 +213,7 @@ def visit(case_id: int):
         return redirect(target, 303)
     status = 422 if form.is_submitted() else 200
     context = {"form": form, "case": row, "had_photos": _has_files(form), **LABELS}
-    if htmx.wants_fragment():
-        return htmx.render(
-            "care/visit_form.html", "care/_visit_form.html", status=status, **context
-        )
-    return render_template("care/visit_form.html", **context), status
+    return htmx.render("care/visit_form.html", "care/_visit_form.html", status=status, **context)
 
 
 def _has_files(form) -> bool:

@@ -1,6 +1,7 @@
 """Liaison service requests (土地承包, 贷款担保, 子女入学 …) and their thread of updates."""
 
 from sqlalchemy import select
+from sqlalchemy.orm import selectinload
 
 from baojing import audit
 from baojing.dates import local_today
@@ -95,10 +96,12 @@ def add_update(
 
 
 def thread(req: ServiceRequest) -> list[ServiceUpdate]:
+    """The request's messages, oldest first, with their authors loaded in one more query."""
     return list(
         db.session.scalars(
             select(ServiceUpdate)
             .where(ServiceUpdate.service_request_id == req.id)
+            .options(selectinload(ServiceUpdate.author))
             .order_by(ServiceUpdate.id)
         )
     )

@@ -1,11 +1,9 @@
 """Township and county view: overdue cases, median days to a visit, cases per type per month."""
 
-import statistics
-from collections import defaultdict
 from dataclasses import dataclass
 from datetime import date
 
-from sqlalchemy import func, select
+from sqlalchemy import Integer, case, cast, func, select
 
 from baojing.dates import months_before
 from baojing.extensions import read_connection
@@ -51,43 +49,30 @@ def care_stats(user: User, today: date, months: int = 12) -> CareStats:
     ).all()
     overdue_total = conn.execute(select(func.count()).where(*late)).scalar_one()
 
-    # Days from the report to the first visit, per township, for cases opened since `since`.
-    days = defaultdict(list)
-    pending = defaultdict(int)
-    rows = conn.execute(
-        select(
-            CareCase.township_id, CareCase.opened_on, CareCase.first_visit_on, CareCase.status
-        ).where(in_scope, CareCase.opened_on >= since, CareCase.status != "cancelled")
+    counted = (in_scope, CareCase.opened_on >= since, CareCase.status != "cancelled")
+    medians = _median_days_to_visit(conn, counted)
+    visited = func.count(CareCase.first_visit_on)
+    waiting = func.sum(
+        case((CareCase.first_visit_on.is_(None) & CareCase.status.in_(PENDING), 1), else_=0)
     )
-    for township_id, opened_on, first_visit_on, status in rows:
-        if first_visit_on is not None:
-            days[township_id].append(max(0, (first_visit_on - opened_on).days))
-        elif status in PENDING:
-            pending[township_id] += 1
-    names = dict(
-        conn.execute(
-            select(OrgUnit.id, OrgUnit.name).where(OrgUnit.id.in_(set(days) | set(pending)))
-        ).all()
-    )
-    townships = sorted(
-        (
-            (
-                names.get(tid, "?"),
-                len(days[tid]),
-                statistics.median(days[tid]) if days[tid] else None,
-                pending[tid],
-            )
-            for tid in set(days) | set(pending)
-        ),
-        key=lambda row: row[0],
-    )
+    townships = [
+        (name or "?", n_visited, medians.get(tid), n_waiting)
+        for tid, name, n_visited, n_waiting in conn.execute(
+            select(CareCase.township_id, OrgUnit.name, visited, waiting)
+            .outerjoin(OrgUnit, OrgUnit.id == CareCase.township_id)
+            .where(*counted)
+            .group_by(CareCase.township_id, OrgUnit.name)
+            .having((visited > 0) | (waiting > 0))
+            .order_by(OrgUnit.name)
+        )
+    ]
 
     month = func.strftime("%Y-%m", CareCase.opened_on)
     per_month = {
         (m, kind): n
         for m, kind, n in conn.execute(
             select(month, CareCase.kind, func.count())
-            .where(in_scope, CareCase.opened_on >= since, CareCase.status != "cancelled")
+            .where(*counted)
             .group_by(month, CareCase.kind)
         )
     }
@@ -96,3 +81,31 @@ def care_stats(user: User, today: date, months: int = 12) -> CareStats:
         for back in range(months - 1, -1, -1)
     ]
     return CareStats(since, overdue, overdue_total, townships, labels, per_month)
+
+
+def _median_days_to_visit(conn, counted) -> dict[int, int | float]:
+    """Median days from the report to the first visit, per township, as statistics.median.
+
+    The one or two middle rows of each township's sorted days: one gives that day count,
+    two give their mean (a float, as statistics.median returns for an even count).
+    """
+    days = func.max(
+        0,
+        cast(func.julianday(CareCase.first_visit_on) - func.julianday(CareCase.opened_on), Integer),
+    )
+    ranked = (
+        select(
+            CareCase.township_id,
+            days.label("days"),
+            func.row_number().over(partition_by=CareCase.township_id, order_by=days).label("rank"),
+            func.count().over(partition_by=CareCase.township_id).label("n"),
+        )
+        .where(*counted, CareCase.first_visit_on.is_not(None))
+        .subquery()
+    )
+    middle = conn.execute(
+        select(ranked.c.township_id, func.sum(ranked.c.days), func.count())
+        .where(ranked.c.rank.between((ranked.c.n + 1) // 2, (ranked.c.n + 2) // 2))
+        .group_by(ranked.c.township_id)
+    )
+    return {tid: total if picked == 1 else total / 2 for tid, total, picked in middle}
