@@ -83,9 +83,11 @@ def mask_phone(value: str | None) -> str:
 
 
 def mask_name(value: str | None) -> str:
-    """张*明 for public pages; 张* for two-character names."""
+    """张*明, 张*, 欧阳**明 for public pages: the first and last character only."""
     if not value:
         return ""
-    if len(value) <= 2:
+    if len(value) == 1:
+        return value  # nothing to hide that a star would not give away
+    if len(value) == 2:
         return value[0] + "*"
     return value[0] + "*" * (len(value) - 2) + value[-1]

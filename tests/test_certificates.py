@@ -18,6 +18,7 @@ from baojing.models.audit import AuditEntry
 from baojing.models.certificates import Certificate, SerialCounter
 from baojing.models.points import PointEntry, PointRule
 from baojing.services.certificates import fonts, issue, pdf, verify
+from baojing.validators import mask_name
 from tests.test_care import jpeg
 
 pytestmark = pytest.mark.skipif(shutil.which("pdftotext") is None, reason="needs poppler-utils")
@@ -396,11 +397,15 @@ def test_verify_is_rate_limited(org, client, app):
 
 
 def test_mask_name():
-    assert [verify.mask_name(n) for n in ("张三", "向光明", "欧阳小明", "𠮷")] == [
+    # One function for /verify and the rankings: validators.mask_name.
+    assert verify.mask_name is mask_name
+    assert [mask_name(n) for n in ("张三", "向光明", "欧阳小明", "𠮷", "", None)] == [
         "张*",
         "向*明",
         "欧**明",
         "𠮷",
+        "",
+        "",
     ]
 
 
@@ -503,6 +508,16 @@ def test_a_line_break_inside_a_value_does_not_push_fields_off_the_card(org, tmp_
     assert b"/Interpolate false" in raw
 
 
+def test_a_long_destination_is_shortened_on_the_card_and_whole_in_the_letter(org, tmp_path):
+    cert = issued(org, kind="card")
+    cert.destination = "浙江省杭州市西湖区转塘街道某某村某某建筑工地项目部宿舍" * 3  # 84 characters
+    context = issue.card_context(cert, org.members["tati"])
+    text = pdf_text(pdf.render("certificates/pdf/cards.html", cards=[context]), tmp_path)
+    assert "…" in text and "项目部宿舍浙江省" in text.replace("\n", "")
+    assert "发证机关" in text and "核验码" in text  # the fields after it still on the card
+    db.session.rollback()
+
+
 # --- batch renewal ------------------------------------------------------------------------
 
 
@@ -554,6 +569,33 @@ def test_batch_renews_every_due_card_and_prints_ten_a_sheet(org, login, app, tmp
     assert len(by_officer) == 36 and all(uid is not None for _, uid in actions)  # 12 + 12 + 12
     # Other townships' officers cannot see the job.
     assert fetch(login("secretary2"), f"/certificates/batch/{job_id}").status_code == 404
+
+
+def test_laying_out_cards_loads_their_members_in_one_query(org, app):
+    from sqlalchemy import event
+
+    from baojing.services.certificates import batch
+
+    def member_selects(cards):
+        seen = []
+
+        def count(_conn, _cursor, sql, *_args):
+            if sql.lstrip().upper().startswith("SELECT") and "members" in sql:
+                seen.append(sql)
+
+        db.session.expire_all()  # as after the renewals' commits: nothing loaded yet
+        event.listen(db.engine, "before_cursor_execute", count)
+        try:
+            with app.test_request_context():
+                contexts = batch.card_contexts([c.id for c in cards])
+        finally:
+            event.remove(db.engine, "before_cursor_execute", count)
+        assert [c["cert"].id for c in contexts] == sorted(c.id for c in cards)
+        assert all(c["member"].id == c["cert"].member_id for c in contexts)
+        return len(seen)
+
+    cards = _due_cards(org, 6)
+    assert member_selects(cards[:2]) == member_selects(cards) == 1
 
 
 def test_a_batch_cut_short_resumes_without_renewing_twice(org, login, app):
@@ -822,3 +864,30 @@ def test_codes_typed_by_hand_and_the_lookup_box(org, client):
     response = client.get(f"/verify/?code={issue.grouped(cert.verify_code).lower()}")
     assert response.status_code == 303 and response.headers["Location"].endswith(cert.verify_code)
     assert "核验码" in client.get("/verify/").get_data(as_text=True)
+
+
+def test_transfers_are_listed_a_page_at_a_time(org, login):
+    from baojing.models.certificates import Transfer
+    from tests import factories
+
+    today = local_today()
+    for i in range(23):
+        member = factories.member(org.villages["tati"], name=f"转出{i:02d}")
+        db.session.add(Transfer(
+            serial=f"433125-Z-TEST-{i:05d}", member_id=member.id, village_id=member.village_id,
+            township_id=member.township_id, from_org="中共保靖县塔提村支部委员会",
+            to_org=f"中共某某委员会{i:02d}", to_address="", dues_paid_until=today.strftime("%Y-%m"),
+            valid_days=10, issued_on=today, status="pending",
+            issued_by_id=org.users["township"].id, pdf_sha256="", pdf_size=0,
+        ))  # fmt: skip
+    db.session.commit()
+    township = login("township")
+    first = township.get("/certificates/transfers?status=pending").get_data(as_text=True)
+    assert first.count('class="row-title"') == 20
+    assert "下一页 ›" in first and "‹ 上一页" not in first
+    assert "/certificates/transfers?status=pending&amp;page=2" in first
+    second = township.get("/certificates/transfers?status=pending&page=2").get_data(as_text=True)
+    assert second.count('class="row-title"') == 3
+    assert "‹ 上一页" in second and "下一页 ›" not in second
+    names = {f"转出{i:02d}" for i in range(23)}
+    assert {n for n in names if n in first} | {n for n in names if n in second} == names

@@ -266,12 +266,10 @@ def _launch(job: PrintJob) -> None:
 
 
 def _job_or_404(job_id: int) -> PrintJob:
-    job = db.session.get(PrintJob, job_id)
-    if job is None or current_user.role not in ISSUER_ROLES:
+    """A job in the issuer's scope (the county: all; a township: its own); otherwise 404."""
+    if current_user.role not in ISSUER_ROLES:
         abort(404)
-    if current_user.role != COUNTY_ADMIN and job.township_id != current_user.township_id:
-        abort(404)
-    return job
+    return get_scoped_or_404(current_user, PrintJob, job_id)
 
 
 @bp.get("/batch/<int:job_id>")
@@ -324,9 +322,11 @@ def batch_pdf(job_id: int):
 def transfers():
     require_role(*REGISTRY_ROLES)
     status = request.args.get("status", "pending")
-    rows = listing.transfers(current_user, status=status, today=local_today())
+    page = listing.transfers(
+        current_user, status=status, today=local_today(), page=int_param("page") or 1
+    )
     return render_template(
-        "certificates/transfers.html", rows=rows, status=status, today=local_today(),
+        "certificates/transfers.html", page=page, status=status, today=local_today(),
         receipt_days=transfer_svc.RECEIPT_DAYS, can_issue=current_user.role in ISSUER_ROLES,
     )  # fmt: skip
 

@@ -101,7 +101,7 @@ def due_per_township(user: User, today: date) -> dict[int, int]:
     return {township_id: count for township_id, count in rows}
 
 
-def transfers(user: User, *, status: str, today: date) -> list:
+def transfers(user: User, *, status: str, today: date, page: int = 1) -> Page:
     """Transfer letters in scope. status: pending | overdue (receipt late) | returned | all."""
     stmt = (
         select(
@@ -116,7 +116,6 @@ def transfers(user: User, *, status: str, today: date) -> list:
         .join(Member, Member.id == Transfer.member_id)
         .where(copied_scope_condition(user, Transfer))
         .order_by(Transfer.issued_on.desc(), Transfer.id.desc())
-        .limit(200)
     )
     if status in ("pending", "overdue"):
         stmt = stmt.where(Transfer.status == PENDING_RECEIPT)
@@ -124,4 +123,4 @@ def transfers(user: User, *, status: str, today: date) -> list:
         stmt = stmt.where(Transfer.issued_on < today - timedelta(days=RECEIPT_DAYS))
     if status == "returned":
         stmt = stmt.where(Transfer.status == RECEIPT_RETURNED)
-    return list(read_connection().execute(stmt))
+    return fetch_page(stmt, page)

@@ -8,6 +8,7 @@ from sqlalchemy import bindparam, select
 from baojing.extensions import read_connection
 from baojing.models.certificates import CERT_KINDS, RETURNED, REVOKED, Certificate
 from baojing.models.members import Member
+from baojing.validators import mask_name
 
 STATES = {
     "valid": "有效",
@@ -30,15 +31,6 @@ class Verdict:
     @property
     def label(self) -> str:
         return STATES[self.state]
-
-
-def mask_name(name: str) -> str:
-    """张*明, 张*, 欧阳**明: the first and last character only (SECURITY.md item 32)."""
-    if len(name) <= 1:
-        return name
-    if len(name) == 2:
-        return name[0] + "*"
-    return name[0] + "*" * (len(name) - 2) + name[-1]
 
 
 # Built once: the page is public, rate limited, and should cost almost nothing.
