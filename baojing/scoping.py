@@ -1,10 +1,11 @@
 """Who may see which rows. Every member query goes through here (DESIGN.md "Scoping")."""
 
 from flask import abort
-from sqlalchemy import bindparam, false, select, true
+from sqlalchemy import bindparam, false, or_, select, true
 
 from baojing.cache import ttl_cache
 from baojing.extensions import db, read_connection
+from baojing.models.career import Enterprise, Event
 from baojing.models.members import BranchContact, Member
 from baojing.models.org import TOWNSHIP, VILLAGE, OrgUnit
 from baojing.models.users import (
@@ -192,3 +193,25 @@ def counter_scope(user: User) -> tuple[str, int | None]:
 
 def counter_condition(user: User):
     return _condition(*counter_scope(user))
+
+
+# --- career: enterprises and events (township rules, no village narrowing) ---------------
+
+
+def enterprise_condition(user: User):
+    """Enterprises the user may see: the county all, others their own township's."""
+    if user.role == COUNTY_ADMIN:
+        return true()
+    if user.role in (TOWNSHIP_OFFICER, VILLAGE_SECRETARY) and user.township_id:
+        return Enterprise.township_id == user.township_id
+    return false()
+
+
+def event_condition(user: User):
+    """Events the user works with: the county all; a township and its villages the
+    county-wide ones and the township's own."""
+    if user.role == COUNTY_ADMIN:
+        return true()
+    if user.role in (TOWNSHIP_OFFICER, VILLAGE_SECRETARY) and user.township_id:
+        return or_(Event.township_id.is_(None), Event.township_id == user.township_id)
+    return false()

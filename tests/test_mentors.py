@@ -164,14 +164,18 @@ def test_no_jump_from_proposed_to_completed_and_ending_frees_the_place(org, pool
     township = login("township")
     _propose(township, mentee, profile)
     ms = db.session.scalar(select(Mentorship))
-    township.post(f"/mentors/pairings/{ms.id}/complete", {"outcome": "running"})
+    refused = township.post(f"/mentors/pairings/{ms.id}/complete", {"outcome": "running"})
+    assert refused.status_code == 422
+    assert "只有帮带中的结对可以办结" in refused.get_data(as_text=True)
     db.session.refresh(ms)
-    assert ms.status == "proposed"
+    assert (ms.status, ms.outcome) == ("proposed", "")
     # The mentor lives in 葫芦镇: 迁陵镇 may not speak for them (that would reveal their
     # phone); the mentor's own branch confirms by phone, on their behalf.
     page = township.get(f"/mentors/pairings/{ms.id}").get_data(as_text=True)
     assert "导师已同意（代登记）" not in page and "导师不在本辖区" in page
-    township.post(f"/mentors/pairings/{ms.id}/accept", {"side": "mentor"})
+    refused = township.post(f"/mentors/pairings/{ms.id}/accept", {"side": "mentor"})
+    assert refused.status_code == 422
+    assert "只能为本辖区的党员代为确认" in refused.get_data(as_text=True)
     db.session.refresh(ms)
     assert ms.status == "proposed" and ms.mentor_accepted_at is None
     assert profile.member.phone not in township.get(f"/mentors/pairings/{ms.id}").get_data(
@@ -185,9 +189,14 @@ def test_no_jump_from_proposed_to_completed_and_ending_frees_the_place(org, pool
     assert ms.status == "active"
     check = {"checked_on": "2000-01-01", "note": "店面开张", "request_id": "checkin-key-1"}
     assert township.post(f"/mentors/pairings/{ms.id}/checkins", check).status_code == 303
-    assert township.post(f"/mentors/pairings/{ms.id}/end", {"reason": ""}).status_code == 303
+    refused = township.post(f"/mentors/pairings/{ms.id}/end", {"reason": "  "})
+    assert refused.status_code == 422 and "请填写原因" in refused.get_data(as_text=True)
     db.session.refresh(ms)
     assert ms.status == "active"  # a reason is required
+    refused = township.post(f"/mentors/pairings/{ms.id}/complete", {})
+    assert refused.status_code == 422 and "请选择帮带结果" in refused.get_data(as_text=True)
+    db.session.refresh(ms)
+    assert ms.status == "active"
     assert (
         township.post(f"/mentors/pairings/{ms.id}/complete", {"outcome": "running"}).status_code
         == 303
@@ -195,10 +204,14 @@ def test_no_jump_from_proposed_to_completed_and_ending_frees_the_place(org, pool
     db.session.refresh(ms)
     db.session.refresh(profile)
     assert (ms.status, ms.outcome, profile.active_mentees) == ("completed", "running", 0)
-    # Completed stays completed.
-    township.post(f"/mentors/pairings/{ms.id}/end", {"reason": "改主意"})
+    # Completed stays completed: the end form is gone, its refusal shows above the page.
+    refused = township.post(f"/mentors/pairings/{ms.id}/end", {"reason": "改主意"})
+    assert refused.status_code == 422
+    assert '<p class="flash error" role="alert">这个结对已经结束了</p>' in refused.get_data(
+        as_text=True
+    )
     db.session.refresh(ms)
-    assert ms.status == "completed"
+    assert (ms.status, ms.end_reason) == ("completed", "")
 
 
 def test_two_acceptances_at_once_cannot_pass_the_mentors_capacity(org, pool, server):
@@ -224,7 +237,10 @@ def test_two_acceptances_at_once_cannot_pass_the_mentors_capacity(org, pool, ser
 
     with ThreadPoolExecutor(2) as pool_:
         responses = list(pool_.map(accept, [(clients[0], first.id), (clients[1], second.id)]))
-    assert [r.status_code for r in responses] == [303, 303]
+    # The second finds no place left: refused with the reason, on the pairing page.
+    assert sorted(r.status_code for r in responses) == [303, 422]
+    refused = next(r for r in responses if r.status_code == 422)
+    assert "导师的名额刚刚已满" in refused.get_data(as_text=True)
     db.session.rollback()  # end the test's read snapshot
     statuses = sorted(db.session.scalars(select(Mentorship.status)).all())
     assert statuses == ["active", "proposed"]
@@ -277,7 +293,11 @@ def test_a_mentee_has_one_open_mentorship_and_nobody_mentors_themself(org, pool,
     township = login("township")
     assert _propose(township, mentee, mentors["trade_city"]).status_code == 303
     response = _propose(township, mentee, mentors["province"], key="propose-key-2")
-    assert response.status_code == 303
+    assert response.status_code == 422
+    body = response.get_data(as_text=True)
+    assert "这位党员已有导师在帮带或待确认" in body
+    # The refused row keeps what was ticked; the others start fresh.
+    assert body.count('name="mentee_consents" value="y" checked') == 1
     assert db.session.scalar(select(func.count()).select_from(Mentorship)) == 1
     with pytest.raises(Exception):  # noqa: B017 - the service's own check, then the index
         mentoring.propose(mentors["self"], mentee, org.users["township"],

@@ -48,6 +48,11 @@ class ProposeForm(Form):
         }
 
 
+class AcceptForm(Form):
+    # Staff say which side they confirm for; a member's own side is set by the view.
+    side = HiddenField()
+
+
 class CompleteForm(Form):
     outcome = RadioField(
         "帮带结果", choices=options(OUTCOMES.items()), validators=[InputRequired("请选择帮带结果")]

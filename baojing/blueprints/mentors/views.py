@@ -9,6 +9,7 @@ from baojing.blueprints.formtools import commit_or_errors, flash_saved, new_requ
 from baojing.blueprints.guards import require_role
 from baojing.blueprints.mentors import bp
 from baojing.blueprints.mentors.forms import (
+    AcceptForm,
     CheckinForm,
     CompleteForm,
     EndForm,
@@ -27,7 +28,6 @@ from baojing.models.career import (
 )
 from baojing.models.users import MEMBER
 from baojing.scoping import REGISTRY_ROLES, get_member_or_404
-from baojing.services import RuleViolation
 from baojing.services.career import mentoring, suggestions
 
 LABELS = {"statuses": MENTORSHIP_STATUSES, "situations": SITUATIONS, "outcomes": OUTCOMES}
@@ -95,6 +95,7 @@ def suggest(member_id: int):
 
 @bp.post("/propose/<int:member_id>")
 def propose(member_id: int):
+    """Propose a mentor; refused, the suggestions come back with why and what was ticked."""
     require_role(*REGISTRY_ROLES)
     mentee = get_member_or_404(current_user, member_id)
     form = ProposeForm()
@@ -112,9 +113,14 @@ def propose(member_id: int):
         if ok:
             flash("已提议结对，等导师确认", "success")
             return redirect(url_for("mentors.pairing", pairing_id=ms.id), 303)
-    message = next((e[0] for e in form.errors.values() if e), "没有提议成功")
-    flash(message, "error")
-    return redirect(url_for("mentors.suggest_list", member_id=mentee.id), 303)
+    found = suggestions.suggest(mentee)
+    return render_template(
+        "mentors/suggest.html", mentee=mentee, found=found, request_id=new_request_id(),
+        situations=SITUATIONS, form=form, failed_mentor=mentor.id,
+        failed_listed=any(s.mentor_id == mentor.id for s in found),
+        failed_name=mentor.member.name,
+        propose_error=next((e[0] for e in form.errors.values() if e), "没有提议成功"),
+    ), 422  # fmt: skip
 
 
 # --- one mentorship -----------------------------------------------------------------------
@@ -132,16 +138,21 @@ def _mentorship_or_404(pairing_id: int) -> Mentorship:
     return ms
 
 
-def _pairing_page(ms: Mentorship, status: int = 200, checkin_form=None):
+def _pairing_page(ms: Mentorship, status: int = 200, **forms):
+    """The pairing; a refused form comes back in `forms` with its messages and input."""
     side = mentoring.side_of(ms, current_user)
     both = ms.mentor_accepted_at is not None and ms.mentee_accepted_at is not None
+    forms.setdefault(
+        "checkin_form",
+        CheckinForm(formdata=None, checked_on=local_today(), request_id=new_request_id()),
+    )
+    forms.setdefault("complete_form", CompleteForm(formdata=None))
+    forms.setdefault("end_form", EndForm(formdata=None))
+    forms.setdefault("accept_form", AcceptForm(formdata=None))
     return render_template(
         "mentors/pairing.html", ms=ms, side=side, contacts_shown=both,
         may_confirm=mentoring.sides_staff_may_confirm(ms, current_user),
-        checkins=mentoring.checkins(ms), today=local_today(),
-        checkin_form=checkin_form or CheckinForm(formdata=None, checked_on=local_today(),
-                                                 request_id=new_request_id()),
-        complete_form=CompleteForm(formdata=None), end_form=EndForm(formdata=None), **LABELS,
+        checkins=mentoring.checkins(ms), today=local_today(), **forms, **LABELS,
     ), status  # fmt: skip
 
 
@@ -153,33 +164,43 @@ def pairing(pairing_id: int):
 @bp.post("/pairings/<int:pairing_id>/accept")
 def accept(pairing_id: int):
     ms = _mentorship_or_404(pairing_id)
-    side = request.form.get("side", "")
+    form = AcceptForm()
     if current_user.role == MEMBER:
-        side = mentoring.side_of(ms, current_user)
-    _act(lambda: mentoring.accept(ms, current_user, side), "已确认")
-    return redirect(url_for("mentors.pairing", pairing_id=ms.id), 303)
+        form.side.data = mentoring.side_of(ms, current_user)
+    if (
+        form.validate_on_submit()
+        and commit_or_errors(form, lambda: mentoring.accept(ms, current_user, form.side.data))[0]
+    ):
+        flash("已确认", "success")
+        return redirect(url_for("mentors.pairing", pairing_id=ms.id), 303)
+    return _pairing_page(ms, 422, accept_form=form)
 
 
 @bp.post("/pairings/<int:pairing_id>/complete")
 def complete(pairing_id: int):
     ms = _mentorship_or_404(pairing_id)
     form = CompleteForm()
-    if form.validate_on_submit():
-        _act(lambda: mentoring.complete(ms, current_user, form.outcome.data), "帮带已办结")
-    else:
-        flash("请选择帮带结果", "error")
-    return redirect(url_for("mentors.pairing", pairing_id=ms.id), 303)
+
+    def finish():
+        return mentoring.complete(ms, current_user, form.outcome.data)
+
+    if form.validate_on_submit() and commit_or_errors(form, finish)[0]:
+        flash("帮带已办结", "success")
+        return redirect(url_for("mentors.pairing", pairing_id=ms.id), 303)
+    return _pairing_page(ms, 422, complete_form=form)
 
 
 @bp.post("/pairings/<int:pairing_id>/end")
 def end(pairing_id: int):
     ms = _mentorship_or_404(pairing_id)
     form = EndForm()
-    if form.validate_on_submit():
-        _act(lambda: mentoring.end(ms, current_user, form.reason.data), "结对已结束")
-    else:
-        flash("请填写原因", "error")
-    return redirect(url_for("mentors.pairing", pairing_id=ms.id), 303)
+    if (
+        form.validate_on_submit()
+        and commit_or_errors(form, lambda: mentoring.end(ms, current_user, form.reason.data))[0]
+    ):
+        flash("结对已结束", "success")
+        return redirect(url_for("mentors.pairing", pairing_id=ms.id), 303)
+    return _pairing_page(ms, 422, end_form=form)
 
 
 @bp.post("/pairings/<int:pairing_id>/checkins")
@@ -195,16 +216,4 @@ def checkin(pairing_id: int):
     ):
         flash_saved("已记录回访", f"mentor-checkin-{ms.id}")
         return redirect(url_for("mentors.pairing", pairing_id=ms.id), 303)
-    return _pairing_page(ms, 422, form)
-
-
-def _act(action, done: str) -> None:
-    """A state change without its own form fields: commit, or say why not."""
-    try:
-        action()
-    except RuleViolation as exc:
-        db.session.rollback()
-        flash(next(iter(exc.errors.values())), "error")
-        return
-    db.session.commit()
-    flash(done, "success")
+    return _pairing_page(ms, 422, checkin_form=form)

@@ -6,7 +6,7 @@ by SQLite as integers and formatted from integers, so totals are exact.
 
 from dataclasses import dataclass
 
-from sqlalchemy import false, func, select, true
+from sqlalchemy import func, select
 
 from baojing import audit
 from baojing.dates import local_today
@@ -23,7 +23,7 @@ from baojing.models.members import ACTIVE, Member
 from baojing.models.org import OrgUnit
 from baojing.models.users import COUNTY_ADMIN, TOWNSHIP_OFFICER, VILLAGE_SECRETARY, User
 from baojing.money import FEN_PER_YUAN
-from baojing.scoping import member_condition
+from baojing.scoping import enterprise_condition, member_condition
 from baojing.services import RuleViolation
 from baojing.services.career.keys import logged_key, replayed_in_log
 from baojing.services.idempotency import keyed, replayed
@@ -46,15 +46,6 @@ MAX_PARTY_MEMBERS = 10_000
 
 
 # --- scope ---------------------------------------------------------------------------------
-
-
-def enterprise_condition(user: User):
-    """Enterprises the user may see: the county all, others their own township's."""
-    if user.role == COUNTY_ADMIN:
-        return true()
-    if user.role in (TOWNSHIP_OFFICER, VILLAGE_SECRETARY) and user.township_id:
-        return Enterprise.township_id == user.township_id
-    return false()
 
 
 def enterprise_in_scope(user: User, enterprise_id: int) -> Enterprise | None:

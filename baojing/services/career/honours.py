@@ -9,7 +9,7 @@ and attendance is ticked on or after the day.
 from dataclasses import dataclass
 from datetime import date
 
-from sqlalchemy import false, func, insert, or_, select, true
+from sqlalchemy import func, insert, select
 
 from baojing import audit
 from baojing.dates import SHANGHAI, local_today
@@ -25,7 +25,7 @@ from baojing.models.members import ACTIVE, Member
 from baojing.models.org import OrgUnit
 from baojing.models.types import utcnow
 from baojing.models.users import COUNTY_ADMIN, MEMBER, TOWNSHIP_OFFICER, VILLAGE_SECRETARY, User
-from baojing.scoping import copied_scope_condition
+from baojing.scoping import copied_scope_condition, event_condition
 from baojing.services import RuleViolation
 from baojing.services.career.keys import logged_key, replayed_in_log
 from baojing.services.idempotency import keyed, replayed
@@ -185,16 +185,6 @@ def honours_of_member(member_id: int) -> list[HonourRecommendation]:
 
 
 # --- events -------------------------------------------------------------------------------
-
-
-def event_condition(user: User):
-    """Events the user works with: the county all; a township and its villages the
-    county-wide ones and the township's own."""
-    if user.role == COUNTY_ADMIN:
-        return true()
-    if user.role in (TOWNSHIP_OFFICER, VILLAGE_SECRETARY) and user.township_id:
-        return or_(Event.township_id.is_(None), Event.township_id == user.township_id)
-    return false()
 
 
 def event_in_scope(user: User, event_id: int) -> Event | None:

@@ -170,18 +170,18 @@ def accept(ms: Mentorship, actor: User, side: str) -> Mentorship:
     When both have, the mentorship starts and takes one of the mentor's places.
     """
     if ms.status != PROPOSED:
-        raise RuleViolation({"accept": "这个结对已经不在待确认状态"})
+        raise RuleViolation({"side": "这个结对已经不在待确认状态"})
     if actor.role == MEMBER and side_of(ms, actor) != side:
-        raise RuleViolation({"accept": "只能为自己确认"})
+        raise RuleViolation({"side": "只能为自己确认"})
     if actor.role != MEMBER and side not in sides_staff_may_confirm(ms, actor):
-        raise RuleViolation({"accept": "只能为本辖区的党员代为确认，请联系对方所在支部"})
+        raise RuleViolation({"side": "只能为本辖区的党员代为确认，请联系对方所在支部"})
     now = utcnow()
     if side == "mentor":
         ms.mentor_accepted_at = ms.mentor_accepted_at or now
     elif side == "mentee":
         ms.mentee_accepted_at = ms.mentee_accepted_at or now
     else:
-        raise RuleViolation({"accept": "不明确是哪一方确认"})
+        raise RuleViolation({"side": "不明确是哪一方确认"})
     started = False
     if ms.mentor_accepted_at and ms.mentee_accepted_at:
         taken = db.session.execute(
@@ -194,7 +194,7 @@ def accept(ms: Mentorship, actor: User, side: str) -> Mentorship:
             .execution_options(synchronize_session=False)
         ).rowcount
         if taken != 1:
-            raise RuleViolation({"accept": "导师的名额刚刚已满，这个结对没有开始"})
+            raise RuleViolation({"side": "导师的名额刚刚已满，这个结对没有开始"})
         ms.status = ACTIVE
         ms.started_on = local_today()
         started = True
