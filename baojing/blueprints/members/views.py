@@ -213,8 +213,9 @@ def profile(member_id: int):
 
 
 def _profile_context(member_id: int, full_id: str | None = None) -> dict:
-    registry = can_manage_registry(current_user)
-    view = member_profile.load(current_user, member_id, registry=registry)
+    user = current_user._get_current_object()  # one proxy lookup for the whole page
+    registry = can_manage_registry(user)
+    view = member_profile.load(user, member_id, registry=registry)
     if view is None:
         abort(404)
     return {
@@ -225,7 +226,7 @@ def _profile_context(member_id: int, full_id: str | None = None) -> dict:
         "memberships": MEMBERSHIPS,
         "visit_items": VISIT_ITEMS,
         "full_id": full_id,
-        "can_reveal": can_see_full_id(current_user, view.member),
+        "can_reveal": can_see_full_id(user, view.member),
         "registry": registry,
         "saved": request.args.get("saved", ""),
         "certificates": cert_listing.of_member(member_id),
