@@ -7,6 +7,8 @@ from datetime import date
 _ID_WEIGHTS = (7, 9, 10, 5, 8, 4, 2, 1, 6, 3, 7, 9, 10, 5, 8, 4, 2)
 _ID_CHECK = "10X98765432"
 _MOBILE = re.compile(r"1[3-9][0-9]{9}")
+# An office line with its area code: 0743-8721234, 010 12345678.
+_LANDLINE = re.compile(r"0[0-9]{2,3}-?[0-9]{7,8}")
 _ID = re.compile(r"[0-9]{17}[0-9X]")
 
 
@@ -66,6 +68,22 @@ def normalize_mobile(raw: str) -> str:
     if not _MOBILE.fullmatch(value):
         raise InvalidValue("手机号码应为以 13–19 开头的 11 位数字")
     return value
+
+
+def normalize_phone(raw: str) -> str:
+    """A mainland mobile (as normalize_mobile) or an office line with its area code.
+
+    For contacts who may only have their office's fixed line (a receiving committee's
+    handler). Returns 13800138000 or 0743-8721234; raises InvalidValue otherwise.
+    """
+    try:
+        return normalize_mobile(raw)
+    except InvalidValue:
+        pass
+    line = re.sub(r"[\s()]", "", unicodedata.normalize("NFKC", raw or ""))
+    if not _LANDLINE.fullmatch(line):
+        raise InvalidValue("请填写手机号码，或带区号的固定电话（如 0743-8721234）")
+    return line
 
 
 def mask_id(value: str | None) -> str:

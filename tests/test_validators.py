@@ -13,6 +13,7 @@ from baojing.validators import (
     mask_name,
     mask_phone,
     normalize_mobile,
+    normalize_phone,
     normalize_resident_id,
 )
 
@@ -70,6 +71,21 @@ def test_mobile_numbers_are_normalised(raw):
 def test_bad_mobile_numbers_are_refused(raw):
     with pytest.raises(InvalidValue):
         normalize_mobile(raw)
+
+
+@pytest.mark.parametrize(
+    ("raw", "expected"),
+    [("138 0013 8000", "13800138000"), (" 0743-872 1234", "0743-8721234"),
+     ("(010) 12345678", "01012345678"), ("０７４３－８７２１２３４", "0743-8721234")],
+)  # fmt: skip
+def test_a_phone_is_a_mobile_or_an_office_line_with_its_area_code(raw, expected):
+    assert normalize_phone(raw) == expected
+
+
+@pytest.mark.parametrize("raw", ["", "0571-8888", "12345678901", "8721234", "电话 123"])
+def test_other_phone_numbers_are_refused(raw):
+    with pytest.raises(InvalidValue, match="固定电话"):
+        normalize_phone(raw)
 
 
 def test_masks_hide_the_middle():

@@ -7,10 +7,11 @@ from flask import abort, flash
 from flask_wtf import FlaskForm
 from wtforms import HiddenField, SelectChoice
 from wtforms.meta import DefaultMeta
-from wtforms.validators import InputRequired, Optional, Regexp
+from wtforms.validators import InputRequired, Optional, Regexp, ValidationError
 
 from baojing.extensions import db, done_writing
 from baojing.services import DuplicateRequest, RuleViolation
+from baojing.validators import InvalidValue
 
 
 class Form(FlaskForm):
@@ -45,6 +46,20 @@ def flash_saved(message: str, draft: str) -> None:
     """Say a form was saved, and let the next page drop its draft (static/js/app.js)."""
     flash(message, "success")
     flash(draft, "clear-draft")
+
+
+def normalized_by(normalize):
+    """A field validator from a baojing.validators normaliser: the field keeps the
+    normalised value, and the normaliser's InvalidValue message goes next to it."""
+
+    def validate(form, field):
+        if field.data:
+            try:
+                field.data = normalize(field.data)
+            except InvalidValue as exc:
+                raise ValidationError(str(exc)) from exc
+
+    return validate
 
 
 def options(pairs: Iterable[tuple]) -> list[SelectChoice]:

@@ -1,8 +1,5 @@
 """Forms for issuing, renewing, revoking certificates and for transfer letters."""
 
-import re
-import unicodedata
-
 from wtforms import DateField, FileField, IntegerField, RadioField, SelectField, StringField
 from wtforms.validators import (
     DataRequired,
@@ -10,30 +7,17 @@ from wtforms.validators import (
     Length,
     NumberRange,
     Optional,
-    ValidationError,
 )
 
-from baojing.blueprints.formtools import Form, options, request_id_field, strip_text
+from baojing.blueprints.formtools import (
+    Form,
+    normalized_by,
+    options,
+    request_id_field,
+    strip_text,
+)
 from baojing.models.certificates import CERT_KINDS
-from baojing.validators import InvalidValue, normalize_mobile
-
-# An office line with its area code: 0743-8721234, 010 12345678.
-_LANDLINE = re.compile(r"0\d{2,3}-?\d{7,8}")
-
-
-def mobile_or_landline(form, field):
-    """The receiving office's handler may only have the office's fixed line."""
-    if not field.data:
-        return
-    try:
-        field.data = normalize_mobile(field.data)
-        return
-    except InvalidValue:
-        pass
-    line = re.sub(r"[\s()]", "", unicodedata.normalize("NFKC", field.data)).replace("－", "-")
-    if not _LANDLINE.fullmatch(line):
-        raise ValidationError("请填写手机号码，或带区号的固定电话（如 0743-8721234）")
-    field.data = line
+from baojing.validators import normalize_phone
 
 
 class IssueForm(Form):
@@ -115,7 +99,7 @@ class ReceiptForm(Form):
         validators=[DataRequired("请填写经办人"), Length(max=40, message="最多 40 个字")],
     )  # fmt: skip
     receipt_phone = StringField(
-        "经办人电话", filters=[strip_text], validators=[Optional(), mobile_or_landline],
+        "经办人电话", filters=[strip_text], validators=[Optional(), normalized_by(normalize_phone)],
         render_kw={"inputmode": "tel"},
     )  # fmt: skip
 

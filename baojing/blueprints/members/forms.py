@@ -13,7 +13,7 @@ from wtforms import (
 )
 from wtforms.validators import DataRequired, InputRequired, Length, Optional, ValidationError
 
-from baojing.blueprints.formtools import Form, options, strip_text
+from baojing.blueprints.formtools import Form, normalized_by, options, strip_text
 from baojing.dates import local_today
 from baojing.models.members import (
     CONTACT_CHANNELS,
@@ -24,7 +24,6 @@ from baojing.models.members import (
 )
 from baojing.services.members import EDITABLE
 from baojing.validators import (
-    InvalidValue,
     id_birth_date,
     normalize_mobile,
     normalize_resident_id,
@@ -45,22 +44,8 @@ RELATIONS = ("配偶", "父亲", "母亲", "子女", "兄弟姐妹", "其他亲�
 MET_WITH = ("本人", "配偶", "父母", "子女", "其他亲属")
 
 
-def resident_id(form, field):
-    if not field.data:
-        return
-    try:
-        field.data = normalize_resident_id(field.data, local_today())
-    except InvalidValue as exc:
-        raise ValidationError(str(exc)) from exc
-
-
-def mobile(form, field):
-    if not field.data:
-        return
-    try:
-        field.data = normalize_mobile(field.data)
-    except InvalidValue as exc:
-        raise ValidationError(str(exc)) from exc
+resident_id = normalized_by(lambda value: normalize_resident_id(value, local_today()))
+mobile = normalized_by(normalize_mobile)
 
 
 def not_future(form, field):
