@@ -187,6 +187,15 @@ def test_no_jump_from_proposed_to_completed_and_ending_frees_the_place(org, pool
     mentor_branch.post(f"/mentors/pairings/{ms.id}/accept", {"side": "mentor"})
     db.session.refresh(ms)
     assert ms.status == "active"
+    # The mentor's branch confirmed; it does not run the pairing, nor see the mentee's phone.
+    page = mentor_branch.get(f"/mentors/pairings/{ms.id}").get_data(as_text=True)
+    assert mentee.phone not in page and "checkins" not in page and "/end" not in page
+    for action, form in (("complete", {"outcome": "running"}), ("end", {"reason": "不想带了"}),
+                         ("checkins", {"checked_on": "2000-01-01", "note": "x",
+                                       "request_id": "checkin-key-0"})):  # fmt: skip
+        assert mentor_branch.post(f"/mentors/pairings/{ms.id}/{action}", form).status_code == 404
+    db.session.refresh(ms)
+    assert ms.status == "active" and not mentoring.checkins(ms)
     check = {"checked_on": "2000-01-01", "note": "店面开张", "request_id": "checkin-key-1"}
     assert township.post(f"/mentors/pairings/{ms.id}/checkins", check).status_code == 303
     refused = township.post(f"/mentors/pairings/{ms.id}/end", {"reason": "  "})

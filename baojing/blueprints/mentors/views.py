@@ -126,13 +126,13 @@ def propose(member_id: int):
 # --- one mentorship -----------------------------------------------------------------------
 
 
-def _mentorship_or_404(pairing_id: int) -> Mentorship:
+def _mentorship_or_404(pairing_id: int, *, managed: bool = False) -> Mentorship:
+    """The mentorship if the user sees it, or (managed) runs it; 404 otherwise."""
     require_role(*REGISTRY_ROLES, MEMBER)
-    ms = db.session.scalar(
-        select(Mentorship).where(
-            Mentorship.id == pairing_id, mentoring.mentorship_condition(current_user)
-        )
+    condition = (mentoring.managed_condition if managed else mentoring.mentorship_condition)(
+        current_user
     )
+    ms = db.session.scalar(select(Mentorship).where(Mentorship.id == pairing_id, condition))
     if ms is None:
         abort(404)
     return ms
@@ -151,6 +151,7 @@ def _pairing_page(ms: Mentorship, status: int = 200, **forms):
     forms.setdefault("accept_form", AcceptForm(formdata=None))
     return render_template(
         "mentors/pairing.html", ms=ms, side=side, contacts_shown=both,
+        runs=mentoring.manages(ms, current_user),
         may_confirm=mentoring.sides_staff_may_confirm(ms, current_user),
         checkins=mentoring.checkins(ms), today=local_today(), **forms, **LABELS,
     ), status  # fmt: skip
@@ -178,7 +179,7 @@ def accept(pairing_id: int):
 
 @bp.post("/pairings/<int:pairing_id>/complete")
 def complete(pairing_id: int):
-    ms = _mentorship_or_404(pairing_id)
+    ms = _mentorship_or_404(pairing_id, managed=True)
     form = CompleteForm()
 
     def finish():
@@ -192,7 +193,7 @@ def complete(pairing_id: int):
 
 @bp.post("/pairings/<int:pairing_id>/end")
 def end(pairing_id: int):
-    ms = _mentorship_or_404(pairing_id)
+    ms = _mentorship_or_404(pairing_id, managed=True)
     form = EndForm()
     if (
         form.validate_on_submit()
@@ -205,7 +206,7 @@ def end(pairing_id: int):
 
 @bp.post("/pairings/<int:pairing_id>/checkins")
 def checkin(pairing_id: int):
-    ms = _mentorship_or_404(pairing_id)
+    ms = _mentorship_or_404(pairing_id, managed=True)
     form = CheckinForm()
     if (
         form.validate_on_submit()

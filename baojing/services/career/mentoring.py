@@ -70,18 +70,34 @@ def save_profile(member: Member, actor: User, data: dict) -> MentorProfile:
 # --- who may see a mentorship -------------------------------------------------------------
 
 
-def mentorship_condition(user: User):
-    """A member sees the mentorships they are in; a branch those of its mentees and mentors.
-
-    The mentor's own branch must see the pairing: it is the one that may confirm for
-    a mentor without an account (sides_staff_may_confirm).
-    """
+def managed_condition(user: User):
+    """Who runs a mentorship (check-ins, completing, ending): the two members in it and
+    the mentee's branch, which arranged it (the row's scope is copied from the mentee)."""
     if user.role == MEMBER:
         mid = user.member_id or 0
         return or_(Mentorship.mentor_member_id == mid, Mentorship.mentee_member_id == mid)
+    return copied_scope_condition(user, Mentorship)
+
+
+def mentorship_condition(user: User):
+    """Who sees a mentorship: those who run it, and the mentor's own branch.
+
+    The mentor's branch must see the pairing: it is the one that may confirm for a
+    mentor without an account (sides_staff_may_confirm). It runs nothing else.
+    """
+    if user.role == MEMBER:
+        return managed_condition(user)
     its_mentors = select(Member.id).where(member_condition(user))
-    return or_(
-        copied_scope_condition(user, Mentorship), Mentorship.mentor_member_id.in_(its_mentors)
+    return or_(managed_condition(user), Mentorship.mentor_member_id.in_(its_mentors))
+
+
+def manages(ms: Mentorship, user: User) -> bool:
+    """managed_condition for one loaded mentorship."""
+    return (
+        db.session.scalar(
+            select(Mentorship.id).where(Mentorship.id == ms.id, managed_condition(user))
+        )
+        is not None
     )
 
 
