@@ -5,6 +5,7 @@ import secrets
 from datetime import timedelta
 from pathlib import Path
 
+from flask import Flask
 from werkzeug.middleware.proxy_fix import ProxyFix
 
 from baojing.config import Defaults
@@ -16,15 +17,14 @@ from baojing.extensions import (
     db,
     migrate,
 )
-from baojing.flaskapp import BaojingFlask
 from baojing.sessions import VerifiedCookieSessionInterface
 
 MIGRATIONS = str(Path(__file__).resolve().parent.parent / "migrations")
 
 
-def create_app(test_config: dict | None = None) -> BaojingFlask:
+def create_app(test_config: dict | None = None) -> Flask:
     """Defaults → instance/config.py → BAOJING_* environment → test_config."""
-    app = BaojingFlask(__name__, instance_relative_config=True)
+    app = Flask(__name__, instance_relative_config=True)
     app.config.from_object(Defaults)
     app.config.from_pyfile("config.py", silent=True)
     app.config.from_prefixed_env("BAOJING")

@@ -46,6 +46,11 @@ def changes(before: dict, after: dict) -> tuple[dict, dict]:
     return {k: before.get(k) for k in keys}, {k: after[k] for k in keys}
 
 
+# What _entry_values() fills: record_fast's INSERT names exactly these (and the time).
+_ENTRY_FIELDS = ("user_id", "username", "role", "ip", "action", "entity_type", "entity_id",
+                 "outcome", "before", "after")  # fmt: skip
+
+
 def _entry_values(action, *, entity_type, entity_id, before, after, outcome, actor, username):
     return {
         "user_id": actor.id if actor else None,
@@ -126,11 +131,4 @@ def record_fast(action: str, *, entity_type: str, entity_id: int, after: dict) -
     _INSERT.rowcount(db.session.connection(), {"at": utcnow(), **values})
 
 
-# The columns _entry_values() fills, and the time.
-_INSERT = Prepared(
-    AuditEntry.__table__.insert(),
-    columns=(
-        "at", "user_id", "username", "role", "ip", "action", "entity_type", "entity_id",
-        "outcome", "before", "after",
-    ),
-)  # fmt: skip
+_INSERT = Prepared(AuditEntry.__table__.insert(), columns=("at", *_ENTRY_FIELDS))

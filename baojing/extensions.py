@@ -95,6 +95,9 @@ def begin_write() -> None:
     # this commit would keep the WAL from being checkpointed back to its start, and
     # under steady writes it would then grow without bound.
     close_read_connection()
+    # ... and read_connection() now hands out the locked connection, so a read after
+    # this sees the request's own writes and opens no second snapshot.
+    write_intent.set(True)
     db.session.rollback()
     db.session.connection(execution_options={"sqlite_immediate": True})
 

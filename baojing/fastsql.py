@@ -12,6 +12,11 @@ It runs inside the connection's transaction (beginning one, through the engine's
 "begin" event, if none is open), and tells `before_cursor_execute` listeners, so
 query-counting tests see these statements like any other.
 
+SQLite only (pysqlite's Connection.execute, qmark parameters): anything else is
+refused when compiled. Of the engine's events only before_cursor_execute is told
+(without a cursor or context, and its return value is not used); echo logging,
+after_cursor_execute and disconnect handling are skipped.
+
 INSERT and UPDATE work too (the counter's redemption runs under the write lock,
 where each statement's overhead is time no other counter gets), on one condition:
 every column they write is named, either in `.values(...)` or, for a plain
@@ -56,6 +61,8 @@ class _Compiled:
     """One statement compiled for one dialect: SQL text, argument order, converters."""
 
     def __init__(self, stmt: Select | Insert | Update, dialect, columns: tuple[str, ...]):
+        if dialect.name != "sqlite":
+            raise ValueError(f"Prepared runs on SQLite only, not {dialect.name}")
         compiled = stmt.compile(dialect=dialect, column_keys=list(columns) or None)
         self.is_dml = isinstance(stmt, Insert | Update)
         if self.is_dml and (compiled.insert_prefetch or compiled.update_prefetch):

@@ -7,11 +7,14 @@ asks for it itself.
 """
 
 import time
-from functools import wraps
+from functools import lru_cache, wraps
 
 from flask import current_app, request
 from limits import parse_many, storage, strategies
 from werkzeug.exceptions import TooManyRequests
+
+# Parsed once per distinct setting ("30 per minute; 300 per day"), not per request.
+_limits = lru_cache(maxsize=16)(parse_many)
 
 
 def init_app(app) -> None:
@@ -33,7 +36,7 @@ def limited(config_key: str):
             limiter = current_app.extensions["baojing_ratelimit"]
             address = request.remote_addr or "unknown"
             bucket = request.endpoint or view.__name__  # one bucket per endpoint
-            for item in parse_many(current_app.config[config_key]):
+            for item in _limits(current_app.config[config_key]):
                 if not limiter.hit(item, bucket, address):
                     reset_at = limiter.get_window_stats(item, bucket, address).reset_time
                     raise TooManyRequests(retry_after=max(1, int(reset_at - time.time())))

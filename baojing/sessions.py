@@ -24,7 +24,8 @@ class VerifiedCookieSessionInterface(SecureCookieSessionInterface):
             return self.session_class()
         max_age = app.permanent_session_lifetime.total_seconds()
         now = time.time()
-        key = (app.secret_key, value)  # a new secret key forgets every cookie
+        # A new secret key, or a fallback key taken away, forgets every cookie.
+        key = (app.secret_key, tuple(app.config.get("SECRET_KEY_FALLBACKS") or ()), value)
         seen = self._verified.get(key)
         if seen is None:
             serializer = self.get_signing_serializer(app)

@@ -891,3 +891,10 @@ def test_transfers_are_listed_a_page_at_a_time(org, login):
     assert "‹ 上一页" in second and "下一页 ›" not in second
     names = {f"转出{i:02d}" for i in range(23)}
     assert {n for n in names if n in first} | {n for n in names if n in second} == names
+
+
+def test_a_page_number_past_what_sqlite_can_count_is_an_empty_page_not_a_500(org, login):
+    township = login("township")
+    for url in ("/certificates/transfers", "/certificates/", "/mentors/", "/care/cases"):
+        answer = township.get(url, query_string={"page": str(2**63 - 1)})
+        assert answer.status_code == 200, url

@@ -60,3 +60,13 @@ def test_a_new_secret_key_forgets_remembered_cookies(app):
     assert open_with(app, cookie)["_user_id"] == "token"
     app.secret_key = "a-rotated-secret-key-0123456789abcdef"
     assert dict(open_with(app, cookie)) == {}
+
+
+def test_a_cookie_signed_with_a_retired_key_stops_working_once_the_key_goes(app):
+    old_secret = app.secret_key
+    cookie = cookie_for(app, {"_user_id": "token"})
+    app.secret_key = "a-new-secret-key-0123456789abcdef"
+    app.config["SECRET_KEY_FALLBACKS"] = [old_secret]
+    assert open_with(app, cookie)["_user_id"] == "token"  # still valid, and remembered
+    app.config["SECRET_KEY_FALLBACKS"] = []
+    assert dict(open_with(app, cookie)) == {}

@@ -207,8 +207,7 @@ def list_members(
     scope, scope_id = member_scope(user)
     search, params = search_kind(q)
     alert = alert if alert in ALERT_LABELS else ""
-    statements = _list_statements(scope, search, bool(province), alert, bool(village_id))
-    count, rows, counted = statements
+    count, rows, counted = _list_statements(scope, search, bool(province), alert, bool(village_id))
     params |= {"scope_id": scope_id, "province": province, "village_id": village_id}
     params |= cutoffs.params()
     # Prepared statements: these run on every list view and search keystroke.

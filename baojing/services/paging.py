@@ -2,6 +2,7 @@
 
 from dataclasses import dataclass
 
+from baojing.blueprints.params import SQLITE_MAX_INT
 from baojing.extensions import read_connection
 
 PER_PAGE = 20
@@ -16,6 +17,7 @@ class Page:
 
 def fetch_page(stmt, page: int, per_page: int = PER_PAGE) -> Page:
     """Rows of an ordered Core select for page `page` (from 1), on the read connection."""
-    page = max(1, page)
+    # A page number past what SQLite's OFFSET can hold is the last page there could be.
+    page = min(max(1, page), SQLITE_MAX_INT // per_page)
     rows = read_connection().execute(stmt.limit(per_page + 1).offset((page - 1) * per_page)).all()
     return Page(rows[:per_page], page, len(rows) > per_page)
