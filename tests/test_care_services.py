@@ -430,3 +430,21 @@ def test_write_atomic_syncs_the_file_before_the_rename_and_the_folder_after(tmp_
     assert calls[0][1].startswith(str(tmp_path / ".photo.jpg."))  # the temporary file
     assert calls[2] == ("fsync", "dir")
     assert target.stat().st_mode & 0o777 == 0o600
+
+
+def test_a_key_in_the_audit_log_is_looked_up_by_its_entity(app):
+    """Both columns of ix_audit_log_entity: the LIKE reads one case's rows, not every case's."""
+    from baojing.models.care import CareCase
+    from baojing.services.idempotency import replayed_in_log
+
+    seen = []
+    listen = lambda conn, cur, sql, params, *a: seen.append((sql, params))  # noqa: E731
+    event.listen(db.engine, "before_cursor_execute", listen)
+    try:
+        assert replayed_in_log("care.case_cancel", CareCase(id=7), "key-0001", {}) is None
+    finally:
+        event.remove(db.engine, "before_cursor_execute", listen)
+    sql, params = next((q, p) for q, p in seen if "audit_log" in q)
+    rows = db.session.connection().exec_driver_sql("EXPLAIN QUERY PLAN " + sql, tuple(params))
+    plan = " ".join(str(r) for r in rows)
+    assert "ix_audit_log_entity (entity_type=? AND entity_id=?)" in plan, plan

@@ -27,8 +27,7 @@ from baojing.models.users import MEMBER, User
 from baojing.scoping import copied_scope_condition
 from baojing.services import RuleViolation
 from baojing.services.care import photos as photo_files
-from baojing.services.career.keys import logged_key, replayed_in_log
-from baojing.services.idempotency import keyed, replayed
+from baojing.services.idempotency import keyed, logged_key, replayed, replayed_in_log
 
 DUE_DAYS_KEY = "care_due_days"
 # A wedding is known weeks ahead; news of an event older than this is history, not a case.
@@ -109,7 +108,7 @@ def cancel_case(
     The key rides in the audit row: a replay of the same form is the cancel already done.
     """
     data = {"case_id": case.id, "reason": reason}
-    if replayed_in_log("care.case_cancel", CareCase.__tablename__, request_id, data) is not None:
+    if replayed_in_log("care.case_cancel", case, request_id, data) is not None:
         return case
     if case.status not in PENDING:
         raise RuleViolation({"reason": "只有未办结的关怀事件可以取消"})

@@ -10,8 +10,7 @@ from baojing.models.members import ACTIVE, Member
 from baojing.models.org import OrgUnit
 from baojing.models.users import User
 from baojing.services import RuleViolation
-from baojing.services.career.keys import logged_key, replayed_in_log
-from baojing.services.idempotency import keyed, replayed
+from baojing.services.idempotency import keyed, logged_key, replayed, replayed_in_log
 
 
 def start_pairing(
@@ -89,8 +88,7 @@ def end_pairing(
 ) -> FamilyPairing:
     """End a pairing, its help kept; a replay of the same form is the end already done."""
     data = {"pairing_id": pairing.id, "reason": reason}
-    table = FamilyPairing.__tablename__
-    if replayed_in_log("care.pairing_end", table, request_id, data) is not None:
+    if replayed_in_log("care.pairing_end", pairing, request_id, data) is not None:
         return pairing
     if pairing.ended_on is not None:
         raise RuleViolation({"reason": "这个结对已经结束了"})

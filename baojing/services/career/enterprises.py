@@ -25,8 +25,7 @@ from baojing.models.users import COUNTY_ADMIN, TOWNSHIP_OFFICER, VILLAGE_SECRETA
 from baojing.money import FEN_PER_YUAN
 from baojing.scoping import enterprise_condition, member_condition
 from baojing.services import RuleViolation
-from baojing.services.career.keys import logged_key, replayed_in_log
-from baojing.services.idempotency import keyed, replayed
+from baojing.services.idempotency import keyed, logged_key, replayed, replayed_in_log
 from baojing.services.paging import Page, fetch_page
 
 # Who may open the enterprise pages (their township's), and who runs them: registers
@@ -108,7 +107,7 @@ def link_member(
 ) -> EnterpriseMember:
     """Record a member as the enterprise's owner or employee (again: change the role)."""
     data = {"enterprise_id": enterprise.id, "member_id": member.id, "role": role}
-    replay = replayed_in_log("enterprise.member", "enterprises", request_id, data)
+    replay = replayed_in_log("enterprise.member", enterprise, request_id, data)
     link = db.session.scalar(
         select(EnterpriseMember).where(
             EnterpriseMember.enterprise_id == enterprise.id,

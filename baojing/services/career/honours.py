@@ -27,8 +27,7 @@ from baojing.models.types import utcnow
 from baojing.models.users import COUNTY_ADMIN, MEMBER, TOWNSHIP_OFFICER, VILLAGE_SECRETARY, User
 from baojing.scoping import copied_scope_condition, event_condition
 from baojing.services import RuleViolation
-from baojing.services.career.keys import logged_key, replayed_in_log
-from baojing.services.idempotency import keyed, replayed
+from baojing.services.idempotency import keyed, logged_key, replayed, replayed_in_log
 from baojing.services.paging import Page, fetch_page
 from baojing.services.points.ledger import balance_of
 
@@ -264,7 +263,7 @@ def invite(
     said: what the form asked for (village_id, everyone, member_ids), for the replay check.
     """
     data = {"event_id": event.id, **said}
-    if (replay := replayed_in_log("event.invite", "events", request_id, data)) is not None:
+    if (replay := replayed_in_log("event.invite", event, request_id, data)) is not None:
         # The first submit's numbers: for 全村, `members` no longer holds those it invited.
         return Invited(replay.get("count", 0), replay.get("already", 0))
     if not members:
