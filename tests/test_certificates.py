@@ -884,11 +884,11 @@ def test_transfers_are_listed_a_page_at_a_time(org, login):
     township = login("township")
     first = township.get("/certificates/transfers?status=pending").get_data(as_text=True)
     assert first.count('class="row-title"') == 20
-    assert "下一页 ›" in first and "‹ 上一页" not in first
-    assert "/certificates/transfers?status=pending&amp;page=2" in first
+    assert "下一页" in first and "上一页" not in first
+    assert 'href="?status=pending&amp;page=2"' in first
     second = township.get("/certificates/transfers?status=pending&page=2").get_data(as_text=True)
     assert second.count('class="row-title"') == 3
-    assert "‹ 上一页" in second and "下一页 ›" not in second
+    assert "上一页" in second and "下一页" not in second
     names = {f"转出{i:02d}" for i in range(23)}
     assert {n for n in names if n in first} | {n for n in names if n in second} == names
 
