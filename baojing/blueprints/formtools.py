@@ -48,6 +48,15 @@ def flash_saved(message: str, draft: str) -> None:
     flash(draft, "clear-draft")
 
 
+def first_error(form, fallback: str = "") -> str:
+    """The first message of a refused form, field by field in their order, for a page
+    that shows one message (a flash, an alert above a list)."""
+    for messages in (*form.errors.values(), form.form_errors):
+        if messages:
+            return messages[0]
+    return fallback
+
+
 def normalized_by(normalize):
     """A field validator from a baojing.validators normaliser: the field keeps the
     normalised value, and the normaliser's InvalidValue message goes next to it."""

@@ -124,11 +124,6 @@ class ReasonForm(Form):
     # A double tap on a slow line sends the form twice: the second finds the first done.
     request_id = request_id_field()
 
-    def first_error(self, fallback: str) -> str:
-        """The message to flash when the form is refused (the reason before the key)."""
-        errors = self.reason.errors or self.request_id.errors
-        return errors[0] if errors else fallback
-
 
 class PairingForm(Form):
     branch_id = SelectField("结对支部", coerce=int, validators=[InputRequired("请选择支部")])

@@ -29,6 +29,7 @@ from baojing.blueprints.care.forms import (
 from baojing.blueprints.formtools import (
     apply_errors,
     commit_or_errors,
+    first_error,
     flash_saved,
     new_request_id,
     options,
@@ -242,7 +243,7 @@ def cancel_case(case_id: int):
     ):
         flash("已取消这条关怀事件", "success")
     else:
-        flash(form.first_error("没有取消：请填写原因"), "error")
+        flash(first_error(form, "没有取消：请填写原因"), "error")
     return redirect(url_for("care.case", case_id=row.id), 303)
 
 
@@ -351,7 +352,7 @@ def end_pairing(pairing_id: int):
     ):
         flash("结对已结束，帮扶记录保留", "success")
     else:
-        flash(form.first_error("没有结束：请填写原因"), "error")
+        flash(first_error(form, "没有结束：请填写原因"), "error")
     return redirect(url_for("care.pairing", pairing_id=row.id), 303)
 
 

@@ -26,6 +26,7 @@ from baojing.blueprints.certificates.forms import (
 from baojing.blueprints.formtools import (
     apply_errors,
     commit_or_errors,
+    first_error,
     flash_saved,
     new_request_id,
     options,
@@ -152,7 +153,7 @@ def _refused(cert: Certificate, form, shown: str, **forms):
     """422, the messages by the form's field; above the forms when that field cannot show
     them (the card is void by now and its forms are gone, or the hidden key expired)."""
     by_field = cert.status == VALID and form[shown].errors
-    return _show_page(cert, error="" if by_field else _first_error(form), **forms), 422
+    return _show_page(cert, error="" if by_field else first_error(form), **forms), 422
 
 
 @bp.get("/<int:cert_id>.pdf")
@@ -219,13 +220,6 @@ def mark_returned(cert_id: int):
     db.session.commit()
     flash("已登记证件交回", "success")
     return redirect(url_for("certificates.show", cert_id=cert.id), 303)
-
-
-def _first_error(form) -> str:
-    for errors in form.errors.values():
-        if errors:
-            return errors[0]
-    return ""
 
 
 # --- batch renewal and printing ------------------------------------------------------------

@@ -3,7 +3,13 @@
 from flask import abort, flash, redirect, render_template, request, url_for
 from flask_login import current_user
 
-from baojing.blueprints.formtools import commit_or_errors, flash_saved, new_request_id, options
+from baojing.blueprints.formtools import (
+    commit_or_errors,
+    first_error,
+    flash_saved,
+    new_request_id,
+    options,
+)
 from baojing.blueprints.guards import require_role
 from baojing.blueprints.mentors import bp
 from baojing.blueprints.mentors.forms_enterprise import (
@@ -164,14 +170,13 @@ def enterprise_link(enterprise_id: int):
     member_id = int_param("member_id")
     member = get_member_or_404(current_user, member_id) if member_id else abort(404)
     if not form.validate_on_submit():
-        message = next(iter(form.errors.values()))[0]
-        return _members_page(ent, member.name, error=message, status=422)
+        return _members_page(ent, member.name, error=first_error(form), status=422)
     ok, _link = commit_or_errors(
         form,
         lambda: svc.link_member(ent, member, form.role.data, current_user, form.request_id.data),
     )
     if not ok:
-        return _members_page(ent, member.name, error=form.role.errors[-1], status=422)
+        return _members_page(ent, member.name, error=first_error(form), status=422)
     flash(f"已将{member.name}登记为{svc.MEMBER_ROLES[form.role.data]}", "success")
     return redirect(_detail_url(ent, "#members"), 303)
 

@@ -5,6 +5,7 @@ from flask_login import current_user
 
 from baojing.blueprints.formtools import (
     commit_or_errors,
+    first_error,
     flash_saved,
     new_request_id,
     options,
@@ -313,4 +314,4 @@ def invitation_answer(invitation_id: int):
             today=local_today(), form=form, failed_id=invitation.id,
         )  # fmt: skip
     event = _event_or_404(invitation.event_id)
-    return _event_page(event, status=422, answer_error=form.answer.errors[-1])
+    return _event_page(event, status=422, answer_error=first_error(form))

@@ -5,7 +5,7 @@ from flask_login import current_user
 from sqlalchemy import select
 
 from baojing import htmx
-from baojing.blueprints.formtools import commit_or_errors, flash_saved, new_request_id
+from baojing.blueprints.formtools import commit_or_errors, first_error, flash_saved, new_request_id
 from baojing.blueprints.guards import require_role
 from baojing.blueprints.mentors import bp
 from baojing.blueprints.mentors.forms import (
@@ -119,7 +119,7 @@ def propose(member_id: int):
         situations=SITUATIONS, form=form, failed_mentor=mentor.id,
         failed_listed=any(s.mentor_id == mentor.id for s in found),
         failed_name=mentor.member.name,
-        propose_error=next((e[0] for e in form.errors.values() if e), "没有提议成功"),
+        propose_error=first_error(form, "没有提议成功"),
     ), 422  # fmt: skip
 
 
