@@ -5,9 +5,16 @@ from collections.abc import Iterable
 
 from flask import abort, flash
 from flask_wtf import FlaskForm
-from wtforms import HiddenField, SelectChoice
+from wtforms import DateField, HiddenField, SelectChoice, StringField, TextAreaField
 from wtforms.meta import DefaultMeta
-from wtforms.validators import InputRequired, Optional, Regexp, ValidationError
+from wtforms.validators import (
+    DataRequired,
+    InputRequired,
+    Length,
+    Optional,
+    Regexp,
+    ValidationError,
+)
 
 from baojing.extensions import db, done_writing
 from baojing.services import DuplicateRequest, RuleViolation
@@ -46,6 +53,21 @@ def flash_saved(message: str, draft: str) -> None:
     """Say a form was saved, and let the next page drop its draft (static/js/app.js)."""
     flash(message, "success")
     flash(draft, "clear-draft")
+
+
+def text_field(label: str, max_len: int, required: str | None = None, area: bool = False, **kw):
+    """A trimmed text field with a length limit, required when given its message."""
+    checks = [DataRequired(required)] if required else []
+    checks.append(Length(max=max_len, message=f"最多 {max_len} 个字"))
+    field = TextAreaField if area else StringField
+    return field(label, filters=[strip_text], validators=checks, **kw)
+
+
+def date_field(label: str, required: str | None = None, **kw):
+    """A date, required when given its message; the phone shows its date picker, no keyboard."""
+    first = InputRequired(required) if required else Optional()
+    kw.setdefault("render_kw", {"inputmode": "none"})
+    return DateField(label, validators=[first], **kw)
 
 
 def first_error(form, fallback: str = "") -> str:

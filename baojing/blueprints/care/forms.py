@@ -2,24 +2,19 @@
 
 from wtforms import (
     BooleanField,
-    DateField,
     IntegerField,
     MultipleFileField,
     RadioField,
     SelectField,
     StringField,
-    TextAreaField,
 )
 from wtforms.validators import (
-    DataRequired,
     InputRequired,
-    Length,
     NumberRange,
-    Optional,
     ValidationError,
 )
 
-from baojing.blueprints.formtools import Form, options, request_id_field, strip_text
+from baojing.blueprints.formtools import Form, date_field, options, request_id_field, text_field
 from baojing.models.care import (
     CARE_KINDS,
     HELP_KINDS,
@@ -34,27 +29,14 @@ from baojing.money import parse_yuan
 MAX_VISIT_YUAN = 100_000
 
 
-def _text(label: str, max_len: int, required: str | None = None, area: bool = False, **kw):
-    """A trimmed text field with a length limit, required when given its message."""
-    checks = [DataRequired(required)] if required else []
-    checks.append(Length(max=max_len, message=f"最多 {max_len} 个字"))
-    field = TextAreaField if area else StringField
-    return field(label, filters=[strip_text], validators=checks, **kw)
-
-
-def _date(label: str, required: str | None = None):
-    first = InputRequired(required) if required else Optional()
-    return DateField(label, validators=[first], render_kw={"inputmode": "none"})
-
-
 class CaseForm(Form):
     kind = RadioField(
         "事件类型",
         choices=options(CARE_KINDS.items()),
         validators=[InputRequired("请选择事件类型")],
     )
-    event_on = _date("事件日期", "请填写事件日期")
-    description = _text("简要情况", 300, "请简要说明情况", area=True, render_kw={"rows": 3})
+    event_on = date_field("事件日期", "请填写事件日期")
+    description = text_field("简要情况", 300, "请简要说明情况", area=True, render_kw={"rows": 3})
     reported_via = SelectField("消息来源", choices=options(REPORTED_VIA.items()), default="branch")
     request_id = request_id_field()
 
@@ -74,20 +56,20 @@ class MemberCaseForm(CaseForm):
 
 
 class VisitForm(Form):
-    visited_on = _date("走访日期", "请填写走访日期")
-    visitors = _text(
+    visited_on = date_field("走访日期", "请填写走访日期")
+    visitors = text_field(
         "走访人", 100, "请填写谁去走访的", description="如：支书 彭光华、联络员 田小兰"
     )
     method = RadioField(
         "走访方式", choices=options(VISIT_METHODS.items()), default="home",
         validators=[InputRequired("请选择走访方式")],
     )  # fmt: skip
-    findings = _text("了解到的情况", 1000, area=True, render_kw={"rows": 3})
+    findings = text_field("了解到的情况", 1000, area=True, render_kw={"rows": 3})
     money = StringField("慰问金（元）", render_kw={"inputmode": "decimal", "maxlength": 20})
-    goods = _text("送去的物品", 100, description="如：大米 1 袋、牛奶 2 箱")
-    help_arranged = _text("协调的帮助", 200)
+    goods = text_field("送去的物品", 100, description="如：大米 1 袋、牛奶 2 箱")
+    help_arranged = text_field("协调的帮助", 200)
     follow_up = BooleanField("需要跟进")
-    follow_up_on = _date("跟进日期（可不填）")
+    follow_up_on = date_field("跟进日期（可不填）")
     shared_with_member = BooleanField("走访记录可让党员本人查看")
     photos = MultipleFileField("现场照片（最多 4 张）")
     request_id = request_id_field()
@@ -120,16 +102,16 @@ class VisitForm(Form):
 class ReasonForm(Form):
     """Cancelling a case or ending a pairing: always with a reason."""
 
-    reason = _text("原因", 100, "请填写原因", render_kw={"required": True})
+    reason = text_field("原因", 100, "请填写原因", render_kw={"required": True})
     # A double tap on a slow line sends the form twice: the second finds the first done.
     request_id = request_id_field()
 
 
 class PairingForm(Form):
     branch_id = SelectField("结对支部", coerce=int, validators=[InputRequired("请选择支部")])
-    helpers = _text("结对党员", 100, "请填写结对党员的姓名", description="多人用顿号分开")
-    family_note = _text("家庭情况", 200, description="如：父母年迈，家有 3 亩水田")
-    started_on = _date("开始日期", "请填写开始日期")
+    helpers = text_field("结对党员", 100, "请填写结对党员的姓名", description="多人用顿号分开")
+    family_note = text_field("家庭情况", 200, description="如：父母年迈，家有 3 亩水田")
+    started_on = date_field("开始日期", "请填写开始日期")
     request_id = request_id_field()
 
     def service_data(self) -> dict:
@@ -141,15 +123,15 @@ class PairingForm(Form):
 
 
 class HelpForm(Form):
-    helped_on = _date("帮扶日期", "请填写帮扶日期")
+    helped_on = date_field("帮扶日期", "请填写帮扶日期")
     kind = RadioField(
         "帮扶类型",
         choices=options(HELP_KINDS.items()),
         validators=[InputRequired("请选择帮扶类型")],
     )
-    description = _text("做了什么", 200, "请简要填写帮扶内容")
-    supplies = _text("送去的物资", 100, description="如：口罩 200 只")
-    helpers = _text("参与的党员", 100)
+    description = text_field("做了什么", 200, "请简要填写帮扶内容")
+    supplies = text_field("送去的物资", 100, description="如：口罩 200 只")
+    helpers = text_field("参与的党员", 100)
     request_id = request_id_field()
 
     def service_data(self) -> dict:
@@ -168,8 +150,10 @@ class ServiceRequestForm(Form):
         choices=options(SERVICE_KINDS.items()),
         validators=[InputRequired("请选择事项类型")],
     )
-    subject = _text("事项", 60, "请用一句话说明要办的事", description="如：孩子秋季转学到县城小学")
-    description = _text("详细情况", 500, "请填写详细情况", area=True, render_kw={"rows": 4})
+    subject = text_field(
+        "事项", 60, "请用一句话说明要办的事", description="如：孩子秋季转学到县城小学"
+    )
+    description = text_field("详细情况", 500, "请填写详细情况", area=True, render_kw={"rows": 4})
     opened_via = SelectField(
         "提出人", choices=options(SERVICE_OPENED_VIA.items()), default="liaison"
     )
@@ -189,7 +173,7 @@ class MemberServiceRequestForm(ServiceRequestForm):
 
 
 class UpdateForm(Form):
-    body = _text("进展说明", 500, "请填写进展或回复", area=True, render_kw={"rows": 3})
+    body = text_field("进展说明", 500, "请填写进展或回复", area=True, render_kw={"rows": 3})
     status = SelectField("状态", choices=[], validate_choice=True)
     request_id = request_id_field()
 

@@ -1,23 +1,17 @@
 """Forms for the mentor pool, proposals and a mentorship's life."""
 
-from wtforms import BooleanField, DateField, HiddenField, IntegerField, RadioField, StringField
-from wtforms.validators import DataRequired, InputRequired, Length, NumberRange
+from wtforms import BooleanField, DateField, HiddenField, IntegerField, RadioField
+from wtforms.validators import InputRequired, NumberRange
 
-from baojing.blueprints.formtools import Form, options, request_id_field, strip_text
+from baojing.blueprints.formtools import Form, options, request_id_field, text_field
 from baojing.models.career import OUTCOMES, SITUATIONS
 
 
-def _text(label, max_len, required=None, **kw):
-    checks = [DataRequired(required)] if required else []
-    checks.append(Length(max=max_len, message=f"最多 {max_len} 个字"))
-    return StringField(label, filters=[strip_text], validators=checks, **kw)
-
-
 class MentorProfileForm(Form):
-    trade = _text("行业", 30, "请填写行业", description="如：建筑业、餐饮、电商")
-    dest_province = _text("所在省份", 20)
-    dest_city = _text("所在城市", 30)
-    experience = _text("经验", 300, description="如：在杭州做装修 12 年，带过 30 人的班组")
+    trade = text_field("行业", 30, "请填写行业", description="如：建筑业、餐饮、电商")
+    dest_province = text_field("所在省份", 20)
+    dest_city = text_field("所在城市", 30)
+    experience = text_field("经验", 300, description="如：在杭州做装修 12 年，带过 30 人的班组")
     capacity = IntegerField(
         "最多同时帮带几人", default=2,
         validators=[InputRequired("请填写人数"), NumberRange(1, 10, "请填写 1 到 10 人")],
@@ -37,7 +31,7 @@ class ProposeForm(Form):
     )  # fmt: skip
     # Never pre-ticked: the member's phone is shared once both sides have said yes.
     mentee_consents = BooleanField("本人已同意结对", default=False)
-    note = _text("备注", 200)
+    note = text_field("备注", 200)
     request_id = request_id_field()
 
     def service_data(self) -> dict:
@@ -60,12 +54,12 @@ class CompleteForm(Form):
 
 
 class EndForm(Form):
-    reason = _text("原因", 100, "请填写原因", render_kw={"required": True})
+    reason = text_field("原因", 100, "请填写原因", render_kw={"required": True})
 
 
 class CheckinForm(Form):
     checked_on = DateField("日期", validators=[InputRequired("请填写日期")])
-    note = _text("情况", 500, "请填写回访情况")
+    note = text_field("情况", 500, "请填写回访情况")
     request_id = request_id_field()
 
     def service_data(self) -> dict:

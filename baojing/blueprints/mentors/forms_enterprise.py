@@ -2,38 +2,30 @@
 
 from wtforms import (
     BooleanField,
-    DateField,
     HiddenField,
     IntegerField,
     RadioField,
     SelectField,
     StringField,
-    TextAreaField,
     ValidationError,
 )
-from wtforms.validators import DataRequired, InputRequired, Length, NumberRange, Optional
+from wtforms.validators import InputRequired, Length, NumberRange
 
-from baojing.blueprints.formtools import Form, options, request_id_field, strip_text
+from baojing.blueprints.formtools import (
+    Form,
+    date_field,
+    options,
+    request_id_field,
+    strip_text,
+    text_field,
+)
 from baojing.models.career import CREDIT_STATUSES, ENTERPRISE_KINDS
 from baojing.money import parse_yuan
 from baojing.services.career.enterprises import MAX_PARTY_MEMBERS, MAX_YUAN, MEMBER_ROLES
 
 
-def text(label: str, max_len: int, required: str | None = None, area: bool = False, **kw):
-    """A trimmed text field with a length limit, required when given its message."""
-    checks = [DataRequired(required)] if required else []
-    checks.append(Length(max=max_len, message=f"最多 {max_len} 个字"))
-    field = TextAreaField if area else StringField
-    return field(label, filters=[strip_text], validators=checks, **kw)
-
-
-def day(label: str, required: str | None = None):
-    first = InputRequired(required) if required else Optional()
-    return DateField(label, validators=[first])
-
-
 class EnterpriseForm(Form):
-    name = text(
+    name = text_field(
         "企业名称", 60, "请填写企业名称", description="营业执照上的名称，如：保靖县黄金茶专业合作社"
     )
     kind = RadioField(
@@ -42,8 +34,8 @@ class EnterpriseForm(Form):
         validators=[InputRequired("请选择企业类型")],
     )
     township_id = SelectField("所属乡镇", coerce=int, validators=[InputRequired("请选择乡镇")])
-    location = text("经营地点", 100, description="如：浙江省宁波市北仑区")
-    trade = text("行业", 30, description="如：建筑装修、茶叶、餐饮")
+    location = text_field("经营地点", 100, description="如：浙江省宁波市北仑区")
+    trade = text_field("行业", 30, description="如：建筑装修、茶叶、餐饮")
     party_members = IntegerField(
         "企业中的党员人数",
         default=0,
@@ -76,7 +68,7 @@ class LinkMemberForm(Form):
 
 
 class CreditForm(Form):
-    bank = text("贷款银行", 40, "请填写放款的银行", description="如：保靖农商银行")
+    bank = text_field("贷款银行", 40, "请填写放款的银行", description="如：保靖农商银行")
     amount = StringField(
         "金额（元）",
         filters=[strip_text],
@@ -90,7 +82,7 @@ class CreditForm(Form):
         default="granted",
         validators=[InputRequired("请选择贷款状态")],
     )
-    granted_on = day("放款日期")
+    granted_on = date_field("放款日期")
     request_id = request_id_field()
 
     amount_fen = 0
@@ -113,18 +105,18 @@ class CreditForm(Form):
 class CreditStatusForm(Form):
     # Checked by the service, which also lets a resent form through as a no-op.
     status = SelectField("改为", choices=[], validate_choice=False)
-    granted_on = day("放款日期")
+    granted_on = date_field("放款日期")
 
     def service_data(self) -> dict:
         return {"status": self.status.data, "granted_on": self.granted_on.data}
 
 
 class DifficultyForm(Form):
-    description = text(
+    description = text_field(
         "困难或诉求", 300, "请填写企业遇到的困难", area=True, render_kw={"rows": 3},
         description="如：流动资金周转困难，需要贷款 30 万元",
     )  # fmt: skip
-    raised_on = day("提出日期", "请填写提出日期")
+    raised_on = date_field("提出日期", "请填写提出日期")
     request_id = request_id_field()
 
     def service_data(self) -> dict:
@@ -132,11 +124,11 @@ class DifficultyForm(Form):
 
 
 class ResolveForm(Form):
-    helped_by = text(
+    helped_by = text_field(
         "协调人/单位", 100, "请填写谁帮助协调的", description="如：县人社局、迁陵镇党委"
     )
-    resolved_on = day("解决日期", "请填写解决日期")
-    resolution = text("解决情况", 200, "请填写怎么解决的", area=True, render_kw={"rows": 3})
+    resolved_on = date_field("解决日期", "请填写解决日期")
+    resolution = text_field("解决情况", 200, "请填写怎么解决的", area=True, render_kw={"rows": 3})
 
     def service_data(self) -> dict:
         return {

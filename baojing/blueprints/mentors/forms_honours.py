@@ -3,8 +3,7 @@
 from wtforms import RadioField, SelectField, SelectMultipleField, widgets
 from wtforms.validators import InputRequired
 
-from baojing.blueprints.formtools import Form, options, request_id_field
-from baojing.blueprints.mentors.forms_enterprise import day, text
+from baojing.blueprints.formtools import Form, date_field, options, request_id_field, text_field
 from baojing.models.career import HONOURS
 from baojing.services.career.honours import ANSWERS
 
@@ -15,12 +14,12 @@ class RecommendForm(Form):
         choices=options(HONOURS.items()),
         validators=[InputRequired("请选择推荐的荣誉")],
     )
-    honour_name = text("荣誉名称", 40, description="选“其他荣誉”时填写，如：优秀农民工")
-    reason = text(
+    honour_name = text_field("荣誉名称", 40, description="选“其他荣誉”时填写，如：优秀农民工")
+    reason = text_field(
         "推荐理由", 500, "请填写推荐理由", area=True, render_kw={"rows": 4},
         description="主要事迹：带动就业、回乡创业、参与家乡建设等",
     )  # fmt: skip
-    evidence = text(
+    evidence = text_field(
         "佐证材料", 500, area=True, render_kw={"rows": 3},
         description="如：2025 年带动 12 名村民就业；获评宁波市优秀外来务工人员",
     )  # fmt: skip
@@ -38,8 +37,8 @@ class RecommendForm(Form):
 class DecideForm(Form):
     # Checked by the service, which also lets a resent form through as a no-op.
     status = SelectField("改为", choices=[], validate_choice=False)
-    decided_on = day("评定日期")
-    decision_note = text("说明", 200, description="如：已列入县“两代表一委员”推荐人选")
+    decided_on = date_field("评定日期")
+    decision_note = text_field("说明", 200, description="如：已列入县“两代表一委员”推荐人选")
 
     def service_data(self) -> dict:
         return {
@@ -50,10 +49,12 @@ class DecideForm(Form):
 
 
 class EventForm(Form):
-    title = text("活动名称", 60, "请填写活动名称", description="如：2026 年春节返乡流动党员座谈会")
-    held_on = day("活动日期", "请填写活动日期")
-    place = text("地点", 100, description="如：县委党校报告厅")
-    description = text("活动内容", 300, area=True, render_kw={"rows": 3})
+    title = text_field(
+        "活动名称", 60, "请填写活动名称", description="如：2026 年春节返乡流动党员座谈会"
+    )
+    held_on = date_field("活动日期", "请填写活动日期")
+    place = text_field("地点", 100, description="如：县委党校报告厅")
+    description = text_field("活动内容", 300, area=True, render_kw={"rows": 3})
     request_id = request_id_field()
 
     def service_data(self) -> dict:
