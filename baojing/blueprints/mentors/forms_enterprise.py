@@ -2,7 +2,6 @@
 
 from wtforms import (
     BooleanField,
-    HiddenField,
     IntegerField,
     RadioField,
     SelectField,
@@ -60,7 +59,7 @@ class EnterpriseForm(Form):
 
 
 class LinkMemberForm(Form):
-    member_id = HiddenField(validators=[InputRequired()])
+    # member_id travels in the form too, read by the view (int_param) and scope-checked there.
     role = RadioField(
         "身份", choices=options(MEMBER_ROLES.items()), validators=[InputRequired("请选择身份")]
     )

@@ -212,7 +212,7 @@ def _event_page(
     form.attended.choices = options((r.id, f"{r.member_name}（{r.village_name}）") for r in rows)
     return _render(
         "mentors/honours/event.html", status, event=event, rows=rows, form=form,
-        counts=svc.counts(event, current_user), today=today, started=today >= event.held_on,
+        counts=svc.count_invitations(rows), today=today, started=today >= event.held_on,
         township_name=svc.event_township_name(event), answer_error=answer_error,
     )  # fmt: skip
 

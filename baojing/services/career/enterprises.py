@@ -293,7 +293,6 @@ def list_enterprises(
         stmt = stmt.where(Enterprise.township_id == township_id)
     if q:
         stmt = stmt.where(func.instr(Enterprise.name, q) > 0)
-    page = max(1, page)
     return fetch_page(stmt, page)
 
 

@@ -114,7 +114,7 @@ def move(rec: HonourRecommendation, actor: User, data: dict) -> HonourRecommenda
     note = data["decision_note"]
     if status == rec.status and decided_on == rec.decided_on and note in ("", rec.decision_note):
         return rec  # the same form sent twice
-    if status not in HONOUR_STATUSES or status not in next_statuses(rec, actor):
+    if status not in next_statuses(rec, actor):
         if status in OUTCOMES and rec.status == RECOMMENDED:
             raise RuleViolation({"status": "请先改为“审核中”，审核后才能登记结果"})
         raise RuleViolation({"status": "不能改成这个状态"})
@@ -360,16 +360,15 @@ def _counts_stmt(user: User):
     ).where(copied_scope_condition(user, Invitation))
 
 
-def counts(event: Event, user: User) -> Counts:
-    """Invited / accepted / attended among the invitations the user may see."""
-    row = (
-        read_connection()
-        .execute(
-            _counts_stmt(user).where(Invitation.event_id == event.id).group_by(Invitation.event_id)
-        )
-        .first()
+def count_invitations(rows) -> Counts:
+    """Invited / accepted / declined / attended among invitation rows (invitations_of),
+    which are already the ones the user may see: counted without asking again."""
+    return Counts(
+        invited=len(rows),
+        accepted=sum(r.status == "accepted" for r in rows),
+        declined=sum(r.status == "declined" for r in rows),
+        attended=sum(bool(r.attended) for r in rows),
     )
-    return Counts(*row[1:]) if row else Counts()
 
 
 def list_events(user: User, today: date, *, past: bool = False, page: int = 1):
