@@ -320,7 +320,10 @@ def test_visit_page_and_fragment_both_vary_on_hx_request(org, login):
 def test_cancel_needs_a_reason_and_keeps_the_case(org, login):
     case = open_case(org, "tati")
     c = login("secretary")
-    c.post(f"/care/cases/{case.id}/cancel", {"reason": "", "request_id": "cancel-0001"})
+    refused = c.post(f"/care/cases/{case.id}/cancel", {"reason": "", "request_id": "cancel-0001"})
+    assert refused.status_code == 422
+    page = refused.get_data(as_text=True)
+    assert "请填写原因" in page and '<details class="card" open>' in page  # by the field
     db.session.refresh(case)
     assert case.status == "open"
     form = {"reason": "重复登记", "request_id": "cancel-0002"}
@@ -356,8 +359,9 @@ def test_cancel_tapped_twice_is_done_once_without_an_error(org, login):
     assert c.post(f"/care/cases/{case.id}/cancel", form | {"reason": "别的"}).status_code == 409
     # A page from before (no key) is refused with a message, not half done.
     other = open_case(org, "tati")
-    c.post(f"/care/cases/{other.id}/cancel", {"reason": "重复登记"})
-    assert "表单已过期" in c.get(f"/care/cases/{other.id}").get_data(as_text=True)
+    refused = c.post(f"/care/cases/{other.id}/cancel", {"reason": "重复登记"})
+    assert refused.status_code == 422 and "表单已过期" in refused.get_data(as_text=True)
+    assert 'value="重复登记"' in refused.get_data(as_text=True)  # the typed reason kept
     db.session.refresh(other)
     assert other.status == "open"
 

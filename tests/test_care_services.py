@@ -106,6 +106,11 @@ def test_ending_a_pairing_tapped_twice_is_done_once_without_an_error(org, login)
         "reason": "党员已返乡定居",
         "request_id": _end_key(c.get(f"/care/pairings/{pairing.id}").text),
     }
+    refused = c.post(f"/care/pairings/{pairing.id}/end", form | {"reason": " "})
+    assert refused.status_code == 422 and "请填写原因" in refused.get_data(as_text=True)
+    db.session.refresh(pairing)
+    assert pairing.ended_on is None  # refused: nothing changed, the form open again
+    assert '<details class="card" open>' in refused.get_data(as_text=True)
     assert c.post(f"/care/pairings/{pairing.id}/end", form).status_code == 303
     assert c.post(f"/care/pairings/{pairing.id}/end", form).status_code == 303  # double tap
     page = c.get(f"/care/pairings/{pairing.id}").get_data(as_text=True)

@@ -29,7 +29,6 @@ from baojing.blueprints.care.forms import (
 from baojing.blueprints.formtools import (
     apply_errors,
     commit_or_errors,
-    first_error,
     flash_saved,
     new_request_id,
     options,
@@ -159,18 +158,22 @@ def new_case():
 
 @bp.get("/cases/<int:case_id>")
 def case(case_id: int):
-    row = get_scoped_or_404(current_user, CareCase, case_id)
+    return _case_page(get_scoped_or_404(current_user, CareCase, case_id))
+
+
+def _case_page(row: CareCase, cancel_form: ReasonForm | None = None, status: int = 200):
+    """The case; a refused cancel comes back in cancel_form with its message and reason."""
     member_view = current_user.role == MEMBER
     return render_template(
         "care/case.html",
         case=row,
         visits=cases.case_visits(row, shared_only=member_view),
         member_view=member_view,
-        cancel_form=ReasonForm(formdata=None, request_id=new_request_id()),
+        cancel_form=cancel_form or ReasonForm(formdata=None, request_id=new_request_id()),
         today=local_today(),
         pending=row.status in PENDING,
         **LABELS,
-    )
+    ), status
 
 
 @bp.route("/cases/<int:case_id>/visit", methods=["GET", "POST"])
@@ -242,9 +245,9 @@ def cancel_case(case_id: int):
         )[0]
     ):
         flash("已取消这条关怀事件", "success")
-    else:
-        flash(first_error(form, "没有取消：请填写原因"), "error")
-    return redirect(url_for("care.case", case_id=row.id), 303)
+        return redirect(url_for("care.case", case_id=row.id), 303)
+    # Refused: the page again, the message by the reason, what was typed kept.
+    return _case_page(row, cancel_form=form, status=422)
 
 
 @bp.get("/photos/<int:photo_id>")
@@ -306,10 +309,13 @@ def new_pairing():
     return _form_page("care/pairing_form.html", form, member=member)
 
 
-def _pairing_page(row: FamilyPairing, help_form: HelpForm, status: int = 200):
+def _pairing_page(
+    row: FamilyPairing, help_form: HelpForm, status: int = 200, end_form: ReasonForm | None = None
+):
+    """The pairing; a refused form comes back with its message and what was typed."""
     return render_template(
         "care/pairing.html", pairing=row, helps=pairings.helps_of(row), help_form=help_form,
-        end_form=ReasonForm(formdata=None, request_id=new_request_id()), **LABELS,
+        end_form=end_form or ReasonForm(formdata=None, request_id=new_request_id()), **LABELS,
     ), status  # fmt: skip
 
 
@@ -351,9 +357,10 @@ def end_pairing(pairing_id: int):
         )[0]
     ):
         flash("结对已结束，帮扶记录保留", "success")
-    else:
-        flash(first_error(form, "没有结束：请填写原因"), "error")
-    return redirect(url_for("care.pairing", pairing_id=row.id), 303)
+        return redirect(url_for("care.pairing", pairing_id=row.id), 303)
+    # Refused: the page again, the message by the reason, what was typed kept.
+    help_form = HelpForm(formdata=None, helped_on=local_today(), request_id=new_request_id())
+    return _pairing_page(row, help_form, 422, end_form=form)
 
 
 # --- liaison service requests -------------------------------------------------------------
