@@ -71,12 +71,9 @@ def date_field(label: str, required: str | None = None, **kw):
 
 
 def first_error(form, fallback: str = "") -> str:
-    """The first message of a refused form, field by field in their order, for a page
-    that shows one message (a flash, an alert above a list)."""
-    for messages in (*form.errors.values(), form.form_errors):
-        if messages:
-            return messages[0]
-    return fallback
+    """The first message of a refused form, field by field in their order, then those
+    about no field, for a page that shows one message (a flash, an alert above a list)."""
+    return next((messages[0] for messages in form.errors.values() if messages), fallback)
 
 
 def normalized_by(normalize):
@@ -106,11 +103,15 @@ def strip_text(value):
 
 
 def apply_errors(form, errors: dict[str, str]) -> None:
-    """Put a service's RuleViolation messages next to the fields they are about."""
+    """Put a service's RuleViolation messages next to the fields they are about; one
+    about something the form has no field for goes to form.form_errors (first_error
+    shows it), never dropped."""
     for name, message in errors.items():
-        field = getattr(form, name, None)
+        field = form._fields.get(name)
         if field is not None:
             field.errors = [*field.errors, message]
+        else:
+            form.form_errors.append(message)
 
 
 def commit_or_errors(form, action) -> tuple[bool, object]:

@@ -217,11 +217,7 @@ def renew(
     if old.status != VALID:
         raise RuleViolation({"valid_until": "只能换发有效的证件"})
     member = db.session.get(Member, old.member_id)
-    try:
-        new = issue(member, actor, data, None, request_id, renewed_from=old)
-    except RuleViolation as exc:
-        # The renewal form has one field: every reason (say, the member left) goes by it.
-        raise RuleViolation({"valid_until": "；".join(exc.errors.values())}) from exc
+    new = issue(member, actor, data, None, request_id, renewed_from=old)
     _void(old, actor, REVOKED, f"已换发新证 {new.serial}", renewed=True)
     return new
 
