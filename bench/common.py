@@ -518,25 +518,28 @@ def socket_errors(r: dict) -> dict:
 
 
 def page_results(
-    pages: list[dict], measured: list[dict], floors: list[dict], targets: dict, keep: tuple
-) -> list[dict]:
+    pages: list[dict], measured: list[dict], floors: list[dict], targets: dict, keep: tuple,
+    rps_of=lambda page, r: r["rps"],
+) -> list[dict]:  # fmt: skip
     """The table: the floor, then each page against the floor runs beside it.
 
     pages[i]["kind"] picks the target (None: reported, no verdict); `keep` names the
-    page's own fields (bytes, rows shown …) copied into its row.
+    page's own fields (bytes, rows shown …) copied into its row; `rps_of` what counts
+    as done per second (the store counts redemptions answered 200, not requests).
     """
     results = [floor_result(floors)]
     for i, (page, r) in enumerate(zip(pages, measured, strict=True)):
         adjacent = adjacent_floor(floors, i)
-        ratio = r["rps"] / adjacent
+        rps = rps_of(page, r)
+        ratio = rps / adjacent
         target = targets[page["kind"]]
         results.append(
             {
                 "label": page["label"],
                 "kind": page["kind"],
-                "path": page["path"],
+                "path": page.get("path"),
                 **{key: page[key] for key in keep},
-                "rps": r["rps"],
+                "rps": rps,
                 "p50_ms": r["p50_us"] / 1000,
                 "p99_ms": r["p99_us"] / 1000,
                 "floor_rps": adjacent,
