@@ -23,18 +23,17 @@ RENEWAL_WINDOW_DAYS = 30
 RECEIPT_DAYS = 30
 
 
+# What a row of a certificate list shows.
+_ROW_COLUMNS = (
+    Certificate.id, Certificate.serial, Certificate.kind, Certificate.status,
+    Certificate.issued_on, Certificate.valid_until,
+)  # fmt: skip
+
+
 def certificates(user: User, *, status: str, today: date, page: int) -> Page:
     """status: valid | due (valid, expiring within 30 days or expired) | revoked | returned | all."""
     stmt = (
-        select(
-            Certificate.id,
-            Certificate.serial,
-            Certificate.kind,
-            Certificate.status,
-            Certificate.issued_on,
-            Certificate.valid_until,
-            Member.name.label("member_name"),
-        )  # fmt: skip
+        select(*_ROW_COLUMNS, Member.name.label("member_name"))
         .join(Member, Member.id == Certificate.member_id)
         .where(copied_scope_condition(user, Certificate))
     )
@@ -51,14 +50,7 @@ def certificates(user: User, *, status: str, today: date, page: int) -> Page:
 
 
 _OF_MEMBER = Prepared(
-    select(
-        Certificate.id,
-        Certificate.serial,
-        Certificate.kind,
-        Certificate.status,
-        Certificate.issued_on,
-        Certificate.valid_until,
-    )  # fmt: skip
+    select(*_ROW_COLUMNS)
     .where(Certificate.member_id == bindparam("member_id"))
     .order_by(Certificate.issued_on.desc(), Certificate.id.desc())
     .limit(20)
