@@ -12,6 +12,7 @@ from baojing.models.users import (
     CLERK,
     COUNTY_ADMIN,
     MEMBER,
+    ORG_LEADER,
     TOWNSHIP_OFFICER,
     VILLAGE_SECRETARY,
     User,
@@ -19,6 +20,9 @@ from baojing.models.users import (
 
 # Roles that manage the member registry (create, edit, register, hand over liaisons).
 REGISTRY_ROLES = (COUNTY_ADMIN, TOWNSHIP_OFFICER, VILLAGE_SECRETARY)
+# Roles that look members up in the list and read their profiles: the registry, and a
+# 流动党组织's leader for the members who take part there (read only).
+MEMBER_LIST_ROLES = (*REGISTRY_ROLES, ORG_LEADER)
 
 
 def member_scope(user: User) -> tuple[str, int | None]:
@@ -31,11 +35,18 @@ def member_scope(user: User) -> tuple[str, int | None]:
         return "village", user.org_unit_id
     if user.role == MEMBER and user.member_id:
         return "self", user.member_id
+    if user.role == ORG_LEADER and user.org_unit_id:
+        return "mobile_org", user.org_unit_id
     # The clerk's counter look-up is its own narrow query (points store), not this one.
     return "none", None
 
 
-_SCOPE_COLUMN = {"township": Member.township_id, "village": Member.village_id, "self": Member.id}
+_SCOPE_COLUMN = {
+    "township": Member.township_id,
+    "village": Member.village_id,
+    "self": Member.id,
+    "mobile_org": Member.mobile_org_id,
+}
 
 
 def _condition(kind: str, value):

@@ -47,6 +47,7 @@ from baojing.models.rankings import (
     RankingObjection,
     RankingPublication,
 )
+from baojing.models.roster import RosterImport
 from baojing.models.users import LoginFailure, User, UserSession
 
 __all__ = [
@@ -87,6 +88,7 @@ __all__ = [
     "RankingObjection",
     "RankingPublication",
     "Redemption",
+    "RosterImport",
     "RegistrationVisit",
     "SerialCounter",
     "Transfer",

@@ -53,6 +53,8 @@ class Member(db.Model):
         Index("ix_members_id_tail", "id_tail"),
         Index("ix_members_phone", "phone"),
         Index("ix_members_liaison", "liaison_id"),
+        # A 流动党组织's leader lists the members who take part there.
+        Index("ix_members_mobile_org", "mobile_org_id", "status", "name"),
     )
 
     id: Mapped[int] = mapped_column(primary_key=True)
@@ -89,6 +91,9 @@ class Member(db.Model):
     family_contact_phone: Mapped[str] = mapped_column(String(11), default="")
 
     liaison_id: Mapped[int | None] = mapped_column(ForeignKey("branch_contacts.id"))
+    # The 流动党组织 at the destination the member also belongs to ("belong to one
+    # organisation, take part in several", DOMAIN.md); the home branch stays village_id.
+    mobile_org_id: Mapped[int | None] = mapped_column(ForeignKey("org_units.id"))
     last_verified_on: Mapped[date | None]
     last_contact_on: Mapped[date | None]
     status: Mapped[str] = mapped_column(String(12), default=ACTIVE)
@@ -102,6 +107,7 @@ class Member(db.Model):
     updated_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow, onupdate=utcnow)
 
     village: Mapped[OrgUnit] = relationship(foreign_keys=[village_id])
+    mobile_org: Mapped[OrgUnit | None] = relationship(foreign_keys=[mobile_org_id])
     liaison: Mapped[BranchContact | None] = relationship()
 
     # Optimistic concurrency: every UPDATE checks and bumps the version.

@@ -1,9 +1,12 @@
 """The organisation tree: county → townships → village branches, online branches, 流动党组织."""
 
-from sqlalchemy import ForeignKey, Index, String
+from datetime import datetime
+
+from sqlalchemy import ForeignKey, Index, String, text
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from baojing.extensions import db
+from baojing.models.types import UTCDateTime
 
 COUNTY = "county"
 TOWNSHIP = "township"
@@ -11,10 +14,27 @@ VILLAGE = "village"
 ONLINE_BRANCH = "online_branch"  # 乡镇网络党支部 (功能化支部)
 MOBILE_ORG = "mobile_org"  # 流动党组织 at a destination
 
+KIND_LABELS = {
+    COUNTY: "县委",
+    TOWNSHIP: "乡镇党委",
+    VILLAGE: "村党支部",
+    ONLINE_BRANCH: "网络党支部",
+    MOBILE_ORG: "流动党组织",
+}
+# Which number of its contact person a unit shows on the public /contacts page.
+PUBLISH_CHOICES = {"": "不公布", "office": "公布办公电话", "mobile": "公布手机"}
+
 
 class OrgUnit(db.Model):
     __tablename__ = "org_units"
-    __table_args__ = (Index("ix_org_units_parent_kind", "parent_id", "kind"),)
+    __table_args__ = (
+        Index("ix_org_units_parent_kind", "parent_id", "kind"),
+        # Two open units of one kind in a township never share a name (a closed one may).
+        Index(
+            "uq_org_units_open_name", "township_id", "kind", "name", unique=True,
+            sqlite_where=text("closed_at IS NULL"), postgresql_where=text("closed_at IS NULL"),
+        ),
+    )  # fmt: skip
 
     id: Mapped[int] = mapped_column(primary_key=True)
     kind: Mapped[str] = mapped_column(String(20))
@@ -27,10 +47,45 @@ class OrgUnit(db.Model):
     township_id: Mapped[int | None] = mapped_column(ForeignKey("org_units.id"), index=True)
     # Where a 流动党组织 sits, e.g. 浙江省宁波市.
     location: Mapped[str | None] = mapped_column(String(60))
+    # The 流动党组织's host: the company or destination committee it works with.
+    host_org: Mapped[str] = mapped_column(String(60), default="", server_default="")
     # Invented demo villages are marked as such (DOMAIN.md).
     is_demo: Mapped[bool] = mapped_column(default=False)
 
+    # The unit's contact person (its secretary or leader) for the public contact list.
+    # Their numbers are kept for the office; only the one they chose is published.
+    contact_name: Mapped[str] = mapped_column(String(40), default="", server_default="")
+    contact_title: Mapped[str] = mapped_column(String(20), default="", server_default="")
+    contact_mobile: Mapped[str] = mapped_column(String(11), default="", server_default="")
+    contact_office: Mapped[str] = mapped_column(String(20), default="", server_default="")
+    publish_phone: Mapped[str] = mapped_column(String(10), default="", server_default="")
+
+    # Closing keeps the row and its history; a closed unit takes no new members.
+    closed_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    close_reason: Mapped[str] = mapped_column(String(100), default="", server_default="")
+    # The form that created the unit (a double tap creates one). A unique index, not a
+    # constraint: adding it to SQLite needs no table rebuild.
+    request_id: Mapped[str | None] = mapped_column(String(40), unique=True, index=True)
+    request_fingerprint: Mapped[str | None] = mapped_column(String(64))
+
     parent: Mapped["OrgUnit | None"] = relationship(remote_side=[id], foreign_keys=[parent_id])
+
+    @property
+    def kind_label(self) -> str:
+        return KIND_LABELS.get(self.kind, self.kind)
+
+    @property
+    def is_open(self) -> bool:
+        return self.closed_at is None
+
+    @property
+    def published_phone(self) -> str:
+        """The number its contact person chose to publish, or nothing."""
+        if self.publish_phone == "mobile":
+            return self.contact_mobile
+        if self.publish_phone == "office":
+            return self.contact_office
+        return ""
 
     @property
     def branch_name(self) -> str:

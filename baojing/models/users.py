@@ -15,6 +15,8 @@ TOWNSHIP_OFFICER = "township_officer"
 VILLAGE_SECRETARY = "village_secretary"
 CLERK = "clerk"
 MEMBER = "member"
+# The leader of a 流动党组织 at a destination: sees the members who take part there.
+ORG_LEADER = "org_leader"
 
 ROLE_LABELS = {
     COUNTY_ADMIN: "县委组织部管理员",
@@ -22,6 +24,7 @@ ROLE_LABELS = {
     VILLAGE_SECRETARY: "村党支部书记",
     CLERK: "积分超市柜台",
     MEMBER: "流动党员",
+    ORG_LEADER: "流动党组织负责人",
 }
 ROLES = tuple(ROLE_LABELS)
 
@@ -34,7 +37,8 @@ class User(UserMixin, db.Model):
     display_name: Mapped[str] = mapped_column(String(40))
     password_hash: Mapped[str] = mapped_column(String(200))
     role: Mapped[str] = mapped_column(String(20))
-    # Township for a township officer, village for a secretary; empty for county and clerk.
+    # Township for a township officer, village for a secretary, the 流动党组织 for its
+    # leader; empty for county and clerk.
     org_unit_id: Mapped[int | None] = mapped_column(ForeignKey("org_units.id"))
     member_id: Mapped[int | None] = mapped_column(ForeignKey("members.id"), unique=True)
     active: Mapped[bool] = mapped_column(default=True)

@@ -8,12 +8,13 @@ from sqlalchemy import select
 from baojing import audit, security
 from baojing.extensions import begin_write, db
 from baojing.models.members import Member
-from baojing.models.org import TOWNSHIP, VILLAGE, OrgUnit
+from baojing.models.org import MOBILE_ORG, TOWNSHIP, VILLAGE, OrgUnit
 from baojing.models.types import utcnow
 from baojing.models.users import (
     CLERK,
     COUNTY_ADMIN,
     MEMBER,
+    ORG_LEADER,
     ROLES,
     TOWNSHIP_OFFICER,
     VILLAGE_SECRETARY,
@@ -193,6 +194,10 @@ def _check_scope(role: str, org_unit: OrgUnit | None, member: Member | None) -> 
         raise RuleViolation({"org_unit_id": "乡镇组织委员须指定所属乡镇"})
     if role == VILLAGE_SECRETARY and (org_unit is None or org_unit.kind != VILLAGE):
         raise RuleViolation({"org_unit_id": "村党支部书记须指定所在村"})
+    if role == ORG_LEADER and (org_unit is None or org_unit.kind != MOBILE_ORG):
+        raise RuleViolation({"org_unit_id": "流动党组织负责人须指定所负责的流动党组织"})
+    if org_unit is not None and org_unit.closed_at is not None:
+        raise RuleViolation({"org_unit_id": "该组织已撤销"})
     if role == MEMBER and member is None:
         raise RuleViolation({"member_id": "流动党员账户须关联一名党员"})
 

@@ -11,7 +11,7 @@ from baojing.blueprints.formtools import commit_or_errors, options
 from baojing.blueprints.guards import recent_auth_required
 from baojing.blueprints.params import int_param
 from baojing.extensions import db
-from baojing.models.org import TOWNSHIP, VILLAGE, OrgUnit
+from baojing.models.org import MOBILE_ORG, TOWNSHIP, VILLAGE, OrgUnit
 from baojing.models.types import utcnow
 from baojing.models.users import COUNTY_ADMIN, ROLE_LABELS, User
 from baojing.services import accounts
@@ -25,9 +25,10 @@ def _county_admin_only():
 
 
 def _org_choices(form) -> None:
+    # Open units only; a user already in a closed one is refused on save, not hidden.
     units = db.session.scalars(
         select(OrgUnit)
-        .where(OrgUnit.kind.in_((TOWNSHIP, VILLAGE)))
+        .where(OrgUnit.kind.in_((TOWNSHIP, VILLAGE, MOBILE_ORG)), OrgUnit.closed_at.is_(None))
         .order_by(OrgUnit.township_id, OrgUnit.kind.desc(), OrgUnit.id)
     )
     form.org_unit_id.choices = options(

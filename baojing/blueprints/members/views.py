@@ -26,6 +26,7 @@ from baojing.models.members import MEMBERSHIPS, VISIT_ITEMS
 from baojing.models.org import OrgUnit
 from baojing.models.users import MEMBER, VILLAGE_SECRETARY
 from baojing.scoping import (
+    MEMBER_LIST_ROLES,
     REGISTRY_ROLES,
     can_manage_registry,
     can_see_full_id,
@@ -52,7 +53,7 @@ def index():
     searches by POST so that a name or phone number never lands in a URL, the
     browser history or an access log.
     """
-    require_role(*REGISTRY_ROLES)
+    require_role(*MEMBER_LIST_ROLES)
     user = current_user._get_current_object()  # one proxy lookup for the whole view
     cutoffs = svc.AlertCutoffs.today()
     values = request.values
