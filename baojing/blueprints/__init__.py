@@ -11,17 +11,20 @@ def register_blueprints(app):
     from baojing.blueprints.branches import bp as branches
     from baojing.blueprints.care import bp as care
     from baojing.blueprints.certificates import bp as certificates
+    from baojing.blueprints.contacts import bp as contacts
     from baojing.blueprints.main import bp as main
     from baojing.blueprints.members import bp as members
     from baojing.blueprints.mentors import bp as mentors
     from baojing.blueprints.points import bp as points
     from baojing.blueprints.rankings import bp as rankings
+    from baojing.blueprints.roster import bp as roster
     from baojing.blueprints.store import bp as store
     from baojing.blueprints.verify import bp as verify
 
+    # roster (/members/import) before members, so that "import" is never read as a member id.
     blueprints = (
-        main, auth, members, points, store, rankings, care, certificates, verify, mentors,
-        branches, admin,
+        main, auth, roster, members, points, store, rankings, care, certificates, verify,
+        mentors, branches, contacts, admin,
     )  # fmt: skip
     for bp in blueprints:
         app.register_blueprint(bp)

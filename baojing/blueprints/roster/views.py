@@ -1,0 +1,1 @@
+"""/members/import: a county's roster spreadsheet into the registry, previewed first."""
