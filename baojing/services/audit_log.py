@@ -80,6 +80,15 @@ ACTION_LABELS = {
     "honour.recommend": "推荐评先评优", "honour.status": "更新推荐结果",
     "event.create": "创建活动", "event.invite": "邀请党员参加活动",
     "event.answer": "回复活动邀请", "event.attendance": "登记活动出席",
+    "setup.run": "系统初始化", "org.create": "新建组织", "org.update": "修改组织",
+    "org.close": "撤销组织", "org.move_members": "批量转移党员", "member.move": "转移党员",
+    "member.join_mobile_org": "参加流动党组织", "member.leave_mobile_org": "退出流动党组织",
+    "roster.upload": "上传花名册", "roster.remap": "指定花名册的列", "roster.confirm": "确认导入花名册",
+    "roster.cancel": "放弃导入花名册", "roster.resume": "继续导入花名册", "roster.done": "花名册导入完成",
+    "roster.errors_download": "下载导入出错行",
+    "export.members": "导出党员名单", "export.care_cases": "导出关怀事件",
+    "export.points_member": "导出个人积分明细", "export.points_village": "导出村积分台账",
+    "export.ranking": "导出积分排名", "export.certificates": "导出证件名单",
 }  # fmt: skip
 OUTCOME_LABELS = {
     "ok": "成功", "bad_password": "密码错误", "unknown_user": "用户名不存在",
@@ -105,9 +114,16 @@ FIELD_LABELS = {
     "year": "年度", "members": "人数", "price": "所需积分", "stock": "库存", "kind": "类别",
     "quarter": "季度", "township": "乡镇", "amendments": "更正人数", "capacity": "名额",
     "on_date": "日期", "publication_id": "公示", "redemption_id": "兑换",
+    "contact_name": "联系人", "contact_title": "职务", "contact_mobile": "联系人手机",
+    "contact_office": "办公电话", "publish_phone": "公布电话", "mobile_org_id": "流动党组织",
+    "close_reason": "撤销原因", "closed_at": "撤销时间", "target_id": "转入组织",
+    "location": "所在地", "host_org": "依托单位", "code": "代码", "township_id": "乡镇",
+    "from_unit_id": "原组织", "rows": "行数", "full_id": "含完整身份证号", "filters": "筛选条件",
+    "created": "新增", "updated": "更新", "unchanged": "未变", "refused": "出错",
+    "source": "来源",
 }  # fmt: skip
 _VALUE_LABELS = {True: "是", False: "否", None: "（空）", "full": "正式党员",
-                 "probationary": "预备党员", "active": "在册"}  # fmt: skip
+                 "probationary": "预备党员", "active": "在册", "roster": "花名册导入"}  # fmt: skip
 
 
 def _shown(value) -> str:
