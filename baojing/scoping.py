@@ -7,7 +7,7 @@ from baojing.cache import ttl_cache
 from baojing.extensions import db, read_connection
 from baojing.models.career import Enterprise, Event
 from baojing.models.members import BranchContact, Member
-from baojing.models.org import TOWNSHIP, VILLAGE, OrgUnit
+from baojing.models.org import COUNTY, TOWNSHIP, VILLAGE, OrgUnit
 from baojing.models.users import (
     CLERK,
     COUNTY_ADMIN,
@@ -110,8 +110,13 @@ def get_member_or_404(user: User, member_id: int) -> Member:
 
 
 def village_condition(user: User):
-    """Villages (branches) the user may manage."""
-    cond = OrgUnit.kind == VILLAGE
+    """Open villages (branches) the user may manage.
+
+    A closed branch takes no new members, liaisons or awards, so it is out of every
+    menu and every look-up by id that leads to a write; the org tree and the unit page
+    still show it (org_unit_condition).
+    """
+    cond = (OrgUnit.kind == VILLAGE) & OrgUnit.closed_at.is_(None)
     if user.role == COUNTY_ADMIN:
         return cond
     if user.role == TOWNSHIP_OFFICER and user.org_unit_id:
@@ -158,6 +163,24 @@ def get_village_or_404(user: User, village_id: int) -> OrgUnit:
     if village is None:
         abort(404)
     return village
+
+
+def org_unit_condition(user: User):
+    """Org units the user looks after in the org tree, open or closed: the county
+    every township and unit, a township officer their own township's; nobody else."""
+    if user.role == COUNTY_ADMIN:
+        return OrgUnit.kind != COUNTY
+    if user.role == TOWNSHIP_OFFICER and user.org_unit_id:
+        return OrgUnit.township_id == user.township_id
+    return false()
+
+
+def get_org_unit_or_404(user: User, unit_id: int) -> OrgUnit:
+    """An org unit the user looks after; another township's is a 404, never a 403."""
+    unit = db.session.scalar(select(OrgUnit).where(OrgUnit.id == unit_id, org_unit_condition(user)))
+    if unit is None:
+        abort(404)
+    return unit
 
 
 def liaison_condition(user: User):

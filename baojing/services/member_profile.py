@@ -8,6 +8,7 @@ import functools
 from dataclasses import dataclass
 
 from sqlalchemy import bindparam, select
+from sqlalchemy.orm import aliased
 
 from baojing.extensions import read_connection
 from baojing.fastsql import Prepared
@@ -37,6 +38,7 @@ class Profile:
 
 @functools.lru_cache(maxsize=8)
 def _member_statement(scope: str) -> Prepared:
+    mobile_org = aliased(OrgUnit)
     return Prepared(
         select(
             *Member.__table__.c,
@@ -44,9 +46,12 @@ def _member_statement(scope: str) -> Prepared:
             BranchContact.name.label("liaison_name"),
             BranchContact.phone.label("liaison_phone"),
             BranchContact.role.label("liaison_role"),
+            mobile_org.name.label("mobile_org_name"),
+            mobile_org.location.label("mobile_org_location"),
         )
         .join(OrgUnit, OrgUnit.id == Member.village_id)
         .outerjoin(BranchContact, BranchContact.id == Member.liaison_id)
+        .outerjoin(mobile_org, mobile_org.id == Member.mobile_org_id)
         .where(Member.id == bindparam("member_id"), scope_condition(scope))
     )
 

@@ -2,4 +2,4 @@ from flask import Blueprint
 
 bp = Blueprint("branches", __name__, url_prefix="/branches")
 
-from baojing.blueprints.branches import views  # noqa: E402,F401
+from baojing.blueprints.branches import units, views  # noqa: E402,F401
