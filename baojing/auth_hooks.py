@@ -17,6 +17,7 @@ PUBLIC_ENDPOINTS = {
     "static",
     "verify.show",
     "verify.lookup",
+    "contacts.index",
 }
 # Endpoints a user who must change their password can still reach.
 _PASSWORD_CHANGE_ALLOWED = {"auth.change_password", "auth.logout", "static", "main.healthz"}

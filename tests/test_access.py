@@ -12,7 +12,8 @@ PUBLIC = {
     "static",
     "verify.show",
     "verify.lookup",
-}  # SECURITY.md item 11
+    "contacts.index",
+}  # SECURITY.md items 11 and 37
 
 
 def test_every_endpoint_refuses_anonymous_users(server, client, org):
@@ -31,6 +32,14 @@ def test_every_endpoint_refuses_anonymous_users(server, client, org):
                 assert "/login" in response.headers["Location"], url
             checked += 1
     assert checked >= 15
+
+
+def test_public_endpoints_answer_anonymous_users(client, org):
+    """The few public pages open without a login and show no menu (SECURITY.md item 37)."""
+    for url in ("/login", "/verify/", "/contacts"):
+        response = client.get(url)
+        assert response.status_code == 200, url
+        assert 'class="nav"' not in response.get_data(as_text=True), url
 
 
 def test_htmx_request_from_an_expired_session_reloads_to_login(client, org):
