@@ -9,7 +9,8 @@ import random
 from datetime import date, timedelta
 from pathlib import Path
 
-from sqlalchemy import func, insert, select
+from flask import current_app
+from sqlalchemy import and_, func, insert, or_, select
 
 from baojing import (
     audit,
@@ -17,11 +18,13 @@ from baojing import (
     demo_career_extra,
     demo_certificates,
     demo_mentors,
+    demo_org,
     demo_points,
     security,
 )
 from baojing.dates import local_today
 from baojing.extensions import db
+from baojing.models.audit import AuditEntry
 from baojing.models.members import (
     BranchContact,
     ContactLog,
@@ -29,8 +32,10 @@ from baojing.models.members import (
     Member,
     RegistrationVisit,
 )
-from baojing.models.meta import AppMeta
+from baojing.models.meta import AppMeta, is_demo_marked
 from baojing.models.org import COUNTY, MOBILE_ORG, ONLINE_BRANCH, TOWNSHIP, VILLAGE, OrgUnit
+from baojing.models.roster import RosterImport
+from baojing.models.types import utcnow
 from baojing.models.users import (
     CLERK,
     COUNTY_ADMIN,
@@ -84,13 +89,14 @@ class RealDataPresent(Exception):
 
 def refuse_if_real(session) -> bool:
     """Raise if real data is present; return True if the database already holds demo data."""
-    is_demo = session.scalar(select(AppMeta.value).where(AppMeta.key == "demo")) == "1"
+    is_demo = is_demo_marked(session)
     real_users = session.scalar(
         select(func.count()).select_from(User).where(User.is_demo.is_(False))
     )
     if is_demo and real_users:
         raise RealDataPresent(f"演示数据库中已有 {real_users} 个非演示账户，拒绝重建")
     if is_demo:
+        _refuse_if_real_activity(session)
         return True
     users = session.scalar(select(func.count()).select_from(User))
     members = session.scalar(select(func.count()).select_from(Member))
@@ -99,6 +105,60 @@ def refuse_if_real(session) -> bool:
             f"数据库中已有 {users} 个账户、{members} 名党员（非演示数据），拒绝载入演示数据"
         )
     return False
+
+
+def _refuse_if_real_activity(session) -> None:
+    """A demo database someone worked in for real keeps its audit rows: refuse to drop them.
+
+    Real activity is an audit row younger than the retention period (they may not be
+    purged yet) written after the load by anyone but a demo account: an operator's
+    command, an account since removed. An anonymous failed login is what any
+    instance on the internet gets, and does not count.
+    """
+    days = current_app.config["AUDIT_RETENTION_DAYS"]
+    # The load writes its own rows first and its demo.load row last.
+    loaded = session.scalar(
+        select(func.max(AuditEntry.id)).where(
+            AuditEntry.action == "demo.load", AuditEntry.username == "cli"
+        )
+    )
+    failed_login = and_(
+        AuditEntry.user_id.is_(None), AuditEntry.action == "auth.login", AuditEntry.outcome != "ok"
+    )
+    by_demo_account = AuditEntry.user_id.in_(select(User.id).where(User.is_demo.is_(True)))
+    found = session.execute(
+        select(AuditEntry.action, func.count())
+        .where(
+            AuditEntry.at >= utcnow() - timedelta(days=days),
+            AuditEntry.id > (loaded or 0),
+            or_(AuditEntry.user_id.is_(None), ~by_demo_account),
+            ~failed_login,
+        )
+        .group_by(AuditEntry.action)
+        .order_by(func.count().desc(), AuditEntry.action)
+    ).all()
+    if found:
+        total = sum(count for _, count in found)
+        actions = "、".join(f"{action} {count} 条" for action, count in found[:5])
+        raise RealDataPresent(
+            f"演示数据库中有 {total} 条近 {days} 天内非演示账户的操作记录（{actions}），"
+            "可能含真实数据，拒绝重建"
+        )
+    # A roster uploaded, or members registered, even through a demo account, may be real
+    # people's records: someone tried the demo with their own spreadsheet.
+    imports = session.scalar(select(func.count()).select_from(RosterImport))
+    registered = session.scalar(
+        select(func.count()).where(
+            AuditEntry.action == "member.create",
+            AuditEntry.id > (loaded or 0),
+            AuditEntry.at >= utcnow() - timedelta(days=days),
+        )
+    )
+    if imports or registered:
+        raise RealDataPresent(
+            f"演示数据库中导入过 {imports} 次花名册、登记过 {registered} 名党员，"
+            "可能含真实人员信息，拒绝重建"
+        )
 
 
 def _weighted(rng: random.Random, table):
@@ -113,6 +173,10 @@ def _resident_id(rng: random.Random, birth: date, male: bool, used: set) -> str:
         if value not in used:
             used.add(value)
             return value
+
+
+def _person(rng: random.Random) -> str:
+    return rng.choice(SURNAMES) + "".join(rng.choices(GIVEN, k=rng.choice((1, 2))))
 
 
 def _mobile(rng: random.Random, used: set) -> str:
@@ -302,6 +366,12 @@ def load(members: int = 300, today: date | None = None) -> dict:
     # Last quarter's 比积分 of 迁陵镇, published, so that the page has something to show.
     session.flush()
     rankings.publish(users["township"], qianling, rankings.completed_quarters(1, today)[0])
+    # Contact people, hosts, members taking part at destinations and the `leader`
+    # account: last, on a generator of their own, so nothing drawn above changes.
+    care |= demo_org.load(
+        session, random.Random(SEED + 13), users, person=_person, mobile=_mobile,
+        used_phones=used_phones, password_hash=password_hash,
+    )  # fmt: skip
     session.merge(AppMeta(key="demo", value="1"))
     counts = {
         "townships": len(townships),

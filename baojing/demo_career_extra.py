@@ -112,7 +112,10 @@ def _enterprises(session, rng, today, users, townships, by_township, now) -> dic
             links.append({"enterprise_id": enterprise_id, "member_id": m.id,
                           "role": "owner" if n == 0 else "employee"})  # fmt: skip
         recorder[enterprise_id] = users["township" if township_id == demo_township else "admin"].id
-    credits = _loans(rng, today, ids, recorder, now)
+    # One enterprise per township takes the first loans, so no township's page is empty
+    # whatever the draw (the draws before this one depend on the day the demo is loaded).
+    firsts = list({township_id: eid for eid, township_id in zip(ids, owners, strict=True)}.values())
+    credits = _loans(rng, today, ids, recorder, now, firsts)
     difficulties = _difficulties(rng, today, ids, recorder, now)
     for model, batch in (
         (EnterpriseMember, links),
@@ -125,14 +128,16 @@ def _enterprises(session, rng, today, users, townships, by_township, now) -> dic
             "credit_supports": len(credits), "enterprise_difficulties": len(difficulties)}  # fmt: skip
 
 
-def _loans(rng, today, ids, recorder, now) -> list[dict]:
-    """Loans granted adding up to exactly the report's 1.2 亿元, and a few still applied for."""
+def _loans(rng, today, ids, recorder, now, firsts) -> list[dict]:
+    """Loans granted adding up to exactly the report's 1.2 亿元, and a few still applied for;
+    the enterprises in `firsts` get the first ones."""
     rows, left = [], LENT_FEN
     while left > 0:
         amount = min(left, rng.choice(LOAN_YUAN) * 100)
         left -= amount
         status = "repaid" if rng.random() < 0.3 else "granted"
-        rows.append(_loan(rng, rng.choice(ids), amount, status, today, recorder, now))
+        borrower = firsts[len(rows)] if len(rows) < len(firsts) else rng.choice(ids)
+        rows.append(_loan(rng, borrower, amount, status, today, recorder, now))
     for enterprise_id in rng.sample(ids, min(len(ids), 8)):
         rows.append(_loan(rng, enterprise_id, rng.choice(LOAN_YUAN) * 100, "applied", today,
                           recorder, now))  # fmt: skip

@@ -8,14 +8,13 @@ from flask import current_app, render_template, request, url_for
 from flask_login import current_user
 from flask_wtf.csrf import CSRFError
 from markupsafe import Markup
-from sqlalchemy import select
 from werkzeug.exceptions import HTTPException
 
 from baojing import audit
 from baojing.dates import SHANGHAI
 from baojing.extensions import db
 from baojing.htmx import wants_fragment
-from baojing.models.meta import AppMeta
+from baojing.models.meta import is_demo_marked
 from baojing.money import wan, yuan
 from baojing.validators import mask_id, mask_phone
 
@@ -148,8 +147,7 @@ def is_demo_instance(app) -> bool:
     """Whether this database was filled by `flask demo load` (cached per process)."""
     cached = app.extensions.get("baojing_demo")
     if cached is None:
-        value = db.session.scalar(select(AppMeta.value).where(AppMeta.key == "demo"))
-        cached = app.extensions["baojing_demo"] = value == "1"
+        cached = app.extensions["baojing_demo"] = is_demo_marked(db.session)
     return cached
 
 

@@ -103,7 +103,7 @@ def test_demo_load_is_deterministic_and_marks_the_instance(tmp_path, migrated_db
             ).all()
             digests.append(rows)
             assert (
-                db.session.scalar(select(func.count()).select_from(User).where(User.is_demo)) == 7
+                db.session.scalar(select(func.count()).select_from(User).where(User.is_demo)) == 8
             )
             # The load checkpoints and truncates the WAL (SECURITY.md item 27).
             assert Path(f"{path}-wal").stat().st_size < 1024 * 1024
