@@ -3,9 +3,11 @@
 import functools
 from dataclasses import dataclass
 from datetime import date
+from typing import NamedTuple
 
 from flask import current_app
 from sqlalchemy import Date, and_, bindparam, case, func, or_, select, update
+from sqlalchemy.orm import aliased
 
 from baojing import audit
 from baojing.cache import ttl_cache
@@ -14,6 +16,7 @@ from baojing.extensions import db, read_connection
 from baojing.fastsql import Prepared
 from baojing.models.members import (
     ACTIVE,
+    MEMBERSHIPS,
     BranchContact,
     ContactLog,
     LiaisonAssignment,
@@ -24,7 +27,7 @@ from baojing.models.org import OrgUnit
 from baojing.models.types import utcnow
 from baojing.models.users import User
 from baojing.scoping import member_condition, member_scope, scope_condition
-from baojing.services import Conflict, RuleViolation
+from baojing.services import Conflict, RuleViolation, exports
 from baojing.services.idempotency import fingerprint, replayed
 from baojing.services.points import awards
 from baojing.validators import id_birth_date, id_gender
@@ -157,6 +160,20 @@ SEARCH_CONDITIONS = {
 }
 
 
+def _list_where(scope: str, search: str, by_province: bool, alert: str, by_village: bool):
+    """The list's filters as one condition, values left as bind parameters (_list_filters)."""
+    conds = [scope_condition(scope), Member.status == ACTIVE]
+    if search:
+        conds.append(SEARCH_CONDITIONS[search]())
+    if by_province:
+        conds.append(Member.dest_province == bindparam("province"))
+    if alert:
+        conds.append(alert_condition(alert))
+    if by_village:
+        conds.append(Member.village_id == bindparam("village_id"))
+    return and_(*conds)
+
+
 @functools.lru_cache(maxsize=512)
 def _list_statements(scope: str, search: str, by_province: bool, alert: str, by_village: bool):
     """(count, page, counted page) Prepared statements for one shape of filters,
@@ -168,16 +185,7 @@ def _list_statements(scope: str, search: str, by_province: bool, alert: str, by_
     index), so a list page is one round trip; the count alone is for pages past
     the end, and the page alone for searches (see list_members).
     """
-    conds = [scope_condition(scope), Member.status == ACTIVE]
-    if search:
-        conds.append(SEARCH_CONDITIONS[search]())
-    if by_province:
-        conds.append(Member.dest_province == bindparam("province"))
-    if alert:
-        conds.append(alert_condition(alert))
-    if by_village:
-        conds.append(Member.village_id == bindparam("village_id"))
-    where = and_(*conds)
+    where = _list_where(scope, search, by_province, alert, by_village)
     count = select(func.count()).select_from(Member).where(where)
     rows = (
         select(*LIST_COLUMNS)
@@ -192,6 +200,26 @@ def _list_statements(scope: str, search: str, by_province: bool, alert: str, by_
     return Prepared(count), Prepared(rows), Prepared(counted)
 
 
+class _Shape(NamedTuple):
+    """Which filters a list request uses (what _list_where takes), not their values."""
+
+    scope: str
+    search: str
+    by_province: bool
+    alert: str
+    by_village: bool
+
+
+def _list_filters(user: User, q: str, province: str, alert: str, village_id, cutoffs):
+    """The shape of the list's filters and their bind values, for the page and the export."""
+    scope, scope_id = member_scope(user)
+    search, params = search_kind(q)
+    alert = alert if alert in ALERT_LABELS else ""
+    params |= {"scope_id": scope_id, "province": province, "village_id": village_id}
+    params |= cutoffs.params()
+    return _Shape(scope, search, bool(province), alert, bool(village_id)), params
+
+
 def list_members(
     user: User,
     *,
@@ -204,16 +232,12 @@ def list_members(
     cutoffs: AlertCutoffs,
 ) -> MemberPage:
     """One page of the active members the user may see, with the filters applied."""
-    scope, scope_id = member_scope(user)
-    search, params = search_kind(q)
-    alert = alert if alert in ALERT_LABELS else ""
-    count, rows, counted = _list_statements(scope, search, bool(province), alert, bool(village_id))
-    params |= {"scope_id": scope_id, "province": province, "village_id": village_id}
-    params |= cutoffs.params()
+    shape, params = _list_filters(user, q, province, alert, village_id, cutoffs)
+    count, rows, counted = _list_statements(*shape)
     # Prepared statements: these run on every list view and search keystroke.
     conn = read_connection()
     page = max(1, page)
-    if search and page == 1:
+    if shape.search and page == 1:
         # Most searches fit on one page, and then the rows are their own count: the
         # count subquery would scan the village a second time for nothing.
         found = rows.all(conn, params | {"limit": per_page, "offset": 0})
@@ -260,6 +284,68 @@ def alert_counts(user: User, cutoffs: AlertCutoffs) -> dict[str, int]:
         .one()
     )
     return dict(row._mapping)
+
+
+# --- export --------------------------------------------------------------------------
+
+EXPORT_COLUMNS = (
+    exports.Column("姓名", 10), exports.Column("性别", 6), exports.Column("民族", 8),
+    exports.Column("出生日期", 12, exports.DATE),
+    exports.Column("身份证号", 21, exports.ID_NUMBER),
+    exports.Column("手机号", 14, exports.PHONE),
+    exports.Column("乡镇", 10), exports.Column("村党支部", 12), exports.Column("党员类别", 10),
+    exports.Column("入党日期", 12, exports.DATE), exports.Column("外出时间", 12, exports.DATE),
+    exports.Column("务工省份", 12), exports.Column("务工城市", 12),
+    exports.Column("务工地址", 30), exports.Column("工作单位", 26), exports.Column("行业", 12),
+    exports.Column("持流动党员证", 12), exports.Column("家庭联系人", 12),
+    exports.Column("与本人关系", 10), exports.Column("家庭联系人电话", 16, exports.PHONE),
+    exports.Column("联络人", 10), exports.Column("最近上门登记", 14, exports.DATE),
+    exports.Column("最近联系", 12, exports.DATE), exports.Column("提醒", 26),
+)  # fmt: skip
+
+
+def _export_select(shape: _Shape):
+    township = aliased(OrgUnit)
+    return (
+        select(
+            Member.name, Member.gender, Member.ethnicity, Member.birth_date, Member.id_number,
+            Member.phone, Member.membership, Member.join_date, Member.out_since,
+            Member.dest_province, Member.dest_city, Member.dest_address, Member.employer,
+            Member.trade, Member.has_certificate, Member.family_contact_name,
+            Member.family_contact_relation, Member.family_contact_phone, Member.last_verified_on,
+            Member.last_contact_on, township.name.label("township"),
+            OrgUnit.name.label("village"), BranchContact.name.label("liaison"),
+            *(_flag(alert_condition(code)).label(code) for code in ALERT_LABELS),
+        )
+        .outerjoin(BranchContact, BranchContact.id == Member.liaison_id)
+        .join(OrgUnit, OrgUnit.id == Member.village_id)
+        .join(township, township.id == Member.township_id)
+        .where(_list_where(*shape))
+        .order_by(Member.name, Member.id)  # the list's order
+    )  # fmt: skip
+
+
+def export(
+    user: User, *, q: str = "", province: str = "", alert: str = "",
+    village_id: int | None = None, cutoffs: AlertCutoffs,
+) -> exports.Export:  # fmt: skip
+    """Every member the list shows with these filters, in its order, as an export."""
+    shape, params = _list_filters(user, q, province, alert, village_id, cutoffs)
+    stmt = _export_select(shape).execution_options(yield_per=exports.CHUNK_ROWS)
+
+    def rows():
+        for r in read_connection().execute(stmt, params):
+            alerts = "、".join(label for code, label in ALERT_LABELS.items() if getattr(r, code))
+            yield (
+                r.name, r.gender, r.ethnicity, r.birth_date, r.id_number, r.phone, r.township,
+                r.village, MEMBERSHIPS.get(r.membership, r.membership), r.join_date, r.out_since,
+                r.dest_province, r.dest_city, r.dest_address, r.employer, r.trade,
+                "是" if r.has_certificate else "否", r.family_contact_name,
+                r.family_contact_relation, r.family_contact_phone, r.liaison,
+                r.last_verified_on, r.last_contact_on, alerts,
+            )  # fmt: skip
+
+    return exports.Export("members", "流动党员", EXPORT_COLUMNS, rows())
 
 
 # --- create and edit -----------------------------------------------------------------

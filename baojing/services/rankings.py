@@ -24,7 +24,8 @@ from baojing.models.rankings import (
 )
 from baojing.models.types import utcnow
 from baojing.models.users import User
-from baojing.services import DuplicateRequest, RuleViolation
+from baojing.services import DuplicateRequest, RuleViolation, exports
+from baojing.validators import mask_name
 
 OBJECTION_DAYS = 7
 
@@ -189,6 +190,37 @@ def published_lines(publication_id: int) -> list[PublishedLine]:
         .order_by(RankingLine.rank, RankingLine.name, RankingLine.member_id)
     )
     return [PublishedLine(*row) for row in rows]
+
+
+def lines_for_viewer(
+    publication_id: int, *, full_names: bool, own_member_id: int | None
+) -> list[PublishedLine]:
+    """published_lines as a viewer sees them: names masked unless full_names, except
+    the viewer's own line (the page and its export alike)."""
+    lines = published_lines(publication_id)
+    if not full_names:
+        for line in lines:
+            if line.member_id != own_member_id:
+                line.name = mask_name(line.name)
+    return lines
+
+
+EXPORT_COLUMNS = (
+    exports.Column("名次", 8, exports.NUMBER), exports.Column("姓名", 10),
+    exports.Column("村党支部", 12), exports.Column("公示积分", 10, exports.NUMBER),
+    exports.Column("更正后积分", 12, exports.NUMBER),
+)  # fmt: skip
+
+
+def export(publication: RankingPublication, lines: list[PublishedLine]) -> exports.Export:
+    """The published ranking with its corrections, the lines as the viewer sees them."""
+    rows = ((x.rank, x.name, x.village_name, x.score, x.amended_score) for x in lines)
+    return exports.Export(
+        f"ranking-{publication.quarter}-{publication.id}",
+        f"{publication.township.name}{publication.quarter}积分公示",
+        EXPORT_COLUMNS,
+        rows,
+    )
 
 
 def _with_line_name(model, publication_id: int):

@@ -26,6 +26,7 @@ from baojing.blueprints.care.forms import (
     UpdateForm,
     VisitForm,
 )
+from baojing.blueprints.downloads import send_xlsx
 from baojing.blueprints.formtools import (
     apply_errors,
     commit_or_errors,
@@ -116,17 +117,26 @@ def mine():
 # --- care cases ----------------------------------------------------------------------------
 
 
+def _case_filters() -> dict:
+    """The case list's filters, shared by the page and its export."""
+    return {"status": request.args.get("status", "pending"), "kind": request.args.get("kind", "")}
+
+
 @bp.get("/cases")
 def case_list():
     require_role(*REGISTRY_ROLES)
-    status = request.args.get("status", "pending")
-    kind = request.args.get("kind", "")
-    page = listing.cases(
-        current_user, status=status, kind=kind, today=local_today(), page=int_param("page") or 1
-    )
-    return render_template(
-        "care/cases.html", page=page, status=status, kind=kind, today=local_today(), **LABELS
-    )
+    filters = _case_filters()
+    page = listing.cases(current_user, **filters, today=local_today(), page=int_param("page") or 1)
+    return render_template("care/cases.html", page=page, today=local_today(), **filters, **LABELS)
+
+
+@bp.get("/cases/export.xlsx")
+def case_export():
+    """The case list as .xlsx, with the page's filters and scope; audited."""
+    require_role(*REGISTRY_ROLES)
+    filters = _case_filters()
+    export = listing.export_cases(current_user, **filters, today=local_today())
+    return send_xlsx(export, "export.care_cases", filters=filters, entity_type="care_cases")
 
 
 @bp.route("/cases/new", methods=["GET", "POST"])

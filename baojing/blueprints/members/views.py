@@ -4,6 +4,7 @@ from flask import abort, current_app, flash, redirect, render_template, request,
 from flask_login import current_user
 
 from baojing import htmx
+from baojing.blueprints.downloads import asked_full_ids, send_xlsx
 from baojing.blueprints.formtools import apply_errors, commit_or_errors, new_request_id, options
 from baojing.blueprints.guards import recent_auth_required, require_role
 from baojing.blueprints.members import bp, merge
@@ -36,7 +37,7 @@ from baojing.scoping import (
     scoped_villages,
     village_choices,
 )
-from baojing.services import Conflict, RuleViolation, member_profile
+from baojing.services import Conflict, RuleViolation, exports, member_profile
 from baojing.services import members as svc
 from baojing.services.certificates import listing as cert_listing
 from baojing.web import link
@@ -56,13 +57,7 @@ def index():
     require_role(*MEMBER_LIST_ROLES)
     user = current_user._get_current_object()  # one proxy lookup for the whole view
     cutoffs = svc.AlertCutoffs.today()
-    values = request.values
-    filters = {
-        "q": values.get("q", "").strip()[:40],
-        "province": values.get("province", "")[:20],
-        "alert": values.get("alert", "") if values.get("alert") in svc.ALERT_LABELS else "",
-        "village_id": int_param("village"),
-    }
+    filters = _list_filters()
     result = svc.list_members(
         user,
         **filters,
@@ -77,6 +72,7 @@ def index():
         "alert_labels": svc.ALERT_LABELS,
         "rows": list_rows(result.rows, show_village=user.role != VILLAGE_SECRETARY),
         "profile_prefix": link("members.index"),
+        "may_export_full_ids": exports.may_include_full_ids(user),
     }
     if htmx.wants_fragment():
         return htmx.render("members/list.html", "members/_results.html", **context)
@@ -87,6 +83,34 @@ def index():
         villages=villages,
         **context,
     )
+
+
+def _list_filters() -> dict:
+    """The list's filters from the query string or the search form, trimmed and checked."""
+    values = request.values
+    return {
+        "q": values.get("q", "").strip()[:40],
+        "province": values.get("province", "")[:20],
+        "alert": values.get("alert", "") if values.get("alert") in svc.ALERT_LABELS else "",
+        "village_id": int_param("village"),
+    }
+
+
+@bp.route("/export.xlsx", methods=["GET", "POST"])
+@no_write_lock
+def export():
+    """The list as .xlsx, with the same filters and scope as the page; audited.
+
+    The page posts its filters (the search text stays out of URLs, as on the list);
+    GET ?q= … works too (DESIGN.md contract). The write lock is taken only for the
+    audit row, after the file is written (downloads.send_xlsx).
+    """
+    require_role(*MEMBER_LIST_ROLES)
+    user = current_user._get_current_object()
+    filters = _list_filters()
+    full = exports.full_ids(user, asked_full_ids())
+    listing = svc.export(user, **filters, cutoffs=svc.AlertCutoffs.today())
+    return send_xlsx(listing, "export.members", filters=filters, full=full, entity_type="members")
 
 
 # --- create and edit -----------------------------------------------------------------

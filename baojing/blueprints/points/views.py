@@ -5,6 +5,7 @@ from flask import abort, flash, redirect, render_template, request, url_for
 from flask_login import current_user
 from sqlalchemy import select
 
+from baojing.blueprints.downloads import asked_full_ids, send_xlsx
 from baojing.blueprints.formtools import commit_or_errors, new_request_id, options
 from baojing.blueprints.guards import require_role
 from baojing.blueprints.params import int_param
@@ -28,7 +29,7 @@ from baojing.scoping import (
     get_village_or_404,
     village_choices,
 )
-from baojing.services import RuleViolation
+from baojing.services import RuleViolation, exports
 from baojing.services.points import awards, catalog, counter, expiry, history, ledger
 
 # --- rules and the expiry policy (county) ----------------------------------------------
@@ -134,7 +135,43 @@ def member_points(member_id: int):
     return render_template(
         "points/member.html", member=member, balance=ledger.balance_of(member.id),
         lines=lines, page=page, pages=pages, form=form, reverse_form=ReverseForm(formdata=None),
+        export_villages=village_choices(current_user),
+        may_export_full_ids=exports.may_include_full_ids(current_user),
     ), status  # fmt: skip
+
+
+@bp.get("/members/<int:member_id>/export.xlsx")
+def member_export(member_id: int):
+    """A member's whole ledger as .xlsx; audited."""
+    require_role(*REGISTRY_ROLES)
+    member = get_member_or_404(current_user, member_id)
+    full = exports.full_ids(current_user, asked_full_ids())
+    return send_xlsx(
+        history.export_member(member), "export.points_member", filters={}, full=full,
+        entity_type="members", entity_id=member.id,
+    )  # fmt: skip
+
+
+@bp.get("/export.xlsx")
+def village_export():
+    """A branch's ledger (every line of its members) as .xlsx; audited.
+
+    ?village= names the branch: a secretary's own, or one a township officer or the
+    county looks after (another is a 404). Without it, a user with one branch gets theirs.
+    """
+    require_role(*REGISTRY_ROLES)
+    village_id = int_param("village")
+    if village_id is None:
+        villages = village_choices(current_user)
+        if len(villages) != 1:
+            abort(400)
+        village_id = villages[0][0]
+    village = get_village_or_404(current_user, village_id)
+    full = exports.full_ids(current_user, asked_full_ids())
+    return send_xlsx(
+        history.export_village(village), "export.points_village",
+        filters={"village": village.id}, full=full, entity_type="org_units", entity_id=village.id,
+    )  # fmt: skip
 
 
 @bp.post("/members/<int:member_id>/entries/<int:entry_id>/reverse")

@@ -5,6 +5,7 @@ from flask_login import current_user
 from sqlalchemy import select
 from sqlalchemy.orm import joinedload
 
+from baojing.blueprints.downloads import send_xlsx
 from baojing.blueprints.formtools import commit_or_errors, new_request_id, options
 from baojing.blueprints.guards import require_role
 from baojing.blueprints.rankings import bp
@@ -16,7 +17,6 @@ from baojing.models.org import TOWNSHIP, OrgUnit
 from baojing.models.rankings import RankingObjection, RankingPublication
 from baojing.models.users import COUNTY_ADMIN, MEMBER, TOWNSHIP_OFFICER
 from baojing.services import rankings as svc
-from baojing.validators import mask_name
 
 PUBLISHER_ROLES = (COUNTY_ADMIN, TOWNSHIP_OFFICER)
 
@@ -98,15 +98,16 @@ def publish():
     return render_template("rankings/index.html", publications=publications, form=form), 422
 
 
-def _show(publication, *, objection_form=None, amend_form=None, status=200):
+def _viewer() -> tuple[bool, int | None]:
+    """(whether the user sees names in full, the member id whose own line they are)."""
     officer = current_user.role in PUBLISHER_ROLES
-    own = current_user.member_id if current_user.role == MEMBER else None
-    lines = svc.published_lines(publication.id)
-    if not officer:
-        # The public view masks names; a member still sees their own line in full.
-        for line in lines:
-            if line.member_id != own:
-                line.name = mask_name(line.name)
+    return officer, current_user.member_id if current_user.role == MEMBER else None
+
+
+def _show(publication, *, objection_form=None, amend_form=None, status=200):
+    officer, own = _viewer()
+    # The public view masks names; a member still sees their own line in full.
+    lines = svc.lines_for_viewer(publication.id, full_names=officer, own_member_id=own)
     mine = next((line for line in lines if line.member_id == own), None) if own else None
     objections = svc.objections(publication.id, None if officer else (own or -1))
     form = objection_form or ObjectionForm(formdata=None)
@@ -124,6 +125,18 @@ def _show(publication, *, objection_form=None, amend_form=None, status=200):
 @bp.get("/<int:publication_id>")
 def show(publication_id: int):
     return _show(_get_publication_or_404(publication_id))
+
+
+@bp.get("/<int:publication_id>/export.xlsx")
+def export(publication_id: int):
+    """The published ranking with its corrections as .xlsx, names as the page shows them."""
+    publication = _get_publication_or_404(publication_id)
+    officer, own = _viewer()
+    lines = svc.lines_for_viewer(publication.id, full_names=officer, own_member_id=own)
+    return send_xlsx(
+        svc.export(publication, lines), "export.ranking", filters={},
+        entity_type="ranking_publications", entity_id=publication.id,
+    )  # fmt: skip
 
 
 @bp.post("/<int:publication_id>/amend")

@@ -3,18 +3,23 @@
 from dataclasses import dataclass
 from datetime import date
 
-from sqlalchemy import func, select
-from sqlalchemy.orm import joinedload
+from sqlalchemy import exists, func, select
+from sqlalchemy.orm import aliased, joinedload
 
 from baojing.dates import local_today
-from baojing.extensions import db
+from baojing.extensions import db, read_connection
+from baojing.models.members import Member
+from baojing.models.org import OrgUnit
 from baojing.models.points import (
     ENTRY_LABELS,
     ItemSession,
     PointEntry,
+    PointRule,
     Redemption,
     Voucher,
 )
+from baojing.models.users import User
+from baojing.services import exports
 
 PER_PAGE = 30
 
@@ -76,6 +81,65 @@ def entries(member_id: int, page: int = 1) -> tuple[list[Line], int]:
         for e in rows
     ]
     return lines, pages
+
+
+LEDGER_EXPORT_COLUMNS = (
+    exports.Column("姓名", 10), exports.Column("身份证号", 21, exports.ID_NUMBER),
+    exports.Column("村党支部", 12), exports.Column("日期", 12, exports.DATE),
+    exports.Column("季度", 8), exports.Column("项目", 20), exports.Column("积分", 8, exports.NUMBER),
+    exports.Column("说明", 30), exports.Column("小票号", 18), exports.Column("经办人", 12),
+    exports.Column("备注", 8),
+)  # fmt: skip
+
+
+def _ledger_export(condition, order, name: str, title: str) -> exports.Export:
+    """Ledger lines as the member's page shows them (label, receipt, author, 已冲正)."""
+    reversal = aliased(PointEntry)
+    stmt = (
+        select(
+            Member.name, Member.id_number, OrgUnit.name.label("village"), PointEntry.occurred_on,
+            PointEntry.quarter, PointEntry.kind, PointRule.name.label("rule"), PointEntry.points,
+            PointEntry.reason, Redemption.serial, User.display_name.label("by"),
+            exists().where(reversal.reverses_id == PointEntry.id).label("undone"),
+        )
+        .select_from(PointEntry)
+        .join(Member, Member.id == PointEntry.member_id)
+        .join(OrgUnit, OrgUnit.id == Member.village_id)
+        .outerjoin(PointRule, PointRule.id == PointEntry.rule_id)
+        .outerjoin(Redemption, Redemption.id == PointEntry.redemption_id)
+        .outerjoin(User, User.id == PointEntry.created_by_id)
+        .where(condition)
+        .order_by(*order)
+        .execution_options(yield_per=exports.CHUNK_ROWS)
+    )  # fmt: skip
+
+    def rows():
+        for r in read_connection().execute(stmt):
+            yield (
+                r.name, r.id_number, r.village, r.occurred_on, r.quarter,
+                r.rule or ENTRY_LABELS.get(r.kind, r.kind), r.points, r.reason, r.serial,
+                r.by or "系统", "已冲正" if r.undone else "",
+            )  # fmt: skip
+
+    return exports.Export(name, title, LEDGER_EXPORT_COLUMNS, rows())
+
+
+def export_member(member: Member) -> exports.Export:
+    """One member's whole ledger, newest first (the order of their page)."""
+    return _ledger_export(
+        PointEntry.member_id == member.id,
+        (PointEntry.id.desc(),),
+        f"points-{member.id}",
+        "积分明细",
+    )
+
+
+def export_village(village: OrgUnit) -> exports.Export:
+    """Every ledger line of the village's members (whatever their status), member by member."""
+    return _ledger_export(
+        Member.village_id == village.id, (Member.name, Member.id, PointEntry.id),
+        f"points-village-{village.id}", f"{village.name}积分台账",
+    )  # fmt: skip
 
 
 @dataclass
