@@ -8,7 +8,7 @@ SUDO     = $(shell [ "$$(id -u)" = 0 ] || echo sudo)
 # WeasyPrint's PDFs, poppler-utils to check them (pdftotext, pdffonts, pdftoppm), wrk for bench/.
 APT_PACKAGES = python3-venv python3-pip chromium fonts-noto-cjk libpango-1.0-0 libpangoft2-1.0-0 poppler-utils mupdf-tools wrk sqlite3
 
-.PHONY: run test system-deps install fonts lint bench bench-store bench-care bench-mentors bench-certificates serve clean
+.PHONY: run test docs system-deps install fonts lint bench bench-store bench-care bench-mentors bench-certificates bench-roster serve clean
 
 $(STAMP): pyproject.toml
 	$(PYTHON) -m venv $(VENV)
@@ -40,6 +40,10 @@ test: system-deps $(STAMP) fonts
 	$(BIN)/ruff check .
 	$(BIN)/pytest
 
+# The role guides' screenshots (docs/images/), taken by the browser tests at 360 px.
+docs: system-deps $(STAMP) fonts
+	DOCS_SCREENSHOTS=docs/images $(BIN)/pytest -q tests/browser/test_role_guides_browser.py tests/browser/test_first_day_browser.py
+
 lint: $(STAMP)
 	$(BIN)/ruff check . && $(BIN)/ruff format --check .
 
@@ -68,6 +72,10 @@ bench-mentors: system-deps $(STAMP)
 # a batch of 500 cards (time, peak memory), the counter during a burst of downloads.
 bench-certificates: system-deps $(STAMP) fonts
 	$(BIN)/python bench/certificates.py
+
+# A 5,000-row roster into 20,000 members: the dry run and the import, time and peak memory.
+bench-roster: system-deps $(STAMP)
+	$(BIN)/python bench/roster.py
 
 clean:
 	rm -rf $(VENV) .pytest_cache

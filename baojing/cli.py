@@ -17,9 +17,10 @@ from baojing import audit
 from baojing import demo as demo_data
 from baojing.extensions import db, writing
 from baojing.models.audit import AuditEntry
-from baojing.models.org import TOWNSHIP, VILLAGE, OrgUnit
+from baojing.models.meta import is_demo_marked
+from baojing.models.org import MOBILE_ORG, TOWNSHIP, VILLAGE, OrgUnit
 from baojing.models.types import utcnow
-from baojing.models.users import ROLES
+from baojing.models.users import ROLES, User
 from baojing.services import RuleViolation, accounts
 
 demo_cli = AppGroup("demo", help="演示数据")
@@ -32,9 +33,13 @@ audit_cli = AppGroup("audit", help="审计日志")
 def init_app(app):
     from baojing.pdf_cli import pdf_cli
     from baojing.points_cli import points_cli
+    from baojing.roster_cli import members_cli
+    from baojing.setup_cli import setup_command
 
     for group in (demo_cli, backup_cli, users_cli, deploy_cli, audit_cli, points_cli, pdf_cli):
         app.cli.add_command(group)
+    app.cli.add_command(members_cli)
+    app.cli.add_command(setup_command)
 
 
 # --- demo ----------------------------------------------------------------------------
@@ -59,9 +64,7 @@ def _demo_load(members: int, keep: bool):
         click.echo("演示数据已存在，保持不变（去掉 --keep 可重新生成）")
         return
     if already:
-        db.session.remove()
-        # The audit log refuses DELETE, so a reload rebuilds the schema instead.
-        downgrade(revision="base")
+        _start_over()
         upgrade()
     started = time.perf_counter()
     counts = demo_data.load(members=members)
@@ -73,8 +76,26 @@ def _demo_load(members: int, keep: bool):
         f"{counts['members']} 名流动党员，用时 {time.perf_counter() - started:.1f} 秒"
     )
     click.echo(
-        f"演示账户 admin / township / secretary / secretary2 / clerk / member / mentor，密码 {demo_data.DEMO_PASSWORD}"
+        f"演示账户 admin / township / secretary / secretary2 / clerk / member / mentor / leader，"
+        f"密码 {demo_data.DEMO_PASSWORD}"
     )
+
+
+def _start_over() -> None:
+    """Empty a demo database before a reload (refuse_if_real has said it is one).
+
+    The audit log refuses DELETE, so the schema goes instead. A SQLite file is simply
+    removed: migrating down rebuilds tables that others point at, which SQLite's foreign
+    keys refuse once there are rows.
+    """
+    db.session.remove()
+    if db.engine.url.get_backend_name() == "sqlite":
+        path = database_path()
+        db.engine.dispose()
+        for suffix in ("", "-wal", "-shm"):
+            Path(f"{path}{suffix}").unlink(missing_ok=True)
+    else:
+        downgrade(revision="base")
 
 
 # --- backup --------------------------------------------------------------------------
@@ -161,7 +182,11 @@ def backup_restore(path: Path, yes: bool):
 @click.option("--username", required=True)
 @click.option("--name", "display_name", default="", help="显示的姓名")
 @click.option("--role", required=True, type=click.Choice(ROLES))
-@click.option("--scope", default="", help="乡镇或村的名称，如 迁陵镇 或 迁陵镇/踏梯村")
+@click.option(
+    "--scope",
+    default="",
+    help="乡镇、村或流动党组织，如 迁陵镇、迁陵镇/踏梯村、迁陵镇/驻宁波流动党支部",
+)
 @click.option("--member-id", type=int, default=None, help="流动党员角色：党员编号")
 @click.option("--password", default=None, help="不提供则交互输入；输入为空则生成一次性密码")
 def users_create(username, display_name, role, scope, member_id, password):
@@ -197,24 +222,28 @@ def _users_create(username, display_name, role, scope, member_id, password):
 
 
 def _find_scope(text: str) -> OrgUnit:
-    township_name, _, village_name = text.partition("/")
+    """迁陵镇, 迁陵镇/踏梯村 (or 踏梯村党支部), 迁陵镇/<a 流动党组织's name>; open units only."""
+    township_name, _, unit_name = text.partition("/")
     township = db.session.scalar(
-        select(OrgUnit).where(OrgUnit.kind == TOWNSHIP, OrgUnit.name == township_name)
+        select(OrgUnit).where(OrgUnit.kind == TOWNSHIP, OrgUnit.name == township_name.strip())
     )
     if township is None:
         raise click.ClickException(f"没有名为 {township_name} 的乡镇")
-    if not village_name:
+    if not unit_name:
         return township
-    village = db.session.scalar(
+    unit_name = unit_name.strip()
+    names = {unit_name, unit_name.removesuffix("党支部")}
+    unit = db.session.scalar(
         select(OrgUnit).where(
-            OrgUnit.kind == VILLAGE,
+            OrgUnit.kind.in_((VILLAGE, MOBILE_ORG)),
             OrgUnit.township_id == township.id,
-            OrgUnit.name == village_name,
+            OrgUnit.name.in_(names),
+            OrgUnit.closed_at.is_(None),
         )
     )
-    if village is None:
-        raise click.ClickException(f"{township_name} 没有名为 {village_name} 的村")
-    return village
+    if unit is None:
+        raise click.ClickException(f"{township_name} 没有名为 {unit_name} 的村或流动党组织")
+    return unit
 
 
 # --- audit ---------------------------------------------------------------------------
@@ -270,10 +299,32 @@ def deploy_problems(app) -> list[str]:
         problems.append("SESSION_COOKIE_HTTPONLY 未开启")
     if app.config.get("SESSION_COOKIE_SAMESITE") not in ("Lax", "Strict"):
         problems.append("SESSION_COOKIE_SAMESITE 应为 Lax 或 Strict")
+    problems += _data_problems()
     response = app.test_client().get("/healthz")
     csp = response.headers.get("Content-Security-Policy", "")
     if "default-src" not in csp or "unsafe-inline" in csp or "frame-ancestors 'none'" not in csp:
         problems.append("Content-Security-Policy 缺失或过宽")
+    return problems
+
+
+def _data_problems() -> list[str]:
+    """A production database was made by `flask setup` and holds no demo account."""
+    problems = []
+    if is_demo_marked(db.session):
+        problems.append("这是演示数据库（flask demo load 生成）：生产环境请用 flask setup 新建")
+    demo_users = list(
+        db.session.scalars(
+            select(User.username).where(User.is_demo.is_(True), User.active.is_(True))
+        )
+    )
+    if demo_users:
+        problems.append(f"存在启用的演示账户：{'、'.join(demo_users)}，请停用")
+    if (
+        db.session.scalar(select(func.count()).select_from(OrgUnit).where(OrgUnit.kind == TOWNSHIP))
+        == 0
+    ):
+        problems.append("尚未初始化：请先运行 flask setup")
+    db.session.rollback()
     return problems
 
 

@@ -77,6 +77,9 @@ class Defaults:
     # desk, too few to walk the code space. PUBLIC_BASE_URL, when set, is what QR codes
     # on PDFs point at (otherwise the address the issuing request came in on).
     VERIFY_RATE_LIMIT = "30 per minute; 300 per day"
+    # /contacts is public too: generous, since a migrant may search several times, but
+    # a scraper walking every page many times over is turned away.
+    CONTACTS_RATE_LIMIT = "60 per minute; 1000 per day"
     RATELIMIT_STORAGE_URI = "memory://"
     PUBLIC_BASE_URL = ""
     # The sending committee's details printed on transfer letters (DOMAIN.md).
@@ -86,5 +89,10 @@ class Defaults:
         "fax": "",
         "postcode": "416500",
     }
+    # Roster import (/members/import, `flask members import`): the largest spreadsheet
+    # taken, in bytes and in rows; bigger rosters are split into several files.
+    ROSTER_MAX_BYTES = 10 * 1024 * 1024
+    ROSTER_MAX_ROWS = 20000
+
     # Where `flask pdf fonts` puts the prepared CJK font cut (default instance/fonts).
     PDF_FONT_DIR = ""

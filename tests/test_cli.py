@@ -65,6 +65,7 @@ def test_users_create_refuses_bad_input(app, org, args, message):
 
 
 def test_deploy_check_rules(app):
+    assert app.test_cli_runner().invoke(args=["setup"]).exit_code == 0
     app.config.update(SESSION_COOKIE_SECURE=True, SECRET_KEY="x" * 40, DEBUG=False)
     assert deploy_problems(app) == []
     for change, word in (

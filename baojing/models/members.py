@@ -12,6 +12,20 @@ from baojing.models.types import UTCDateTime, utcnow
 # Baojing is mostly Tujia and Miao; the full list of 56 is not needed for a county form.
 ETHNICITIES = ("土家族", "苗族", "汉族", "其他")
 MEMBERSHIPS = {"full": "正式党员", "probationary": "预备党员"}
+# The choices the member form offers (and the roster import maps onto).
+PROVINCES = (
+    "浙江省", "广东省", "湖南省", "江苏省", "上海市", "福建省", "湖北省", "广西壮族自治区",
+    "贵州省", "重庆市", "四川省", "北京市", "天津市", "河北省", "山西省", "内蒙古自治区",
+    "辽宁省", "吉林省", "黑龙江省", "安徽省", "江西省", "山东省", "河南省", "海南省",
+    "云南省", "西藏自治区", "陕西省", "甘肃省", "青海省", "宁夏回族自治区",
+    "新疆维吾尔自治区", "香港特别行政区", "澳门特别行政区", "台湾省",
+)  # fmt: skip
+TRADES = (
+    "建筑业", "制造业", "批发零售", "交通运输", "住宿餐饮", "居民服务", "信息技术",
+    "种植养殖", "个体经营", "其他",
+)  # fmt: skip
+RELATIONS = ("配偶", "父亲", "母亲", "子女", "兄弟姐妹", "其他亲属")
+
 ACTIVE = "active"  # the other statuses (transferred …) come with the transfer letters
 
 LIAISON_ROLES = ("支委委员", "青年党员")

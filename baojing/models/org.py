@@ -79,15 +79,6 @@ class OrgUnit(db.Model):
         return self.closed_at is None
 
     @property
-    def published_phone(self) -> str:
-        """The number its contact person chose to publish, or nothing."""
-        if self.publish_phone == "mobile":
-            return self.contact_mobile
-        if self.publish_phone == "office":
-            return self.contact_office
-        return ""
-
-    @property
     def branch_name(self) -> str:
         """Display name of the branch: 踏梯村党支部."""
         if self.kind == VILLAGE:

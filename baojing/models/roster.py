@@ -57,6 +57,8 @@ class RosterImport(db.Model):
     refused: Mapped[str] = mapped_column(Text, default="[]")
     # JSON: the heading row as read, the error file's first columns.
     headings: Mapped[str] = mapped_column(Text, default="[]")
+    # JSON: what the preview found (counts, changed rows with their diffs, villages to create).
+    preview: Mapped[str] = mapped_column(Text, default="{}")
     error: Mapped[str] = mapped_column(String(200), default="")
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
     # Stamped by every batch: a running import with no stamp for a while lost its worker.

@@ -5,7 +5,9 @@ server on an ephemeral port; the browser is launched once per session. No browse
 downloaded: when /usr/bin/chromium is missing the browser tests are skipped.
 """
 
+import os
 import threading
+from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
 from urllib.parse import urlsplit
@@ -89,16 +91,38 @@ class LiveServer:
                 db.session.remove()
 
 
-@pytest.fixture
-def live_server(tmp_path):
-    """A freshly migrated demo database, served by werkzeug on 127.0.0.1:<ephemeral>."""
-    app = create_app(
+def browser_app(tmp_path: Path, name: str) -> Flask:
+    """The app on a fresh SQLite file of its own under tmp_path, with its own uploads."""
+    return create_app(
         CONFIG
         | {
-            "SQLALCHEMY_DATABASE_URI": f"sqlite:///{tmp_path / 'browser.db'}",
+            "SQLALCHEMY_DATABASE_URI": f"sqlite:///{tmp_path / name}",
             "UPLOAD_FOLDER": str(tmp_path / "uploads"),
         }
     )
+
+
+@contextmanager
+def serve(app: Flask):
+    """Serve the app with werkzeug on 127.0.0.1:<ephemeral>; yields its base URL."""
+    server = make_server("127.0.0.1", 0, app, threaded=True, request_handler=_QuietHandler)
+    thread = threading.Thread(target=server.serve_forever, name="baojing-live", daemon=True)
+    thread.start()
+    try:
+        yield f"http://127.0.0.1:{server.server_port}"
+    finally:
+        server.shutdown()
+        server.server_close()
+        thread.join(timeout=5)
+        with app.app_context():
+            db.session.remove()
+            db.engine.dispose()
+
+
+@pytest.fixture
+def live_server(tmp_path):
+    """A freshly migrated demo database, served by werkzeug on 127.0.0.1:<ephemeral>."""
+    app = browser_app(tmp_path, "browser.db")
     with app.app_context():
         upgrade()
         demo.load(members=300)
@@ -115,24 +139,10 @@ def live_server(tmp_path):
         village_id, member_id, member_name = tati.id, member.id, member.name
         db.session.remove()
 
-    server = make_server("127.0.0.1", 0, app, threaded=True, request_handler=_QuietHandler)
-    thread = threading.Thread(target=server.serve_forever, name="baojing-live", daemon=True)
-    thread.start()
-    try:
+    with serve(app) as url:
         yield LiveServer(
-            app=app,
-            url=f"http://127.0.0.1:{server.server_port}",
-            village_id=village_id,
-            member_id=member_id,
-            member_name=member_name,
+            app=app, url=url, village_id=village_id, member_id=member_id, member_name=member_name
         )
-    finally:
-        server.shutdown()
-        server.server_close()
-        thread.join(timeout=5)
-        with app.app_context():
-            db.session.remove()
-            db.engine.dispose()
 
 
 class PageProblems:
@@ -215,3 +225,20 @@ def assert_no_horizontal_scroll(page) -> None:
     assert width <= VIEWPORT_WIDTH, (
         f"{page.url}: page is {width}px wide, scrolls sideways at {VIEWPORT_WIDTH}px"
     )
+
+
+# `make docs` sets DOCS_SCREENSHOTS to docs/images: the role guides show the pages these
+# tests walk through, taken at 360 px by the tests themselves, never by hand.
+SCREENSHOTS = os.environ.get("DOCS_SCREENSHOTS", "")
+
+
+def screenshot(page, name: str, full_page: bool = True) -> None:
+    """Keep what the page looks like now as docs/images/<name>.jpg (only under `make docs`).
+
+    JPEG at quality 80: a whole 360 px page in about a third of a PNG's bytes, and the
+    repository carries every guide's pictures.
+    """
+    if SCREENSHOTS:
+        Path(SCREENSHOTS).mkdir(parents=True, exist_ok=True)
+        target = Path(SCREENSHOTS) / f"{name}.jpg"
+        page.screenshot(path=str(target), full_page=full_page, type="jpeg", quality=80)

@@ -20,6 +20,9 @@ from baojing.models.members import (
     ETHNICITIES,
     LIAISON_ROLES,
     MEMBERSHIPS,
+    PROVINCES,
+    RELATIONS,
+    TRADES,
     VISIT_ITEMS,
 )
 from baojing.services.members import EDITABLE
@@ -29,18 +32,6 @@ from baojing.validators import (
     normalize_resident_id,
 )
 
-PROVINCES = (
-    "浙江省", "广东省", "湖南省", "江苏省", "上海市", "福建省", "湖北省", "广西壮族自治区",
-    "贵州省", "重庆市", "四川省", "北京市", "天津市", "河北省", "山西省", "内蒙古自治区",
-    "辽宁省", "吉林省", "黑龙江省", "安徽省", "江西省", "山东省", "河南省", "海南省",
-    "云南省", "西藏自治区", "陕西省", "甘肃省", "青海省", "宁夏回族自治区",
-    "新疆维吾尔自治区", "香港特别行政区", "澳门特别行政区", "台湾省",
-)  # fmt: skip
-TRADES = (
-    "建筑业", "制造业", "批发零售", "交通运输", "住宿餐饮", "居民服务", "信息技术",
-    "种植养殖", "个体经营", "其他",
-)  # fmt: skip
-RELATIONS = ("配偶", "父亲", "母亲", "子女", "兄弟姐妹", "其他亲属")
 MET_WITH = ("本人", "配偶", "父母", "子女", "其他亲属")
 
 
