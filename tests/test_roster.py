@@ -545,3 +545,19 @@ def test_cli_counts_changed_rows_left_alone_and_says_so(app, org, tmp_path):
     updated = runner.invoke(args=["members", "import", str(path), "--update"])
     assert updated.output.strip().splitlines()[-1] == "新增 0，更新 1，未变 0，出错 0"
     assert db.session.get(Member, known.id).phone == "13307433333"
+
+
+def test_an_id_number_ending_in_a_lower_case_x_is_stored_with_a_capital(login, org, tmp_path):
+    from baojing.validators import id_check_char
+
+    first17 = next(
+        f"43312519850618{seq:03d}"
+        for seq in range(1, 999, 2)
+        if id_check_char(f"43312519850618{seq:03d}") == "X"
+    )
+    row = member_row("踏梯村", 姓名="小写x", 身份证号=f"{first17}x")
+    path = write_xls(tmp_path / "x.xls", [row])
+    client = login("admin")
+    client.post(f"/members/import/{_job(_upload(client, path)).id}/confirm")
+    member = db.session.scalar(select(Member).where(Member.name == "小写x"))
+    assert member.id_number == f"{first17}X" and member.id_tail.endswith("X")
