@@ -8,16 +8,12 @@ from pathlib import Path
 from flask import Flask
 from werkzeug.middleware.proxy_fix import ProxyFix
 
+# `baojing.db` is the transaction-policy module; the SQLAlchemy object is extensions.db
+# (importing the module would rebind a `db` name here).
+from baojing import db as transactions
 from baojing.config import Defaults
-from baojing.extensions import (
-    babel,
-    close_read_connection,
-    configure_sqlite,
-    csrf,
-    db,
-    migrate,
-)
-from baojing.sessions import VerifiedCookieSessionInterface
+from baojing.extensions import babel, csrf, migrate
+from baojing.extensions import db as sqlalchemy_db
 
 MIGRATIONS = str(Path(__file__).resolve().parent.parent / "migrations")
 
@@ -46,9 +42,12 @@ def create_app(test_config: dict | None = None) -> Flask:
         # Behind one reverse proxy (docs/deploy.md): trust its X-Forwarded-For/Proto.
         app.wsgi_app = ProxyFix(app.wsgi_app, x_for=1, x_proto=1)
 
-    app.session_interface = VerifiedCookieSessionInterface()
-    db.init_app(app)
-    migrate.init_app(app, db, directory=MIGRATIONS, render_as_batch=True)
+    sqlalchemy_db.init_app(app)
+    migrate.init_app(app, sqlalchemy_db, directory=MIGRATIONS, render_as_batch=True)
+    with app.app_context():
+        # First of the before_request hooks: whether the request writes is known
+        # before anything (the login check included) opens a transaction.
+        transactions.init_app(app)
     from baojing import ratelimit, uploads
 
     uploads.init_app(app)  # before the CSRF check reads the body
@@ -58,9 +57,6 @@ def create_app(test_config: dict | None = None) -> Flask:
     from baojing import auth_hooks
 
     auth_hooks.init_app(app)
-    with app.app_context():
-        configure_sqlite(db.engine, app.config["SQLITE_BUSY_TIMEOUT_MS"])
-    app.teardown_request(close_read_connection)
 
     from baojing import web
 

@@ -10,8 +10,8 @@ from flask_login import current_user
 from sqlalchemy import insert
 from sqlalchemy.exc import OperationalError
 
+from baojing.db import write_now
 from baojing.extensions import db
-from baojing.fastsql import Prepared
 from baojing.models.audit import AuditEntry
 from baojing.models.types import utcnow
 from baojing.validators import mask_id, mask_phone
@@ -64,11 +64,6 @@ def changes(before: dict, after: dict) -> tuple[dict, dict]:
     """Only the keys whose values differ, as (before, after)."""
     keys = [k for k in after if before.get(k) != after.get(k)]
     return {k: before.get(k) for k in keys}, {k: after[k] for k in keys}
-
-
-# What _entry_values() fills: record_fast's INSERT names exactly these (and the time).
-_ENTRY_FIELDS = ("user_id", "username", "role", "ip", "action", "entity_type", "entity_id",
-                 "outcome", "before", "after")  # fmt: skip
 
 
 def _background_ip() -> str:
@@ -150,6 +145,13 @@ def record(
     return entry
 
 
+def record_access(action: str, entity=None, **kwargs) -> AuditEntry:
+    """record() for a GET that shows or hands over something private (a PDF, an export):
+    the read itself is what is written, so the request writes from here on."""
+    write_now()
+    return record(action, entity, **kwargs)
+
+
 def insert_all(entries) -> None:
     """Rows made by record(), sent as one executemany instead of one INSERT each.
 
@@ -166,16 +168,3 @@ def insert_all(entries) -> None:
         db.session.execute(
             insert(AuditEntry), [{name: getattr(e, name) for name in columns} for e in entries]
         )
-
-
-def record_fast(action: str, *, entity_type: str, entity_id: int, after: dict) -> None:
-    """record() as one Core INSERT in the current transaction, for paths under the write lock."""
-    actor = current_user if has_request_context() and current_user.is_authenticated else None
-    values = _entry_values(
-        action, entity_type=entity_type, entity_id=entity_id, before=None, after=after,
-        outcome="ok", actor=actor, username="",
-    )  # fmt: skip
-    _INSERT.rowcount(db.session.connection(), {"at": utcnow(), **values})
-
-
-_INSERT = Prepared(AuditEntry.__table__.insert(), columns=("at", *_ENTRY_FIELDS))

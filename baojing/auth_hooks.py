@@ -6,7 +6,7 @@ from flask import flash, g, redirect, request, url_for
 from flask_login import current_user
 
 from baojing import security
-from baojing.extensions import login_manager, write_intent
+from baojing.extensions import login_manager
 from baojing.htmx import wants_fragment
 
 # Everything else needs a logged-in user (default deny; SECURITY.md item 11).
@@ -60,20 +60,6 @@ def init_app(app):
             return response
         flash(message, "warning")
         return redirect(target)
-
-    @app.before_request
-    def _mark_write_intent():
-        # Read-then-write requests take the write lock up front (BEGIN IMMEDIATE).
-        writes = request.method not in ("GET", "HEAD", "OPTIONS")
-        view = app.view_functions.get(request.endpoint)
-        deferred = getattr(view, "no_write_lock", False)  # see extensions.no_write_lock
-        g.write_intent_token = write_intent.set(writes and not deferred)
-
-    @app.teardown_request
-    def _clear_write_intent(_exc):
-        token = g.pop("write_intent_token", None)
-        if token is not None:
-            write_intent.reset(token)
 
     @app.before_request
     def _gate():

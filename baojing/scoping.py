@@ -4,7 +4,7 @@ from flask import abort
 from sqlalchemy import bindparam, false, or_, select, true
 
 from baojing.cache import ttl_cache
-from baojing.extensions import db, read_connection
+from baojing.extensions import db
 from baojing.models.career import Enterprise, Event
 from baojing.models.members import BranchContact, Member
 from baojing.models.org import COUNTY, TOWNSHIP, VILLAGE, OrgUnit
@@ -145,7 +145,7 @@ def village_choices(user: User) -> list[tuple[int, str]]:
         .where(village_condition(user))
         .order_by(OrgUnit.township_id, OrgUnit.id)
     )
-    return [tuple(row) for row in read_connection().execute(stmt)]
+    return [tuple(row) for row in db.session.connection().execute(stmt)]
 
 
 def township_choices(user: User) -> list[tuple[int, str]]:
@@ -227,6 +227,20 @@ def counter_scope(user: User) -> tuple[str, int | None]:
 
 def counter_condition(user: User):
     return _condition(*counter_scope(user))
+
+
+def redemption_visible(user: User, redemption) -> bool:
+    """A receipt: its member sees it, and whoever may serve that member at a counter."""
+    if user.role == MEMBER:
+        return redemption.member_id == user.member_id
+    if user.role not in COUNTER_ROLES:
+        return False
+    return (
+        db.session.scalar(
+            select(Member.id).where(Member.id == redemption.member_id, counter_condition(user))
+        )
+        is not None
+    )
 
 
 # --- career: enterprises and events (township rules, no village narrowing) ---------------

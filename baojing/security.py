@@ -14,8 +14,8 @@ from flask import current_app, g
 from sqlalchemy import bindparam, func, select, update
 from sqlalchemy.exc import OperationalError
 
-from baojing.extensions import db, read_connection, write_intent
-from baojing.fastsql import Prepared
+from baojing.db import write_intent
+from baojing.extensions import db
 from baojing.models.org import VILLAGE, OrgUnit
 from baojing.models.types import utcnow
 from baojing.models.users import ROLE_LABELS, LoginFailure, User, UserSession
@@ -273,7 +273,7 @@ class SessionUser:
         return ROLE_LABELS.get(self.role, self.role)
 
 
-_SESSION_QUERY = Prepared(
+_SESSION_QUERY = (
     select(
         UserSession.id,
         UserSession.created_at,
@@ -304,18 +304,17 @@ _SESSION_QUERY = Prepared(
 
 def load_session_user(token: str) -> SessionUser | None:
     """The user behind a cookie token, or None if the session ended, idled out or aged out."""
-    # Core, not ORM: this runs on every request and the ORM's bookkeeping cost more
-    # than the query itself. A request that writes must not read it inside its own
-    # transaction: that one holds the write lock (BEGIN IMMEDIATE), and the touch
-    # below, on its own connection, would then wait for it until it timed out.
     params = {"token_hash": _digest(token)}
     if write_intent.get():
-        # A plain read (BEGIN, not IMMEDIATE): the request takes the lock itself later.
+        # A request that writes holds the write lock in its own transaction, and the
+        # touch below (its own short write) would wait for it until it timed out: read
+        # on a connection of its own, before that transaction begins.
         with db.engine.connect() as conn:
             conn = conn.execution_options(sqlite_immediate=False)
-            row = _SESSION_QUERY.first(conn, params)
+            row = conn.execute(_SESSION_QUERY, params).first()
     else:
-        row = _SESSION_QUERY.first(read_connection(), params)
+        # A read-only request: the first statement of its own (plain) transaction.
+        row = db.session.connection().execute(_SESSION_QUERY, params).first()
     if row is None:
         return None
     (sid, created, last_seen, authenticated, uid, username, display, role, unit_id, member_id,

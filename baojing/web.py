@@ -4,10 +4,9 @@ import hashlib
 from datetime import date, datetime
 from pathlib import Path
 
-from flask import current_app, render_template, request, url_for
+from flask import render_template, request, url_for
 from flask_login import current_user
 from flask_wtf.csrf import CSRFError
-from markupsafe import Markup
 from werkzeug.exceptions import HTTPException
 
 from baojing import audit
@@ -43,25 +42,6 @@ def init_app(app):
 
     app.jinja_env.globals["asset"] = asset
 
-    app.jinja_env.globals["link"] = link
-
-    _menus: dict[tuple, Markup] = {}
-
-    def nav_menu() -> Markup:
-        """The main menu for this user's role on this page, rendered once per process.
-
-        It depends only on the role and the endpoint, and rendering it on every page
-        cost about 0.15 ms, a fifth of a small page.
-        """
-        key = (current_user.role, request.blueprint, request.endpoint or "")
-        menu = _menus.get(key)
-        if menu is None:
-            role, here, endpoint = key
-            html = render_template("_nav.html", role=role, here=here, endpoint=endpoint)
-            menu = _menus[key] = Markup(html)  # noqa: S704 - autoescaped template output
-        return menu
-
-    app.jinja_env.globals["nav_menu"] = nav_menu
     app.jinja_env.filters["dt"] = format_datetime
     app.jinja_env.filters["d"] = format_date
     app.jinja_env.globals.update(mask_id=mask_id, mask_phone=mask_phone, yuan=yuan, wan=wan)
@@ -121,15 +101,6 @@ def init_app(app):
         db.session.rollback()
         app.logger.exception("unhandled error on %s %s", request.method, request.path)
         return _error_response("errors/http.html", 500, error=None)
-
-
-def link(endpoint: str) -> str:
-    """url_for an endpoint without arguments, once per app (menus on every page)."""
-    links = current_app.extensions.setdefault("baojing_links", {})
-    url = links.get(endpoint)
-    if url is None:
-        url = links[endpoint] = url_for(endpoint)
-    return url
 
 
 def _error_response(template: str, status: int, headers: dict | None = None, **context):

@@ -398,7 +398,8 @@ def child_due(cards: int) -> dict:
     from sqlalchemy import select
 
     from baojing.dates import local_today
-    from baojing.extensions import db, writing
+    from baojing.db import writing
+    from baojing.extensions import db
     from baojing.models.certificates import VALID, Certificate
     from baojing.models.members import ACTIVE, Member
     from baojing.services.certificates import issue, listing
@@ -445,7 +446,8 @@ def child_batch() -> dict:
     (which runs at nice 10)."""
     import weasyprint  # noqa: F401 - loaded before the baseline, as in a worker
 
-    from baojing.extensions import db, writing
+    from baojing.db import writing
+    from baojing.extensions import db
     from baojing.models.certificates import Certificate, PrintJob
     from baojing.services.certificates import batch, issue, pdf
 

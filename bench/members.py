@@ -23,6 +23,8 @@ from common import (
     add_output_options,
     add_recycle_option,
     bench_env,
+    db_rows,
+    db_scalar,
     db_size,
     fetch,
     load_config,
@@ -51,7 +53,8 @@ from common import (
 OUT = REPO / "bench" / "out" / "members.json"
 SURNAME = "刘"
 
-TARGETS = {"list": 0.25, "search": 0.35, "profile": 0.30}
+# Issue 14: every full page ≥ 0.25 of the floor, every htmx fragment ≥ 0.30.
+TARGETS = {"page": 0.25, "fragment": 0.30}
 
 # Sums per-thread counts of non-200 responses: wrk's own "Non-2xx or 3xx" count misses
 # redirects, and a 302 to /login would otherwise pass for a very fast page.
@@ -141,10 +144,18 @@ def verify_page(port: int, page: dict) -> dict:
     is_fragment = "<html" not in text.lower()
     if is_fragment != page["fragment"]:
         raise BenchError(f"{page['label']}: expected fragment={page['fragment']}, got the other")
-    if page["kind"] in ("list", "search") and "共 " not in text:
-        raise BenchError(f"{page['label']}: no result count in the response")
+    if page["path"].startswith("/members/?") or page["path"] == "/members/":
+        if "共 " not in text:
+            raise BenchError(f"{page['label']}: no result count in the response")
     total = re.search(r"共 (\d+) 人", text)
     return {"bytes": len(body), "total_rows": int(total.group(1)) if total else None}
+
+
+def _page(label: str, path: str, headers: dict) -> dict:
+    """A page as measure_get_pages wants it; an htmx request is a fragment."""
+    is_fragment = headers.get("HX-Request") == "true"
+    return {"label": label, "kind": "fragment" if is_fragment else "page", "path": path,
+            "headers": headers, "fragment": is_fragment}  # fmt: skip
 
 
 def main(argv=None) -> int:
@@ -173,44 +184,39 @@ def run(args, tmp: Path) -> dict:
 
     sec_cookie = login(app_port, "secretary")
     town_cookie = login(app_port, "township")
-    status, headers, body = fetch(app_port, "/members/", {"Cookie": sec_cookie})
-    if status != 200:
-        raise BenchError(f"/members/ as secretary: HTTP {status} {headers.get('Location')}")
-    ids = re.findall(r'href="/members/(\d+)"', body.decode())
-    if not ids:
-        raise BenchError("no /members/<id> link on the secretary's member list")
-    member_id = ids[0]
-    q = urllib.parse.quote(SURNAME)
+    clerk_cookie = login(app_port, "clerk")
+    village = db_scalar(db_path, "SELECT org_unit_id FROM users WHERE username = 'secretary'")
+    # The member of the secretary's village with the longest history: points, care cases
+    # and certificates (the profile lists all three).
+    long_history = db_scalar(
+        db_path,
+        "SELECT m.id FROM members m WHERE m.village_id = ? AND m.status = 'active' ORDER BY "
+        "(SELECT count(*) FROM point_entries p WHERE p.member_id = m.id)"
+        " + (SELECT count(*) FROM care_cases c WHERE c.member_id = m.id)"
+        " + (SELECT count(*) FROM certificates c WHERE c.member_id = m.id) DESC, m.id LIMIT 1",
+        village,
+    )
+    phone, id_tail = db_rows(
+        db_path,
+        "SELECT phone, id_tail FROM members WHERE village_id = ? AND status = 'active' "
+        "ORDER BY id LIMIT 1 OFFSET 3",
+        village,
+    )[0]
+    sec, town, clerk = {"Cookie": sec_cookie}, {"Cookie": town_cookie}, {"Cookie": clerk_cookie}
+    fragment = {"HX-Request": "true"}
     pages = [
-        {
-            "label": "member list (secretary)",
-            "kind": "list",
-            "path": "/members/",
-            "headers": {"Cookie": sec_cookie},
-            "fragment": False,
-        },
-        {
-            "label": f"search fragment q={SURNAME} (secretary)",
-            "kind": "search",
-            "path": f"/members/?q={q}",
-            "headers": {"Cookie": sec_cookie, "HX-Request": "true"},
-            "fragment": True,
-        },
-        {
-            "label": f"profile /members/{member_id} (secretary)",
-            "kind": "profile",
-            "path": f"/members/{member_id}",
-            "headers": {"Cookie": sec_cookie},
-            "fragment": False,
-        },
-        {
-            "label": "member list (township)",
-            "kind": "list",
-            "path": "/members/",
-            "headers": {"Cookie": town_cookie},
-            "fragment": False,
-        },
-    ]
+        _page("member list (secretary)", "/members/", sec),
+        _page(f"search by name q={SURNAME} (secretary)", f"/members/?q={urllib.parse.quote(SURNAME)}",
+              sec | fragment),
+        _page(f"search by phone prefix q={phone[:5]} (secretary)", f"/members/?q={phone[:5]}",
+              sec | fragment),
+        _page(f"search by ID tail q={id_tail} (secretary)", f"/members/?q={id_tail}", sec | fragment),
+        _page(f"profile, longest history /members/{long_history} (secretary)",
+              f"/members/{long_history}", sec),
+        _page("member list (township)", "/members/", town),
+        _page(f"counter opened on a member /store/counter?member={long_history} (clerk)",
+              f"/store/counter?member={long_history}", clerk),
+    ]  # fmt: skip
     for page in pages:
         page.update(verify_page(app_port, page))
         print(f"  ok  {page['label']}: {page['bytes']} B, rows={page['total_rows']}")
@@ -219,6 +225,7 @@ def run(args, tmp: Path) -> dict:
     floors, runs, measured = measure_get_pages(args, tmp, app_port, floor_port, pages)
 
     sessions_still_good(app_port, "/members/", (sec_cookie, town_cookie))
+    sessions_still_good(app_port, "/store/counter", (clerk_cookie,))
 
     wal_during = wal_bytes(db_path)
     stop_servers()
@@ -249,7 +256,7 @@ def run(args, tmp: Path) -> dict:
             **load_config(args),
             "db_bytes": db_bytes,
             "surname": SURNAME,
-            "profile_member_id": int(member_id),
+            "profile_member_id": int(long_history),
         },
         "results": results,
         "runs": runs,

@@ -99,7 +99,8 @@ def _lock_holds(db_path: Path, path: Path) -> dict:
     the part under the write lock (registry look-ups, inserts, audit rows, commit)."""
     from baojing import create_app
     from baojing.dates import local_today
-    from baojing.extensions import db, writing
+    from baojing.db import writing
+    from baojing.extensions import db
     from baojing.services.roster import checking, fields, jobs, reading
 
     app = create_app({"SQLALCHEMY_DATABASE_URI": f"sqlite:///{db_path}",

@@ -6,7 +6,6 @@ from datetime import timedelta
 
 import pytest
 from sqlalchemy import event, select
-from sqlalchemy.dialects import sqlite
 
 from baojing.dates import local_today, quarter_start
 from baojing.extensions import db
@@ -20,7 +19,7 @@ from baojing.models.care import (
     ServiceUpdate,
 )
 from baojing.models.users import User
-from baojing.services.care import cases, stats, todo
+from baojing.services.care import cases, stats
 from baojing.services.care import requests as services
 from tests.test_care import count, open_case
 
@@ -399,18 +398,6 @@ def test_to_do_query_count_does_not_grow_with_rows(org, login, server):
 # --- SQL and files ------------------------------------------------------------------------
 
 
-def test_one_of_binds_its_values_and_writes_none_into_the_sql(org):
-    compiled = todo._one_of(CareCase.status, ("open", "follow_up")).compile(
-        dialect=sqlite.dialect()
-    )
-    assert "'" not in str(compiled) and str(compiled).endswith("IN (?, ?)")
-    assert sorted(compiled.params.values()) == ["follow_up", "open"]
-    # A value with a quote is data, not SQL (an f-string would break the statement).
-    open_case(org, "tati")
-    stmt = select(CareCase.id).where(todo._one_of(CareCase.status, ("it's", "open")))
-    assert len(db.session.execute(stmt).all()) == 1
-
-
 def test_write_atomic_syncs_the_file_before_the_rename_and_the_folder_after(tmp_path, monkeypatch):
     calls = []
     real_fsync, real_replace = os.fsync, os.replace
@@ -439,7 +426,6 @@ def test_write_atomic_syncs_the_file_before_the_rename_and_the_folder_after(tmp_
 
 def test_a_key_in_the_audit_log_is_looked_up_by_its_entity(app):
     """Both columns of ix_audit_log_entity: the LIKE reads one case's rows, not every case's."""
-    from baojing.models.care import CareCase
     from baojing.services.idempotency import replayed_in_log
 
     seen = []

@@ -97,3 +97,17 @@ def test_deploy_check_catches_a_weakened_csp(app):
         return response
 
     assert any("Content-Security-Policy" in p for p in deploy_problems(app))
+
+
+def test_the_demo_loaders_stay_out_of_the_server_processes(tmp_path):
+    import subprocess
+    import sys
+
+    code = (
+        "import sys; from baojing import create_app; "
+        f"create_app({{'SQLALCHEMY_DATABASE_URI': 'sqlite:///{tmp_path / 'x.db'}', "
+        "'SECRET_KEY': 'x' * 40}); "
+        "print(sorted(m for m in sys.modules if m.startswith('baojing.demo')))"
+    )
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
+    assert out.stdout.strip() == "[]"

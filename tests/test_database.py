@@ -11,7 +11,7 @@ from sqlalchemy import event, func, select, text
 from sqlalchemy.exc import IntegrityError
 
 from baojing import audit
-from baojing.cli import copy_database
+from baojing.cli.backup import copy_database
 from baojing.extensions import db
 from baojing.models import AuditEntry, Member, User
 from tests.conftest import make_app
@@ -221,6 +221,14 @@ def test_audit_purge_keeps_six_months_and_the_database_insists(app, org):
     with pytest.raises(IntegrityError, match="append-only"):
         db.session.execute(text("DELETE FROM audit_log WHERE action = 'test.recent'"))
     db.session.rollback()
+
+
+def test_the_transaction_policy_names_real_endpoints(app):
+    from baojing import db as transactions
+
+    endpoints = set(app.view_functions)
+    assert transactions.READ_ONLY_POSTS <= endpoints
+    assert transactions.LATE_WRITE_POSTS <= endpoints
 
 
 def test_search_by_post_takes_no_write_lock(server, login, org):

@@ -7,8 +7,9 @@ from datetime import timedelta
 import pytest
 from sqlalchemy import func, select
 
-from baojing import demo_career_extra, money
+from baojing import money
 from baojing.dates import local_today
+from baojing.demo import career as demo_career_extra
 from baojing.extensions import db
 from baojing.models.audit import AuditEntry
 from baojing.models.career import (

@@ -444,21 +444,21 @@ def test_a_member_moved_while_the_redemption_waited_for_the_lock_is_not_served(
     login, org, store, monkeypatch
 ):
     """The scope is checked again under the write lock: what committed meanwhile wins."""
-    from baojing.blueprints.store import views
+    from baojing.services.points import redemption as redemption_svc
 
     m = org.members["tati"]
     fund(m.id, 120)
     db.session.commit()
     c = login("clerk")
-    real_begin_write = views.begin_write
+    real_write_now = redemption_svc.write_now
 
-    def begin_write_after_a_transfer():
-        real_begin_write()
+    def write_now_after_a_transfer():
+        real_write_now()
         # As if another request had marked the member transferred just before.
         db.session.execute(text("UPDATE members SET status = 'transferred' WHERE id = :id"),
                            {"id": m.id})  # fmt: skip
 
-    monkeypatch.setattr(views, "begin_write", begin_write_after_a_transfer)
+    monkeypatch.setattr(redemption_svc, "write_now", write_now_after_a_transfer)
     answer = redeem(c, m, store.rice)
     assert answer.status_code == 404
     db.session.expire_all()

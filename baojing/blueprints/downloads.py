@@ -7,7 +7,7 @@ from urllib.parse import quote
 
 from flask import request, send_file
 
-from baojing.extensions import begin_write, db
+from baojing.extensions import db
 from baojing.services import exports
 
 
@@ -22,16 +22,14 @@ def send_xlsx(
 ):  # fmt: skip
     """Write the export, record it in the audit log, and send it as an attachment.
 
-    The rows are read and written first, on the request's read connection; only then is
-    the write lock taken for the audit row (a GET that writes, see certificates.download),
-    so a 20,000-row export never holds other writers up while it writes.
+    The rows are read and written first; only then does the audit row take the write
+    lock (audit.record_access), so a 20,000-row export never holds other writers up.
     """
     fd, name = tempfile.mkstemp(prefix="baojing-export-", suffix=".xlsx")
     os.close(fd)
     path = Path(name)
     try:
         rows = exports.write(path, export, full=full)
-        begin_write()
         exports.record(
             action, rows=rows, full=full, filters=filters, entity_type=entity_type,
             entity_id=entity_id,

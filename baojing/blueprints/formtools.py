@@ -16,7 +16,8 @@ from wtforms.validators import (
     ValidationError,
 )
 
-from baojing.extensions import db, done_writing
+from baojing.db import done_writing
+from baojing.extensions import db
 from baojing.services import DuplicateRequest, RuleViolation
 from baojing.validators import InvalidValue
 

@@ -6,7 +6,8 @@ from dataclasses import dataclass
 from sqlalchemy import select
 
 from baojing import audit, security
-from baojing.extensions import begin_write, db
+from baojing.db import write_now
+from baojing.extensions import db
 from baojing.models.members import Member
 from baojing.models.org import MOBILE_ORG, TOWNSHIP, VILLAGE, OrgUnit
 from baojing.models.types import utcnow
@@ -50,7 +51,7 @@ def authenticate(username: str, password: str, lock_minutes: int) -> LoginResult
     found = db.session.scalar(select(User).where(User.username == username.strip().lower()))
     candidate = found if found is not None and not security.is_locked(found) else None
     password_ok = security.verify_password(candidate, password)  # same time either way
-    begin_write()
+    write_now()
     user = db.session.get(User, found.id) if found is not None else None
     if user is not None and security.is_locked(user):
         audit.record("auth.login", user, outcome="locked", user=user)
@@ -87,7 +88,7 @@ def reauthenticate(session_user, password: str) -> tuple[bool, bool]:
     """
     account = account_of(session_user)
     ok = not security.is_locked(account) and security.verify_password(account, password)
-    begin_write()
+    write_now()
     account = account_of(session_user)
     if ok:
         security.mark_reauthenticated(session_user)

@@ -10,7 +10,7 @@ from itertools import groupby
 from sqlalchemy import bindparam, case, func, or_, select
 from sqlalchemy.orm import aliased
 
-from baojing.extensions import read_connection
+from baojing.extensions import db
 from baojing.models.org import MOBILE_ORG, ONLINE_BRANCH, TOWNSHIP, VILLAGE, OrgUnit
 from baojing.services.paging import Page, fetch_page
 
@@ -92,4 +92,4 @@ def townships() -> list[tuple[int, str]]:
         .where(OrgUnit.kind == TOWNSHIP, OrgUnit.closed_at.is_(None))
         .order_by(OrgUnit.code, OrgUnit.id)
     )
-    return [tuple(row) for row in read_connection().execute(stmt)]
+    return [tuple(row) for row in db.session.connection().execute(stmt)]

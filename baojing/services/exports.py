@@ -11,6 +11,7 @@ import xlsxwriter
 
 from baojing import audit
 from baojing.dates import local_today
+from baojing.extensions import db
 from baojing.models.users import User
 from baojing.scoping import REGISTRY_ROLES
 from baojing.validators import mask_id, mask_phone
@@ -47,6 +48,16 @@ class Export:
         """(ASCII file name, Chinese file name), both dated."""
         stamp = f"{today or local_today():%Y%m%d}"
         return f"{self.name}-{stamp}.xlsx", f"{self.title}-{stamp}.xlsx"
+
+
+def stream(stmt, params: dict | None = None):
+    """The rows of a select (made with yield_per=CHUNK_ROWS), read a chunk at a time.
+
+    On the session's connection, as Core: the ORM session's own execute() buffers every
+    row of a select over mapped columns before handing out the first (measured here:
+    6,000 members took 1.8 MB more than 1,000).
+    """
+    return db.session.connection().execute(stmt, params or {})
 
 
 def neutralise(text: str) -> str:
@@ -122,7 +133,7 @@ def record(
     """The export's audit row: which list, how many rows, whether full numbers were in it,
     and the names of the filters used, never their values (a search may be a name)."""
     used = sorted(name for name, value in filters.items() if value not in (None, "", False))
-    audit.record(
+    audit.record_access(
         action, entity_type=entity_type, entity_id=entity_id,
         after={"rows": rows, "full_id": full, "filters": used},
     )  # fmt: skip

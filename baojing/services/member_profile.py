@@ -1,7 +1,7 @@
-"""The member profile as a read model: a handful of prebuilt Core statements, no ORM.
+"""The member profile as a read model: a handful of Core selects, no ORM objects.
 
-The profile is the page a secretary opens most; every statement here is built once
-per process and only bound and executed per request (fastsql.Prepared).
+The profile is the page a secretary opens most; its statements are built once per
+process (SQLAlchemy caches their compiled form) and only bound per request.
 """
 
 import functools
@@ -10,8 +10,7 @@ from dataclasses import dataclass
 from sqlalchemy import bindparam, select
 from sqlalchemy.orm import aliased
 
-from baojing.extensions import read_connection
-from baojing.fastsql import Prepared
+from baojing.extensions import db
 from baojing.models.members import (
     BranchContact,
     ContactLog,
@@ -37,9 +36,9 @@ class Profile:
 
 
 @functools.lru_cache(maxsize=8)
-def _member_statement(scope: str) -> Prepared:
+def _member_statement(scope: str):
     mobile_org = aliased(OrgUnit)
-    return Prepared(
+    return (
         select(
             *Member.__table__.c,
             OrgUnit.name.label("village_name"),
@@ -56,7 +55,7 @@ def _member_statement(scope: str) -> Prepared:
     )
 
 
-_VISITS = Prepared(
+_VISITS = (
     select(
         RegistrationVisit.id,
         RegistrationVisit.cancelled_at,
@@ -73,7 +72,7 @@ _VISITS = Prepared(
     .order_by(RegistrationVisit.visited_on.desc(), RegistrationVisit.id.desc())
     .limit(VISITS_SHOWN)
 )
-_CONTACTS = Prepared(
+_CONTACTS = (
     select(
         ContactLog.contacted_on,
         ContactLog.channel,
@@ -85,7 +84,7 @@ _CONTACTS = Prepared(
     .order_by(ContactLog.contacted_on.desc(), ContactLog.id.desc())
     .limit(CONTACTS_SHOWN)
 )
-_HISTORY = Prepared(
+_HISTORY = (
     select(
         LiaisonAssignment.started_on,
         LiaisonAssignment.ended_on,
@@ -96,7 +95,7 @@ _HISTORY = Prepared(
     .where(LiaisonAssignment.member_id == bindparam("member_id"))
     .order_by(LiaisonAssignment.started_on.desc(), LiaisonAssignment.id.desc())
 )
-_LIAISONS = Prepared(
+_LIAISONS = (
     select(BranchContact.id, BranchContact.name, BranchContact.role)
     .where(BranchContact.village_id == bindparam("village_id"), BranchContact.active.is_(True))
     .order_by(BranchContact.name)
@@ -110,18 +109,18 @@ def load(user, member_id: int, *, registry: bool) -> Profile | None:
     village's liaisons; a member looking at themself does not.
     """
     scope, scope_id = member_scope(user)
-    conn = read_connection()
-    member = _member_statement(scope).first(conn, {"member_id": member_id, "scope_id": scope_id})
+    run = db.session.connection().execute
+    member = run(_member_statement(scope), {"member_id": member_id, "scope_id": scope_id}).first()
     if member is None:
         return None
     ids = {"member_id": member_id}
-    visits = _VISITS.all(conn, ids)
+    visits = run(_VISITS, ids).all()
     if not registry:
         return Profile(member, visits, [], [], [])
     return Profile(
         member,
         visits,
-        _CONTACTS.all(conn, ids),
-        _HISTORY.all(conn, ids),
-        _LIAISONS.all(conn, {"village_id": member.village_id}),
+        run(_CONTACTS, ids).all(),
+        run(_HISTORY, ids).all(),
+        run(_LIAISONS, {"village_id": member.village_id}).all(),
     )

@@ -12,8 +12,7 @@ from sqlalchemy.orm import aliased
 from baojing import audit
 from baojing.cache import ttl_cache
 from baojing.dates import SHANGHAI, local_today, months_before
-from baojing.extensions import db, read_connection
-from baojing.fastsql import Prepared
+from baojing.extensions import db
 from baojing.models.members import (
     ACTIVE,
     MEMBERSHIPS,
@@ -176,11 +175,8 @@ def _list_where(scope: str, search: str, by_province: bool, alert: str, by_villa
 
 @functools.lru_cache(maxsize=512)
 def _list_statements(scope: str, search: str, by_province: bool, alert: str, by_village: bool):
-    """(count, page, counted page) Prepared statements for one shape of filters,
-    built once per process.
-
-    Every value is a bind parameter, so the hot path only binds and executes:
-    building a select costs more than running it here. The counted page carries
+    """(count, page, counted page) selects for one shape of filters, built once per
+    process; every value is a bind parameter. The counted page carries
     the count as an uncorrelated subquery (SQLite runs it once, on the covering
     index), so a list page is one round trip; the count alone is for pages past
     the end, and the page alone for searches (see list_members).
@@ -197,7 +193,7 @@ def _list_statements(scope: str, search: str, by_province: bool, alert: str, by_
         .offset(bindparam("offset"))
     )
     counted = rows.add_columns(count.scalar_subquery().label("total"))
-    return Prepared(count), Prepared(rows), Prepared(counted)
+    return count, rows, counted
 
 
 class _Shape(NamedTuple):
@@ -234,24 +230,23 @@ def list_members(
     """One page of the active members the user may see, with the filters applied."""
     shape, params = _list_filters(user, q, province, alert, village_id, cutoffs)
     count, rows, counted = _list_statements(*shape)
-    # Prepared statements: these run on every list view and search keystroke.
-    conn = read_connection()
+    run = db.session.connection().execute
     page = max(1, page)
     if shape.search and page == 1:
         # Most searches fit on one page, and then the rows are their own count: the
         # count subquery would scan the village a second time for nothing.
-        found = rows.all(conn, params | {"limit": per_page, "offset": 0})
-        total = len(found) if len(found) < per_page else count.scalar(conn, params)
+        found = run(rows, params | {"limit": per_page, "offset": 0}).all()
+        total = len(found) if len(found) < per_page else run(count, params).scalar()
         return MemberPage(found, total, 1, per_page)
-    found = counted.all(conn, params | {"limit": per_page, "offset": (page - 1) * per_page})
+    found = run(counted, params | {"limit": per_page, "offset": (page - 1) * per_page}).all()
     if found:
         return MemberPage(found, found[0].total, page, per_page)
-    total = count.scalar(conn, params)
+    total = run(count, params).scalar()
     if total == 0 or page == 1:
         return MemberPage([], total, 1, per_page)
     # Past the last page (the list shrank, or a typed URL): show the last one.
     last = -(-total // per_page)
-    found = rows.all(conn, params | {"limit": per_page, "offset": (last - 1) * per_page})
+    found = run(rows, params | {"limit": per_page, "offset": (last - 1) * per_page}).all()
     return MemberPage(found, total, last, per_page)
 
 
@@ -259,7 +254,7 @@ def list_members(
 def provinces_in_scope(user: User) -> list[str]:
     """Destination provinces among the user's members, for the filter menu."""
     return list(
-        read_connection()
+        db.session.connection()
         .execute(
             select(Member.dest_province)
             .where(member_condition(user), Member.dest_province != "")
@@ -277,7 +272,7 @@ def alert_counts(user: User, cutoffs: AlertCutoffs) -> dict[str, int]:
         for code in ALERT_LABELS
     ]
     row = (
-        read_connection()
+        db.session.connection()
         .execute(
             select(*cols).where(member_condition(user), Member.status == ACTIVE), cutoffs.params()
         )
@@ -334,7 +329,7 @@ def export(
     stmt = _export_select(shape).execution_options(yield_per=exports.CHUNK_ROWS)
 
     def rows():
-        for r in read_connection().execute(stmt, params):
+        for r in exports.stream(stmt, params):
             alerts = "、".join(label for code, label in ALERT_LABELS.items() if getattr(r, code))
             yield (
                 r.name, r.gender, r.ethnicity, r.birth_date, r.id_number, r.phone, r.township,

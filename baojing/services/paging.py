@@ -3,7 +3,7 @@
 from dataclasses import dataclass
 
 from baojing.blueprints.params import SQLITE_MAX_INT
-from baojing.extensions import read_connection
+from baojing.extensions import db
 
 PER_PAGE = 20
 
@@ -19,5 +19,9 @@ def fetch_page(stmt, page: int, per_page: int = PER_PAGE) -> Page:
     """Rows of an ordered Core select for page `page` (from 1), on the read connection."""
     # A page number past what SQLite's OFFSET can hold is the last page there could be.
     page = min(max(1, page), SQLITE_MAX_INT // per_page)
-    rows = read_connection().execute(stmt.limit(per_page + 1).offset((page - 1) * per_page)).all()
+    rows = (
+        db.session.connection()
+        .execute(stmt.limit(per_page + 1).offset((page - 1) * per_page))
+        .all()
+    )
     return Page(rows[:per_page], page, len(rows) > per_page)

@@ -12,8 +12,8 @@ import pytest
 from playwright.sync_api import expect
 from sqlalchemy import select
 
-from baojing import demo_career_extra
 from baojing.dates import local_today
+from baojing.demo import career as demo_career_extra
 from baojing.extensions import db
 from baojing.models.career import (
     CreditSupport,

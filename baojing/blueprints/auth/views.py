@@ -22,7 +22,7 @@ from baojing.auth_hooks import safe_next
 from baojing.blueprints.auth import bp
 from baojing.blueprints.auth.forms import ChangePasswordForm, LoginForm, ReauthForm, TotpForm
 from baojing.blueprints.formtools import commit_or_errors
-from baojing.extensions import db, no_write_lock
+from baojing.extensions import db
 from baojing.services import accounts
 
 
@@ -40,7 +40,6 @@ def _establish(user, token: str) -> None:
 
 
 @bp.route("/login", methods=["GET", "POST"])
-@no_write_lock
 def login():
     """Username and password; failures are counted per account in the database."""
     if current_user.is_authenticated and request.method == "GET":
@@ -176,7 +175,6 @@ def change_password():
 
 
 @bp.route("/reauth", methods=["GET", "POST"])
-@no_write_lock
 def reauth():
     """Confirm the password again before a privileged action."""
     form = ReauthForm()

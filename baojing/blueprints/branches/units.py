@@ -17,7 +17,7 @@ from baojing.blueprints.formtools import (
 )
 from baojing.blueprints.guards import require_role
 from baojing.blueprints.params import int_param
-from baojing.extensions import db, no_write_lock
+from baojing.extensions import db
 from baojing.models.members import Member
 from baojing.models.org import MOBILE_ORG, OrgUnit
 from baojing.models.users import COUNTY_ADMIN
@@ -131,7 +131,6 @@ def _mobile_org(unit_id: int) -> OrgUnit:
 
 
 @bp.route("/<int:unit_id>/participants", methods=["GET", "POST"])
-@no_write_lock
 def participants(unit_id: int):
     """Find members in scope to add; searched by POST so a name stays out of the URL."""
     unit = _mobile_org(unit_id)

@@ -37,7 +37,6 @@ from baojing.blueprints.formtools import (
 from baojing.blueprints.guards import require_role
 from baojing.blueprints.params import int_param
 from baojing.dates import local_today
-from baojing.extensions import begin_write, no_write_lock
 from baojing.models.care import (
     CARE_KINDS,
     CASE_STATUSES,
@@ -188,7 +187,6 @@ def _case_page(row: CareCase, cancel_form: ReasonForm | None = None, status: int
 
 @bp.route("/cases/<int:case_id>/visit", methods=["GET", "POST"])
 @accepts_upload(photos.request_limit)
-@no_write_lock
 def visit(case_id: int):
     """Record a visit (with photos). Photos are processed before the write lock is taken."""
     require_role(*REGISTRY_ROLES)
@@ -208,7 +206,6 @@ def visit(case_id: int):
         except RuleViolation as exc:
             apply_errors(form, exc.errors)
         else:
-            begin_write()
             ok, saved = commit_or_errors(
                 form,
                 lambda: cases.record_visit(

@@ -22,7 +22,7 @@ from baojing.blueprints.members.forms import (
 from baojing.blueprints.members.present import list_rows
 from baojing.blueprints.params import int_param
 from baojing.dates import local_today
-from baojing.extensions import db, no_write_lock
+from baojing.extensions import db
 from baojing.models.members import MEMBERSHIPS, VISIT_ITEMS
 from baojing.models.org import OrgUnit
 from baojing.models.users import MEMBER, VILLAGE_SECRETARY
@@ -40,13 +40,11 @@ from baojing.scoping import (
 from baojing.services import Conflict, RuleViolation, exports, member_profile
 from baojing.services import members as svc
 from baojing.services.certificates import listing as cert_listing
-from baojing.web import link
 
 # --- list ----------------------------------------------------------------------------
 
 
 @bp.route("/", methods=["GET", "POST"])
-@no_write_lock
 def index():
     """The members in scope, searchable by name / phone / ID tail, with alert filters.
 
@@ -71,7 +69,7 @@ def index():
         "cutoffs": cutoffs,
         "alert_labels": svc.ALERT_LABELS,
         "rows": list_rows(result.rows, show_village=user.role != VILLAGE_SECRETARY),
-        "profile_prefix": link("members.index"),
+        "profile_prefix": url_for("members.index"),
         "may_export_full_ids": exports.may_include_full_ids(user),
     }
     if htmx.wants_fragment():
@@ -97,7 +95,6 @@ def _list_filters() -> dict:
 
 
 @bp.route("/export.xlsx", methods=["GET", "POST"])
-@no_write_lock
 def export():
     """The list as .xlsx, with the same filters and scope as the page; audited.
 
@@ -149,7 +146,6 @@ def new():
 
 
 @bp.post("/validate")
-@no_write_lock
 def validate_field():
     """Inline validation of one field of the member form (htmx, on change)."""
     require_role(*REGISTRY_ROLES)

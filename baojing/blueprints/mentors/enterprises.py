@@ -22,7 +22,7 @@ from baojing.blueprints.mentors.forms_enterprise import (
 )
 from baojing.blueprints.params import int_param
 from baojing.dates import local_today
-from baojing.extensions import db, no_write_lock
+from baojing.extensions import db
 from baojing.models.career import CREDIT_STATUSES, ENTERPRISE_KINDS, Enterprise
 from baojing.models.org import OrgUnit
 from baojing.models.users import COUNTY_ADMIN
@@ -139,7 +139,6 @@ def _enterprise_page(ent: Enterprise, *, credit_form=None, difficulty_form=None,
 
 
 @bp.route("/enterprises/<int:enterprise_id>/members", methods=["GET", "POST"])
-@no_write_lock
 def enterprise_members(enterprise_id: int):
     """Find members in scope to link; searched by POST so a name stays out of the URL."""
     ent = _enterprise_or_404(enterprise_id)

@@ -22,7 +22,6 @@ from baojing.blueprints.mentors.forms_honours import (
 )
 from baojing.blueprints.params import int_param
 from baojing.dates import local_today
-from baojing.extensions import no_write_lock
 from baojing.models.career import (
     HONOUR_STATUSES,
     HONOURS,
@@ -41,7 +40,7 @@ from baojing.scoping import (
 )
 from baojing.services import members as member_search
 from baojing.services.career import honours as svc
-from baojing.services.points.ledger import read_balance
+from baojing.services.points.ledger import balance_of
 
 LABELS = {
     "honours": HONOURS,
@@ -71,7 +70,6 @@ def honour_list():
 
 
 @bp.route("/honours/pick", methods=["GET", "POST"])
-@no_write_lock
 def honour_pick():
     """Find the member to recommend; searched by POST so a name stays out of the URL."""
     require_role(*svc.RECOMMENDERS)
@@ -107,7 +105,7 @@ def honour_new():
             return redirect(url_for("mentors.honour", honour_id=rec.id), 303)
     return _render(
         "mentors/honours/form.html", 422 if form.is_submitted() else 200, form=form,
-        member=member, balance=read_balance(member.id), earlier=svc.honours_of_member(member.id),
+        member=member, balance=balance_of(member.id), earlier=svc.honours_of_member(member.id),
     )  # fmt: skip
 
 
@@ -122,7 +120,7 @@ def _decide_form(rec: HonourRecommendation, submitted: bool = False) -> DecideFo
 def _honour_page(rec: HonourRecommendation, form: DecideForm, status: int = 200):
     return _render(
         "mentors/honours/detail.html", status, rec=rec, form=form,
-        balance=read_balance(rec.member_id), where=svc.who_and_where(rec),
+        balance=balance_of(rec.member_id), where=svc.who_and_where(rec),
     )  # fmt: skip
 
 

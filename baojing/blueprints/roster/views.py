@@ -9,7 +9,8 @@ from baojing.blueprints.formtools import apply_errors, commit_or_errors, first_e
 from baojing.blueprints.guards import require_role
 from baojing.blueprints.roster import bp
 from baojing.blueprints.roster.forms import ConfirmForm, UploadForm
-from baojing.extensions import db, done_writing, no_write_lock
+from baojing.db import done_writing
+from baojing.extensions import db
 from baojing.models.roster import PREVIEWED, RosterImport
 from baojing.models.users import COUNTY_ADMIN, TOWNSHIP_OFFICER
 from baojing.scoping import copied_scope_condition, get_scoped_or_404
@@ -39,7 +40,6 @@ def _upload_limit() -> int:
 
 @bp.route("", methods=["GET", "POST"])
 @accepts_upload(_upload_limit)
-@no_write_lock  # the file is read and checked first; jobs.start takes the lock to save
 def upload():
     """Upload a roster: it is read and every row checked; nothing is registered yet."""
     importer = _importer()
@@ -84,7 +84,6 @@ def _page(job: RosterImport, form: ConfirmForm, status: int = 200, mapping_error
 
 
 @bp.post("/<int:job_id>/mapping")
-@no_write_lock  # as upload: the file is checked again before anything is written
 def remap(job_id: int):
     """Say what the columns hold that were not recognised; the preview is checked again."""
     job = _job_or_404(job_id)

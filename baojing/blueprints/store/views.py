@@ -6,7 +6,6 @@ with htmx fragments. Without JavaScript every form still works as a full page.
 
 from flask import abort, redirect, render_template, request, url_for
 from flask_login import current_user
-from sqlalchemy import select
 
 from baojing import htmx
 from baojing.blueprints.formtools import commit_or_errors, new_request_id
@@ -14,10 +13,9 @@ from baojing.blueprints.guards import require_role
 from baojing.blueprints.params import SQLITE_MAX_INT, int_param
 from baojing.blueprints.store import bp
 from baojing.blueprints.store.forms import RedeemForm, ReverseForm, VoucherForm
-from baojing.extensions import begin_write, db, no_write_lock
-from baojing.models.members import Member
+from baojing.extensions import db
 from baojing.models.users import CLERK, COUNTY_ADMIN, MEMBER
-from baojing.scoping import COUNTER_ROLES, counter_condition
+from baojing.scoping import COUNTER_ROLES, redemption_visible
 from baojing.services.points import counter, ledger, redemption
 from baojing.services.points.redemption import RedeemRequest
 
@@ -71,14 +69,13 @@ def counter_page():
 
 
 @bp.post("/counter/lookup")
-@no_write_lock
 def lookup():
     """Search-as-you-type at the counter (POST: the text never lands in a URL or log)."""
     require_role(*COUNTER_ROLES)
     q = request.form.get("q", "").strip()[:120]
     if counter.looks_like_serial(q):
         found = counter.find_receipt(q)
-        if found is not None and _redemption_in_scope(found):
+        if found is not None and redemption_visible(current_user, found):
             context = {"receipt": found, "rows": [], "q": q}
             return htmx.render("store/counter.html", "store/_lookup.html", **context)
     rows = counter.lookup(current_user, q)
@@ -92,13 +89,12 @@ def lookup():
 
 
 @bp.post("/redeem")
-@no_write_lock
 def redeem():
     """Redeem one item for a member. The same request_id twice redeems once.
 
     The form and the member's scope are checked first, as plain reads; only the
-    redemption itself takes the write lock (begin_write, BEGIN IMMEDIATE), so other
-    counters wait for its statements and commit, not for this request's checks.
+    redemption itself takes the write lock (db.LATE_WRITE_POSTS), so other counters
+    wait for its statements and commit, not for this request's checks.
     With htmx the answer is small — the member's heading with the new balance and
     the receipt, a fresh request_id for the form used, the last receipts — rather
     than the whole panel again.
@@ -121,15 +117,13 @@ def redeem():
             session_id=form.session_id.data,
         )
 
-        def redeem_under_the_lock():
-            begin_write()
-            # The scope check again, under the lock: a transfer or a move committed
-            # while this request waited for it wins (one primary-key read).
-            if counter.member_head(current_user, member.id, db.session.connection()) is None:
-                abort(404)
-            return redemption.redeem(current_user, member, wanted, form.request_id.data)
-
-        ok, done = commit_or_errors(form, redeem_under_the_lock)
+        try:
+            ok, done = commit_or_errors(
+                form, lambda: redemption.redeem(current_user, member, wanted, form.request_id.data)
+            )
+        except redemption.OutOfScope:
+            db.session.rollback()
+            abort(404)
         if ok:
             counter.catalogue_changed()
             if not htmx.wants_fragment():
@@ -159,22 +153,9 @@ def _balance_after(done, member_id: int) -> int:
 # --- receipts and reversal -------------------------------------------------------------
 
 
-def _redemption_in_scope(found) -> bool:
-    if current_user.role == MEMBER:
-        return found.member_id == current_user.member_id
-    if current_user.role not in COUNTER_ROLES:
-        return False
-    return (
-        db.session.scalar(
-            select(Member.id).where(Member.id == found.member_id, counter_condition(current_user))
-        )
-        is not None
-    )
-
-
 def _get_receipt_or_404(serial: str):
     found = counter.find_receipt(serial)
-    if found is None or not _redemption_in_scope(found):
+    if found is None or not redemption_visible(current_user, found):
         abort(404)
     return found
 

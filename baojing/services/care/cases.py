@@ -7,6 +7,7 @@ from sqlalchemy import select
 
 from baojing import audit
 from baojing.dates import local_today
+from baojing.db import write_now
 from baojing.extensions import db
 from baojing.models.care import (
     CANCELLED,
@@ -141,6 +142,7 @@ def record_visit(
     follow_up, follow_up_on, shared_with_member. Photos were checked and re-encoded
     by the caller (photos.process); a replay of the same form stores them once.
     """
+    write_now()  # the photos were re-encoded without the lock: from here on it writes
     if (earlier := replayed(CareVisit, request_id, data, case_id=case.id)) is not None:
         return earlier
     _check_visit(case, data)

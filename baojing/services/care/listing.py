@@ -6,7 +6,7 @@ from datetime import date
 from sqlalchemy import exists, func, select
 
 from baojing.dates import quarter_start
-from baojing.extensions import read_connection
+from baojing.extensions import db
 from baojing.models.care import (
     CARE_KINDS,
     CASE_STATUSES,
@@ -87,7 +87,7 @@ def export_cases(user: User, *, status: str, kind: str, today: date) -> exports.
     ).execution_options(yield_per=exports.CHUNK_ROWS)  # fmt: skip
 
     def rows():
-        for c in read_connection().execute(stmt):
+        for c in exports.stream(stmt):
             late = c.status in PENDING and c.due_on is not None and c.due_on < today
             yield (
                 c.member_name, c.village_name, CARE_KINDS.get(c.kind, c.kind),
@@ -164,7 +164,7 @@ class Mine:
 
 def for_member(member_id: int, limit: int = 50) -> Mine:
     """What a member reported and asked for, newest first."""
-    conn = read_connection()
+    conn = db.session.connection()
     case_rows = conn.execute(
         select(CareCase.id, CareCase.kind, CareCase.status, CareCase.event_on, CareCase.opened_on)
         .where(CareCase.member_id == member_id)

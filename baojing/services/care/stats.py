@@ -6,7 +6,7 @@ from datetime import date
 from sqlalchemy import Integer, case, cast, func, select
 
 from baojing.dates import months_before
-from baojing.extensions import read_connection
+from baojing.extensions import db
 from baojing.models.care import PENDING, CareCase
 from baojing.models.members import Member
 from baojing.models.org import OrgUnit
@@ -27,7 +27,7 @@ class CareStats:
 
 
 def care_stats(user: User, today: date, months: int = 12) -> CareStats:
-    conn = read_connection()
+    conn = db.session.connection()
     in_scope = copied_scope_condition(user, CareCase)
     since = months_before(today, months - 1).replace(day=1)
     village = OrgUnit.__table__.alias("village")

@@ -10,11 +10,10 @@ import functools
 from dataclasses import dataclass
 from datetime import date
 
-from sqlalchemy import and_, bindparam, case, exists, func, literal, null, select
+from sqlalchemy import and_, bindparam, case, exists, func, null, select
 
 from baojing.dates import quarter_start
-from baojing.extensions import read_connection
-from baojing.fastsql import Prepared
+from baojing.extensions import db
 from baojing.models.care import (
     PENDING,
     SERVICE_WAITING,
@@ -50,25 +49,14 @@ def _uncorrelated(count, label: str):
     return count.correlate(None).scalar_subquery().label(label)
 
 
-def _one_of(column, values):
-    """column IN (?, ?): one bound parameter per value, each carrying its own value.
-
-    Not an expanding parameter (Prepared compiles once and cannot expand), and no value
-    ever written into the SQL text.
-    """
-    return column.in_([literal(value, column.type) for value in values])
-
-
 def _pending(scope: str):
-    return and_(copied_scope_by_kind(scope, CareCase), _one_of(CareCase.status, PENDING))
+    return and_(copied_scope_by_kind(scope, CareCase), CareCase.status.in_(PENDING))
 
 
 @functools.lru_cache(maxsize=8)
 def _count_statement(scope: str):
     overdue = func.coalesce(func.sum(case((CareCase.due_on < bindparam("today"), 1), else_=0)), 0)
-    return Prepared(
-        select(func.count().label("total"), overdue.label("overdue")).where(_pending(scope))
-    )
+    return select(func.count().label("total"), overdue.label("overdue")).where(_pending(scope))
 
 
 @functools.lru_cache(maxsize=8)
@@ -100,7 +88,7 @@ def _statements(scope: str):
         cases = cases.join(village, village.c.id == CareCase.village_id)
 
     waiting = and_(
-        copied_scope_by_kind(scope, ServiceRequest), _one_of(ServiceRequest.status, SERVICE_WAITING)
+        copied_scope_by_kind(scope, ServiceRequest), ServiceRequest.status.in_(SERVICE_WAITING)
     )
     requests = (
         select(
@@ -142,13 +130,17 @@ def _statements(scope: str):
         .order_by(FamilyPairing.started_on, FamilyPairing.id)
         .limit(OTHERS_SHOWN)
     )
-    return Prepared(cases), Prepared(requests), Prepared(pairings)
+    return cases, requests, pairings
 
 
 def case_counts(user: User, today: date) -> tuple[int, int]:
     """(cases waiting for a visit, of which overdue) in the user's scope; the home page shows them."""
     scope, scope_id = member_scope(user)
-    row = _count_statement(scope).first(read_connection(), {"scope_id": scope_id, "today": today})
+    row = (
+        db.session.connection()
+        .execute(_count_statement(scope), {"scope_id": scope_id, "today": today})
+        .first()
+    )
     return row.total, row.overdue
 
 
@@ -156,8 +148,8 @@ def todo_for(user: User, today: date) -> Todo:
     scope, scope_id = member_scope(user)
     season = quarter_start(today)
     params = {"scope_id": scope_id, "today": today, "season": season}
-    conn = read_connection()
-    cases, requests, pairings = (s.all(conn, params) for s in _statements(scope))
+    conn = db.session.connection()
+    cases, requests, pairings = (conn.execute(s, params).all() for s in _statements(scope))
     return Todo(
         today=today, season_start=season,
         cases=cases, cases_total=cases[0].total if cases else 0,

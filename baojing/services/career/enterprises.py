@@ -10,7 +10,7 @@ from sqlalchemy import func, select
 
 from baojing import audit
 from baojing.dates import local_today
-from baojing.extensions import db, read_connection
+from baojing.extensions import db
 from baojing.models.career import (
     CREDIT_STATUSES,
     ENTERPRISE_KINDS,
@@ -392,7 +392,7 @@ class Totals:
 
 def totals(user: User) -> Totals:
     """Enterprises, loans granted (sum in fen), difficulties raised and resolved, in scope."""
-    conn = read_connection()
+    conn = db.session.connection()
     scope = enterprise_condition(user)
     per: dict[int, Figures] = {}
 

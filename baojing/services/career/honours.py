@@ -13,7 +13,7 @@ from sqlalchemy import func, insert, select
 
 from baojing import audit
 from baojing.dates import SHANGHAI, local_today
-from baojing.extensions import db, read_connection
+from baojing.extensions import db
 from baojing.models.career import (
     HONOUR_STATUSES,
     HONOURS,
@@ -395,7 +395,7 @@ def list_events(user: User, today: date, *, past: bool = False, page: int = 1):
     by_event = {}
     if ids:
         stmt = _counts_stmt(user).where(Invitation.event_id.in_(ids)).group_by(Invitation.event_id)
-        by_event = {row[0]: Counts(*row[1:]) for row in read_connection().execute(stmt)}
+        by_event = {row[0]: Counts(*row[1:]) for row in db.session.connection().execute(stmt)}
     return result, by_event
 
 

@@ -21,8 +21,7 @@ from dataclasses import dataclass
 
 from sqlalchemy import and_, bindparam, case, literal_column, select, union
 
-from baojing.extensions import read_connection
-from baojing.fastsql import Prepared
+from baojing.extensions import db
 from baojing.models.career import MentorProfile
 from baojing.models.members import ACTIVE, Member
 from baojing.models.org import OrgUnit
@@ -129,8 +128,8 @@ def _statement(close_only: bool):
     )
 
 
-_SUGGEST_CLOSE = Prepared(_statement(close_only=True))
-_SUGGEST = Prepared(_statement(close_only=False))
+_SUGGEST_CLOSE = _statement(close_only=True)
+_SUGGEST = _statement(close_only=False)
 _MENTEE_COLUMNS = (
     Member.id, Member.name, Member.trade, Member.dest_province, Member.dest_city,
     Member.township_id, Member.village_id,
@@ -138,9 +137,9 @@ _MENTEE_COLUMNS = (
 
 
 @functools.lru_cache(maxsize=8)
-def _mentee_statement(scope: str) -> Prepared:
-    return Prepared(
-        select(*_MENTEE_COLUMNS).where(Member.id == bindparam("member_id"), scope_condition(scope))
+def _mentee_statement(scope: str):
+    return select(*_MENTEE_COLUMNS).where(
+        Member.id == bindparam("member_id"), scope_condition(scope)
     )
 
 
@@ -148,7 +147,7 @@ def mentee_in_scope(user, member_id: int):
     """The few columns a suggestion needs, for a member the user may see; None otherwise."""
     scope, scope_id = member_scope(user)
     params = {"member_id": member_id, "scope_id": scope_id}
-    return _mentee_statement(scope).first(read_connection(), params)
+    return db.session.connection().execute(_mentee_statement(scope), params).first()
 
 
 def suggest(mentee, limit: int = SHOWN) -> list[Suggestion]:
@@ -162,12 +161,12 @@ def suggest(mentee, limit: int = SHOWN) -> list[Suggestion]:
         "mentee_id": mentee.id,
         "limit": limit,
     }
-    conn = read_connection()
+    conn = db.session.connection()
     rows = []
     if params["trade"] and params["city"]:
-        rows = _SUGGEST_CLOSE.all(conn, params)
+        rows = conn.execute(_SUGGEST_CLOSE, params).all()
     if len(rows) < limit:
-        rows = _SUGGEST.all(conn, params)
+        rows = conn.execute(_SUGGEST, params).all()
     return [
         Suggestion(
             mentor_id=r[0],

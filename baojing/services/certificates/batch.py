@@ -21,7 +21,8 @@ from sqlalchemy import and_, func, or_, select, update
 
 from baojing import audit, files
 from baojing.dates import local_today
-from baojing.extensions import db, writing
+from baojing.db import writing
+from baojing.extensions import db
 from baojing.models.certificates import VALID, Certificate, PrintJob
 from baojing.models.members import Member
 from baojing.models.types import utcnow

@@ -6,10 +6,11 @@ from datetime import date, timedelta
 from pathlib import Path
 
 from flask import current_app, g, has_request_context, url_for
-from sqlalchemy import select, update
+from sqlalchemy import select
 
 from baojing import audit, files
 from baojing.dates import local_today, months_before
+from baojing.db import write_now
 from baojing.extensions import db
 from baojing.models.certificates import (
     CERT_KINDS,
@@ -17,13 +18,12 @@ from baojing.models.certificates import (
     REVOKED,
     VALID,
     Certificate,
-    SerialCounter,
 )
 from baojing.models.members import ACTIVE, Member
 from baojing.models.org import OrgUnit
 from baojing.models.types import utcnow
 from baojing.models.users import User
-from baojing.services import RuleViolation
+from baojing.services import RuleViolation, serials
 from baojing.services.care import photos
 from baojing.services.certificates import pdf
 from baojing.services.idempotency import keyed, replayed
@@ -39,22 +39,8 @@ MAX_VALID_MONTHS = 24
 
 
 def next_serial(series: str, year: int) -> str:
-    """433125-2026-00042: the next number of this series and year, never handed out twice.
-
-    Inside the caller's write transaction (BEGIN IMMEDIATE), so two issues at the same
-    moment get two numbers; the counter's trigger refuses to move backwards.
-    """
-    key = f"{series}-{year}"
-    conn = db.session.connection()
-    conn.execute(
-        SerialCounter.__table__.insert().prefix_with("OR IGNORE").values(series=key, last=0)
-    )
-    last = conn.execute(
-        update(SerialCounter)
-        .where(SerialCounter.series == key)
-        .values(last=SerialCounter.last + 1)
-        .returning(SerialCounter.last)
-    ).scalar_one()
+    """433125-2026-00042: the next number of this series and year, never handed out twice."""
+    last = serials.next_number(f"{series}-{year}")
     prefix = COUNTY_CODE if series == "cert" else f"{COUNTY_CODE}-Z"
     return f"{prefix}-{year}-{last:05d}"
 
@@ -150,6 +136,7 @@ def issue(
 
     data: kind, valid_until, reason, destination.
     """
+    write_now()  # the photo was checked without the lock: from here on it writes
     if (earlier := replayed(Certificate, request_id, data, member_id=member.id)) is not None:
         return earlier
     today = local_today()

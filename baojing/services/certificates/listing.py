@@ -4,8 +4,7 @@ from datetime import date, timedelta
 
 from sqlalchemy import bindparam, func, select
 
-from baojing.extensions import db, read_connection
-from baojing.fastsql import Prepared
+from baojing.extensions import db
 from baojing.models.certificates import (
     CERT_KINDS,
     CERT_STATUSES,
@@ -79,7 +78,7 @@ def export_certificates(user: User, *, status: str, today: date) -> exports.Expo
     )  # fmt: skip
 
     def rows():
-        for c in read_connection().execute(stmt):
+        for c in exports.stream(stmt):
             # As the list's badge says it: a valid card past its date is 已过期.
             expired = c.status == VALID and c.valid_until < today
             yield (
@@ -92,7 +91,7 @@ def export_certificates(user: User, *, status: str, today: date) -> exports.Expo
     return exports.Export("certificates", "流动党员证件", EXPORT_COLUMNS, rows())
 
 
-_OF_MEMBER = Prepared(
+_OF_MEMBER = (
     select(*_ROW_COLUMNS)
     .where(Certificate.member_id == bindparam("member_id"))
     .order_by(Certificate.issued_on.desc(), Certificate.id.desc())
@@ -102,7 +101,7 @@ _OF_MEMBER = Prepared(
 
 def of_member(member_id: int) -> list:
     """A member's certificates, newest first (the profile's 持证记录)."""
-    return _OF_MEMBER.all(read_connection(), {"member_id": member_id})
+    return db.session.connection().execute(_OF_MEMBER, {"member_id": member_id}).all()
 
 
 def _due_conditions(user: User, today: date) -> list:

@@ -5,7 +5,7 @@ from datetime import date
 
 from sqlalchemy import bindparam, select
 
-from baojing.extensions import read_connection
+from baojing.extensions import db
 from baojing.models.certificates import CERT_KINDS, RETURNED, REVOKED, Certificate
 from baojing.models.members import Member
 from baojing.validators import mask_name
@@ -51,7 +51,7 @@ _LOOKUP = (
 
 def check(code: str, today: date) -> Verdict | None:
     """The verdict for a normalised code, or None when no certificate has it."""
-    row = read_connection().execute(_LOOKUP, {"code": code}).first()
+    row = db.session.connection().execute(_LOOKUP, {"code": code}).first()
     if row is None:
         return None
     serial, kind, org, issued_on, valid_until, status, name = row

@@ -13,8 +13,7 @@ from sqlalchemy import and_, bindparam, func, select
 
 from baojing.cache import ttl_cache
 from baojing.dates import local_today
-from baojing.extensions import db, read_connection
-from baojing.fastsql import Prepared
+from baojing.extensions import db
 from baojing.models.members import ACTIVE, Member
 from baojing.models.org import OrgUnit
 from baojing.models.points import (
@@ -52,7 +51,7 @@ _PREFIX_COLUMNS = {"name": Member.name, "phone": Member.phone}
 
 
 @functools.lru_cache(maxsize=64)
-def _lookup_statement(scope: str, search: str, prefix: bool) -> Prepared:
+def _lookup_statement(scope: str, search: str, prefix: bool):
     conds = [scope_condition(scope), Member.status == ACTIVE]
     if search == "id":
         conds.append(Member.id == bindparam("member_id"))
@@ -61,7 +60,7 @@ def _lookup_statement(scope: str, search: str, prefix: bool) -> Prepared:
         conds += [column >= bindparam("q"), column < bindparam("q_end")]
     else:
         conds.append(SEARCH_CONDITIONS[search]())
-    return Prepared(
+    return (
         select(
             Member.id,
             Member.name,
@@ -88,25 +87,22 @@ class MemberHead:
 
 
 @functools.lru_cache(maxsize=8)
-def _head_statement(scope: str) -> Prepared:
-    return Prepared(
+def _head_statement(scope: str):
+    return (
         select(Member.id, Member.name, OrgUnit.name)
         .join(OrgUnit, OrgUnit.id == Member.village_id)
         .where(Member.id == bindparam("member_id"), Member.status == ACTIVE, scope_condition(scope))
     )
 
 
-def member_head(user: User, member_id: int, conn=None) -> MemberHead | None:
-    """The member if in the user's counter scope, else None (the view answers 404).
-
-    On the request's read connection unless told otherwise: a plain read on GET and
-    before a redemption takes the lock; store.redeem checks again under the lock.
-    """
+def member_head(user: User, member_id: int) -> MemberHead | None:
+    """The member if in the user's counter scope, else None (the view answers 404);
+    a redemption checks the scope again under the write lock (redemption.redeem)."""
     scope, scope_id = counter_scope(user)
     if scope == "none":
         return None
     params = {"member_id": member_id, "scope_id": scope_id}
-    row = _head_statement(scope).first(conn or read_connection(), params)
+    row = db.session.connection().execute(_head_statement(scope), params).first()
     return MemberHead(*row) if row else None
 
 
@@ -133,14 +129,14 @@ def lookup(user: User, q: str) -> list[Found]:
         if not search:
             return []
         params.update(found)
-    conn = read_connection()
+    conn = db.session.connection()
     rows = []
     if search in _PREFIX_COLUMNS:
         # U+10FFFF sorts after every character, so [q, q + U+10FFFF) is "starts with q".
         params["q_end"] = params["q"] + "\U0010ffff"
-        rows = _lookup_statement(scope, search, True).all(conn, params)
+        rows = conn.execute(_lookup_statement(scope, search, True), params).all()
     if not rows:
-        rows = _lookup_statement(scope, search, False).all(conn, params)
+        rows = conn.execute(_lookup_statement(scope, search, False), params).all()
     return [
         Found(mid, name, mask_phone(phone), tail, village, balance)
         for mid, name, phone, tail, village, balance in rows
@@ -195,7 +191,7 @@ def _open_catalogue(today: date) -> list[tuple[ItemView, list[SessionView]]]:
     every redemption. Stock and places shown may lag by that much; the redemption
     itself always checks the database (redemption._take_core).
     """
-    conn = read_connection()
+    conn = db.session.connection()
     items = conn.execute(
         select(
             CatalogItem.id,
@@ -241,7 +237,7 @@ def catalogue_changed() -> None:
     _open_catalogue.cache_clear()
 
 
-_RECENT = Prepared(
+_RECENT = (
     select(
         Redemption.serial,
         CatalogItem.name.label("item_name"),
@@ -261,4 +257,4 @@ def recent_redemptions(member_id: int, limit: int = 5) -> list:
     On the ORM session's connection: after a redemption it is a new transaction,
     which sees the commit (the request's plain read connection began before it).
     """
-    return _RECENT.all(db.session.connection(), {"member_id": member_id, "limit": limit})
+    return db.session.connection().execute(_RECENT, {"member_id": member_id, "limit": limit}).all()

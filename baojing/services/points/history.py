@@ -7,7 +7,7 @@ from sqlalchemy import exists, func, select
 from sqlalchemy.orm import aliased, joinedload
 
 from baojing.dates import local_today
-from baojing.extensions import db, read_connection
+from baojing.extensions import db
 from baojing.models.members import Member
 from baojing.models.org import OrgUnit
 from baojing.models.points import (
@@ -114,7 +114,7 @@ def _ledger_export(condition, order, name: str, title: str) -> exports.Export:
     )  # fmt: skip
 
     def rows():
-        for r in read_connection().execute(stmt):
+        for r in exports.stream(stmt):
             yield (
                 r.name, r.id_number, r.village, r.occurred_on, r.quarter,
                 r.rule or ENTRY_LABELS.get(r.kind, r.kind), r.points, r.reason, r.serial,

@@ -11,8 +11,7 @@ from datetime import date
 from sqlalchemy import bindparam, select, update
 from sqlalchemy.dialects.sqlite import insert
 
-from baojing.extensions import db, read_connection
-from baojing.fastsql import Prepared
+from baojing.extensions import db
 from baojing.models.points import PointAccount, PointEntry
 from baojing.models.types import utcnow
 
@@ -30,11 +29,6 @@ def balance_of(member_id: int, conn=None) -> int:
         select(PointAccount.balance).where(PointAccount.member_id == member_id)
     ).scalar()
     return value or 0
-
-
-def read_balance(member_id: int) -> int:
-    """balance_of on the request's read connection (hot GET paths)."""
-    return balance_of(member_id, read_connection())
 
 
 def post(
@@ -85,7 +79,7 @@ def debit_core(member_id: int, points: int, *, kind: str, quarter: str, occurred
     is held.
     """
     conn = db.session.connection()
-    left = _DEBIT.first(conn, {"b_member": member_id, "cost": points, "now": utcnow()})
+    left = conn.execute(_DEBIT, {"b_member": member_id, "cost": points, "now": utcnow()}).first()
     if left is None:
         raise InsufficientPoints(balance_of(member_id), points)
     if unknown := set(links) - set(_ENTRY_LINKS):
@@ -95,11 +89,11 @@ def debit_core(member_id: int, points: int, *, kind: str, quarter: str, occurred
         "occurred_on": occurred_on, "created_by_id": actor_id, "created_at": utcnow(),
         "reason": "", **links,
     }  # fmt: skip
-    return _INSERT_ENTRY.first(conn, values).id, left.balance
+    return conn.execute(_INSERT_ENTRY, values).first().id, left.balance
 
 
-# Compiled once, run on the DBAPI cursor (fastsql.Prepared): they run under the lock.
-_DEBIT = Prepared(
+# Built once: they run under the write lock, on every redemption.
+_DEBIT = (
     update(PointAccount)
     .where(
         PointAccount.member_id == bindparam("b_member"),
@@ -108,15 +102,10 @@ _DEBIT = Prepared(
     .values(balance=PointAccount.balance - bindparam("cost"), updated_at=bindparam("now"))
     .returning(PointAccount.balance)
 )
-# What a debit may link to or say; those a caller does not give are NULL. Named one
-# by one, so that a column added later with a default is refused (fastsql), not NULL.
+# What a debit may link to or say; those a caller does not give are NULL.
 _ENTRY_LINKS = ("rule_id", "redemption_id", "source_type", "source_id", "reverses_id",
                 "reason", "request_id")  # fmt: skip
-_INSERT_ENTRY = Prepared(
-    PointEntry.__table__.insert().returning(PointEntry.__table__.c.id),
-    columns=("member_id", "kind", "points", "quarter", "occurred_on", "created_by_id",
-             "created_at", *_ENTRY_LINKS),
-)  # fmt: skip
+_INSERT_ENTRY = PointEntry.__table__.insert().returning(PointEntry.__table__.c.id)
 
 
 def is_reversed(entry_id: int) -> bool:

@@ -8,13 +8,13 @@ database's CHECK constraints are the second line, should that ever change.
 import secrets
 from dataclasses import dataclass
 
-from sqlalchemy import bindparam, func, select, update
+from sqlalchemy import bindparam, func, insert, select, update
 
 from baojing import audit
 from baojing.dates import local_today, quarter_of
+from baojing.db import write_now
 from baojing.extensions import db
-from baojing.fastsql import Prepared
-from baojing.models.members import Member
+from baojing.models.members import ACTIVE, Member
 from baojing.models.points import (
     GOODS,
     REDEEM,
@@ -27,13 +27,18 @@ from baojing.models.points import (
 )
 from baojing.models.types import utcnow
 from baojing.models.users import User
-from baojing.services import DuplicateRequest, RuleViolation
+from baojing.scoping import counter_condition
+from baojing.services import DuplicateRequest, RuleViolation, serials
 from baojing.services.idempotency import fingerprint
 from baojing.services.points import ledger
 
 MAX_QUANTITY = 20
 # Voucher codes: no 0/O, 1/I/L, so that they can be read out over the phone.
 _VOUCHER_ALPHABET = "23456789ABCDEFGHJKMNPQRSTUVWXYZ"
+
+
+class OutOfScope(LookupError):
+    """The member is no longer the actor's to serve (moved or transferred meanwhile)."""
 
 
 @dataclass(frozen=True)
@@ -62,8 +67,14 @@ def redeemable(item: CatalogItem | None) -> bool:
     )
 
 
-def _next_serial(redemption_id: int) -> str:
-    return f"JF{local_today():%Y%m%d}-{redemption_id:06d}"
+def _next_serial(today) -> str:
+    """JF20261207-000123: receipt numbers run on across days, never handed out twice.
+
+    The series starts after the largest redemption id: receipts printed before it had a
+    counter carried their id.
+    """
+    n = serials.next_number("redemption", start=select(func.coalesce(func.max(Redemption.id), 0)))
+    return f"JF{today:%Y%m%d}-{n:06d}"
 
 
 def _voucher_code() -> str:
@@ -71,25 +82,26 @@ def _voucher_code() -> str:
     return f"{raw[:5]}-{raw[5:]}"
 
 
-# The statements under the write lock, compiled once and run on the DBAPI cursor
-# (fastsql.Prepared): every microsecond in redeem() is one no other counter gets.
-_ITEM = Prepared(
-    select(
-        CatalogItem.id, CatalogItem.kind, CatalogItem.name, CatalogItem.price,
-        CatalogItem.stock, CatalogItem.active, CatalogItem.valid_from, CatalogItem.valid_until,
-    ).where(CatalogItem.id == bindparam("item_id"))
-)  # fmt: skip
-_BY_REQUEST = Prepared(
-    select(Redemption.id, Redemption.request_fingerprint).where(
-        Redemption.request_id == bindparam("request_id")
-    )
+# The look-ups under the write lock, built once.
+_ITEM = select(
+    CatalogItem.id,
+    CatalogItem.kind,
+    CatalogItem.name,
+    CatalogItem.price,
+    CatalogItem.stock,
+    CatalogItem.active,
+    CatalogItem.valid_from,
+    CatalogItem.valid_until,
+).where(CatalogItem.id == bindparam("item_id"))
+_BY_REQUEST = select(Redemption.id, Redemption.request_fingerprint).where(
+    Redemption.request_id == bindparam("request_id")
 )
-_TAKE_GOODS = Prepared(
+_TAKE_GOODS = (
     update(CatalogItem)
     .where(CatalogItem.id == bindparam("item_id"), CatalogItem.stock >= bindparam("quantity"))
     .values(stock=CatalogItem.stock - bindparam("quantity"))
 )
-_TAKE_PLACE = Prepared(
+_TAKE_PLACE = (
     update(ItemSession)
     .where(
         ItemSession.id == bindparam("session_id"),
@@ -99,22 +111,8 @@ _TAKE_PLACE = Prepared(
     )
     .values(taken=ItemSession.taken + 1)
 )
-_SESSION = Prepared(
-    select(ItemSession.on_date, ItemSession.item_id).where(
-        ItemSession.id == bindparam("session_id")
-    )
-)
-_MAX_ID = Prepared(select(func.max(Redemption.id)))
-_INSERT_REDEMPTION = Prepared(
-    Redemption.__table__.insert(),
-    columns=(
-        "id", "serial", "member_id", "item_id", "session_id", "quantity", "unit_price",
-        "points", "request_id", "request_fingerprint", "clerk_id", "created_at",
-    ),
-)  # fmt: skip
-_INSERT_VOUCHER = Prepared(
-    Voucher.__table__.insert(),
-    columns=("code", "redemption_id", "member_id", "used_at", "used_by_id"),
+_SESSION = select(ItemSession.on_date, ItemSession.item_id).where(
+    ItemSession.id == bindparam("session_id")
 )
 
 
@@ -123,18 +121,27 @@ def redeem(actor: User, member: Member, wanted: RedeemRequest, request_id: str) 
 
     The caller has checked that the member is in the actor's counter scope. Runs
     under the write lock (BEGIN IMMEDIATE), so it is written as a short run of
-    prebuilt Core statements: every millisecond here is one no other counter gets.
+    short statements: every millisecond here is one no other counter gets.
     """
+    # The checks before this were plain reads; from here on the counter's write lock.
+    write_now()
+    # The scope again, under the lock: a transfer or a move committed while this
+    # request waited for it wins.
+    in_scope = select(Member.id).where(
+        Member.id == member.id, Member.status == ACTIVE, counter_condition(actor)
+    )
     conn = db.session.connection()
+    if conn.execute(in_scope).first() is None:
+        raise OutOfScope(member.id)
     fp = fingerprint(wanted.as_dict())
-    earlier = _BY_REQUEST.first(conn, {"request_id": request_id})
+    earlier = conn.execute(_BY_REQUEST, {"request_id": request_id}).first()
     if earlier is not None:
         if earlier.request_fingerprint != fp:
             raise DuplicateRequest(request_id)
         return db.session.get(Redemption, earlier.id)
     if not 1 <= wanted.quantity <= MAX_QUANTITY:
         raise RuleViolation({"quantity": f"数量应为 1 到 {MAX_QUANTITY}"})
-    item = _ITEM.first(conn, {"item_id": wanted.item_id})
+    item = conn.execute(_ITEM, {"item_id": wanted.item_id}).first()
     if not redeemable(item):
         raise RuleViolation({"item_id": "这个项目现在不能兑换"})
     today = local_today()
@@ -142,19 +149,17 @@ def redeem(actor: User, member: Member, wanted: RedeemRequest, request_id: str) 
     # Stock first, then the conditional debit; if either refuses, the caller rolls
     # the whole transaction back.
     session_id = _take_core(conn, item, wanted, today)
-    redemption_id = (_MAX_ID.scalar(conn) or 0) + 1  # ours: the lock is held
-    serial = _next_serial(redemption_id)
-    now = utcnow()
-    _INSERT_REDEMPTION.rowcount(conn, {
-        "id": redemption_id, "serial": serial, "member_id": member.id, "item_id": item.id,
-        "session_id": session_id, "quantity": wanted.quantity, "unit_price": item.price,
-        "points": cost, "request_id": request_id, "request_fingerprint": fp,
-        "clerk_id": actor.id, "created_at": now,
-    })  # fmt: skip
+    redemption = Redemption(
+        serial=_next_serial(today), member_id=member.id, item_id=item.id, session_id=session_id,
+        quantity=wanted.quantity, unit_price=item.price, points=cost, request_id=request_id,
+        request_fingerprint=fp, clerk_id=actor.id,
+    )  # fmt: skip
+    db.session.add(redemption)
+    db.session.flush()
     try:
         entry_id, balance_after = ledger.debit_core(
             member.id, cost, kind=REDEEM, quarter=quarter_of(today), occurred_on=today,
-            actor_id=actor.id, redemption_id=redemption_id,
+            actor_id=actor.id, redemption_id=redemption.id,
             reason=f"兑换「{item.name}」×{wanted.quantity}",
         )  # fmt: skip
     except ledger.InsufficientPoints as exc:
@@ -163,27 +168,27 @@ def redeem(actor: User, member: Member, wanted: RedeemRequest, request_id: str) 
         ) from exc
     # Every redemption gets a voucher. Goods change hands at the counter, so theirs
     # is used at once; a health check or class is used when it is delivered.
+    # Core inserts: nothing here needs the ORM objects back, and every statement under
+    # the lock is time no other counter gets.
     handed_over = session_id is None
-    _INSERT_VOUCHER.rowcount(conn, {
-        "code": _voucher_code(), "redemption_id": redemption_id, "member_id": member.id,
-        "used_at": now if handed_over else None, "used_by_id": actor.id if handed_over else None,
-    })  # fmt: skip
-    audit.record_fast(
-        "store.redeem", entity_type="redemptions", entity_id=redemption_id,
-        after={
-            "serial": serial, "member_id": member.id, "item": item.name,
-            "quantity": wanted.quantity, "points": cost, "entry_id": entry_id,
-        },
+    conn.execute(
+        insert(Voucher).values(
+            code=_voucher_code(), redemption_id=redemption.id, member_id=member.id,
+            used_at=redemption.created_at if handed_over else None,
+            used_by_id=actor.id if handed_over else None,
+        )
     )  # fmt: skip
-    # What the receipt needs, without loading back what was just written.
-    done = Redemption(
-        id=redemption_id, serial=serial, member_id=member.id, item_id=item.id,
-        session_id=session_id, quantity=wanted.quantity, unit_price=item.price, points=cost,
-        request_id=request_id, request_fingerprint=fp, clerk_id=actor.id, created_at=now,
-    )  # fmt: skip
-    done.item = CatalogItem(id=item.id, kind=item.kind, name=item.name, price=item.price)
-    done.balance_after = balance_after
-    return done
+    audit.insert_all([
+        audit.record(
+            "store.redeem", redemption,
+            after={
+                "serial": redemption.serial, "member_id": member.id, "item": item.name,
+                "quantity": wanted.quantity, "points": cost, "entry_id": entry_id,
+            },
+        )
+    ])  # fmt: skip
+    redemption.balance_after = balance_after  # for the receipt, without reading it back
+    return redemption
 
 
 def _take_core(conn, item, wanted: RedeemRequest, today) -> int | None:
@@ -191,14 +196,14 @@ def _take_core(conn, item, wanted: RedeemRequest, today) -> int | None:
     if item.kind == GOODS:
         if item.stock is not None:
             params = {"item_id": item.id, "quantity": wanted.quantity}
-            if _TAKE_GOODS.rowcount(conn, params) != 1:
-                left = _ITEM.first(conn, {"item_id": item.id}).stock
+            if conn.execute(_TAKE_GOODS, params).rowcount != 1:
+                left = conn.execute(_ITEM, {"item_id": item.id}).first().stock
                 raise RuleViolation({"quantity": f"库存不足：「{item.name}」只剩 {left} 件"})
         return None
     if wanted.quantity != 1:
         raise RuleViolation({"quantity": "体检和培训每次兑换一个名额"})
     session = (
-        _SESSION.first(conn, {"session_id": wanted.session_id})
+        conn.execute(_SESSION, {"session_id": wanted.session_id}).first()
         if wanted.session_id else None
     )  # fmt: skip
     if session is None or session.item_id != item.id:
@@ -206,7 +211,7 @@ def _take_core(conn, item, wanted: RedeemRequest, today) -> int | None:
     if session.on_date < today:
         raise RuleViolation({"session_id": "这一场已经过了日期"})
     params = {"session_id": wanted.session_id, "b_item": item.id, "today": today}
-    if _TAKE_PLACE.rowcount(conn, params) != 1:
+    if conn.execute(_TAKE_PLACE, params).rowcount != 1:
         raise RuleViolation({"session_id": f"{session.on_date:%m月%d日} 这一场名额已满"})
     return wanted.session_id
 

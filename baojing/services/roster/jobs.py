@@ -24,7 +24,8 @@ from sqlalchemy.exc import IntegrityError
 
 from baojing import audit, files
 from baojing.dates import local_today
-from baojing.extensions import begin_write, db, writing
+from baojing.db import write_now, writing
+from baojing.extensions import db
 from baojing.models.members import ACTIVE, Member
 from baojing.models.org import VILLAGE, OrgUnit
 from baojing.models.roster import (
@@ -153,7 +154,7 @@ def start(importer: Importer, filename: str, data: bytes) -> RosterImport:
         sheet = read_file(path, kind)
         mapping = fields.guess_mapping(sheet.headings)
         found = plan(sheet, mapping, importer, local_today())
-        begin_write()  # the file read and checked without the lock; now the few writes
+        write_now()  # the file read and checked without the lock; now the few writes
         purge_old()
         job = RosterImport(
             user_id=importer.user.id, township_id=importer.township_id,
@@ -195,7 +196,7 @@ def remap(job: RosterImport, importer: Importer, chosen: dict[int, str]) -> None
         raise RuleViolation({"mapping": f"{labels} 对应了不止一列，每项只能选一列"})
     sheet = _read_kept(job)
     found = plan(sheet, mapping, importer, local_today())
-    begin_write()
+    write_now()
     job = db.session.get(RosterImport, job.id)
     _must_be(job, PREVIEWED)
     job.mapping = json.dumps(mapping)

@@ -6,7 +6,8 @@ import click
 from flask.cli import AppGroup
 
 from baojing.dates import local_today
-from baojing.extensions import db, writing
+from baojing.db import writing
+from baojing.extensions import db
 from baojing.services.points import expiry, verify
 
 points_cli = AppGroup("points", help="积分账本")

@@ -6,7 +6,8 @@ import click
 from flask_migrate import upgrade
 
 from baojing import audit
-from baojing.extensions import db, writing
+from baojing.db import writing
+from baojing.extensions import db
 from baojing.services import RuleViolation, setup
 
 _USERNAME = re.compile(r"[a-z0-9_.-]{3,40}")

@@ -8,7 +8,8 @@ from flask.cli import AppGroup
 
 from baojing import audit
 from baojing.dates import local_today
-from baojing.extensions import db, writing
+from baojing.db import writing
+from baojing.extensions import db
 from baojing.services import RuleViolation
 from baojing.services.roster import checking, fields, jobs, reading
 

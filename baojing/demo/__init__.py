@@ -4,25 +4,20 @@ Real village names come from DOMAIN.md; every invented village is marked is_demo
 Rows are inserted with executemany, so 20,000 members load in seconds.
 """
 
-import csv
 import random
 from datetime import date, timedelta
-from pathlib import Path
 
 from flask import current_app
 from sqlalchemy import and_, func, insert, or_, select
 
-from baojing import (
-    audit,
-    demo_care,
-    demo_career_extra,
-    demo_certificates,
-    demo_mentors,
-    demo_org,
-    demo_points,
-    security,
-)
+from baojing import audit, security
 from baojing.dates import local_today
+from baojing.demo import care as demo_care
+from baojing.demo import career as demo_career_extra
+from baojing.demo import certificates as demo_certificates
+from baojing.demo import mentors as demo_mentors
+from baojing.demo import org as demo_org
+from baojing.demo import points as demo_points
 from baojing.extensions import db
 from baojing.models.audit import AuditEntry
 from baojing.models.members import (
@@ -44,13 +39,12 @@ from baojing.models.users import (
     VILLAGE_SECRETARY,
     User,
 )
-from baojing.services import rankings
+from baojing.services import rankings, setup
 from baojing.validators import id_check_char
 
 DEMO_PASSWORD = "baojing-demo-2020"  # noqa: S105 - published in DESIGN.md, demo instances only
 SEED = 20200522  # the day the county's report was published
 
-TOWNSHIPS_CSV = Path(__file__).parent / "data" / "baojing-townships.csv"
 KNOWN_VILLAGES = {
     "迁陵镇": ["踏梯村", "昂洞村"],
     "葫芦镇": [
@@ -198,8 +192,7 @@ def load(members: int = 300, today: date | None = None) -> dict:
     session.flush()
 
     townships, villages = [], []
-    with open(TOWNSHIPS_CSV, encoding="utf-8") as fh:
-        rows = list(csv.DictReader(fh))
+    rows = setup.township_rows()  # the file `flask setup` reads, shipped in the package
     for row in rows:
         t = OrgUnit(kind=TOWNSHIP, name=row["name"], code=row["code"], parent_id=county.id)
         session.add(t)

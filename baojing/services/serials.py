@@ -1,0 +1,40 @@
+"""Numbers handed out once: certificate serials, receipt numbers.
+
+A counter row per series, moved forward by one UPDATE … RETURNING inside the caller's
+write transaction: SQLite's write lock, or PostgreSQL's row lock on the counter, makes
+two callers at the same moment get two numbers. The table's trigger refuses to move a
+counter backwards.
+"""
+
+from sqlalchemy import Select, update
+from sqlalchemy.dialects import postgresql, sqlite
+
+from baojing.extensions import db
+from baojing.models.certificates import SerialCounter
+
+_INSERT = {"sqlite": sqlite.insert, "postgresql": postgresql.insert}
+
+
+def next_number(series: str, start: Select | int = 0) -> int:
+    """The next number of the series; a new series starts after `start` (a number, or a
+    select of one: the largest number used before the series had a counter)."""
+    conn = db.session.connection()
+    number = conn.execute(_step(series)).scalar()
+    if number is None:  # the series' first number: make its counter, then step it
+        first = start.scalar_subquery() if isinstance(start, Select) else start
+        conn.execute(
+            _INSERT[conn.dialect.name](SerialCounter)
+            .values(series=series, last=first)
+            .on_conflict_do_nothing(index_elements=[SerialCounter.series])
+        )
+        number = conn.execute(_step(series)).scalar_one()
+    return number
+
+
+def _step(series: str):
+    return (
+        update(SerialCounter)
+        .where(SerialCounter.series == series)
+        .values(last=SerialCounter.last + 1)
+        .returning(SerialCounter.last)
+    )
