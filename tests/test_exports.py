@@ -139,7 +139,7 @@ def test_filters_are_the_page_filters(login, org):
     for filters in (
         {"q": "向"}, {"q": "向", "province": "广东省"}, {"alert": "reverify"},
         {"alert": "noliaison"}, {"village": angdong}, {"q": "向", "village": angdong},
-        {"q": org.members["tati"].id_number[-4:]}, {"q": org.members["tati"].phone[-6:]},
+        {"q": org.members["tati"].id_number[-4:]}, {"q": org.members["tati"].phone[:6]},
     ):  # fmt: skip
         shown = page_names(township, filters)
         assert shown, filters

@@ -43,7 +43,9 @@ def test_search_by_name_phone_and_id_tail(login, org):
     m = org.members["tati"]
     other = factories.member(org.villages["tati"], name="石秀英")
     db.session.commit()
-    for q in ("光明", m.phone[-5:], m.id_number[-4:]):
+    # A name from its surname or given name, a phone from its start or its last four
+    # (手机尾号), an ID from its last four.
+    for q in ("光明", "向光", m.phone, m.phone[-4:], m.id_number[-4:]):
         page = c.get("/members/", query_string={"q": q}).get_data(as_text=True)
         assert "向光明" in page, q
         assert "石秀英" not in page, q
@@ -688,3 +690,25 @@ def test_add_liaison_twice_adds_one(login, org):
         select(BranchContact.name).where(BranchContact.name == "新联络员")
     ).all()
     assert names == ["新联络员"]
+
+
+@pytest.mark.parametrize("scope", ["village", "township", "all"])
+@pytest.mark.parametrize("q", ["向", "光明", "1390", "13900001234", "1234"])
+def test_every_search_is_a_range_on_an_index(app, org, scope, q):
+    """A search never reads the scope row by row (issue 14: at 200,000 members it must not)."""
+    from baojing.services.members import AlertCutoffs, _list_statements, search_kind
+
+    kind, params = search_kind(q)
+    _count, rows, _counted = _list_statements(scope, kind, False, "", False)
+    params |= {"scope_id": 1, "limit": 20, "offset": 0} | AlertCutoffs.today().params()
+    compiled = rows.compile(dialect=db.engine.dialect)
+    values = compiled.construct_params(params)
+    plan = (
+        db.session.connection()
+        .exec_driver_sql(
+            f"EXPLAIN QUERY PLAN {compiled}", tuple(values[name] for name in compiled.positiontup)
+        )
+        .all()
+    )
+    details = " | ".join(row[-1] for row in plan)
+    assert "SCAN members" not in details, details

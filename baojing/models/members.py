@@ -2,7 +2,7 @@
 
 from datetime import date, datetime
 
-from sqlalchemy import ForeignKey, Index, String, Text
+from sqlalchemy import Computed, ForeignKey, Index, String, Text
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from baojing.extensions import db
@@ -66,6 +66,19 @@ class Member(db.Model):
         Index("ix_members_status_name", "status", "name", "id"),
         Index("ix_members_id_tail", "id_tail"),
         Index("ix_members_phone", "phone"),
+        # Searches within a village or a township (services.members.SEARCH_CONDITIONS):
+        # an ID tail, a phone number's first digits, a name from its surname or from
+        # its given name. Each one a range on an index, however large the county.
+        Index("ix_members_village_tail", "village_id", "id_tail"),
+        Index("ix_members_township_tail", "township_id", "id_tail"),
+        Index("ix_members_village_phone_tail", "village_id", "phone_tail"),
+        Index("ix_members_township_phone_tail", "township_id", "phone_tail"),
+        Index("ix_members_phone_tail", "phone_tail"),
+        Index("ix_members_village_phone", "village_id", "phone"),
+        Index("ix_members_township_phone", "township_id", "phone"),
+        Index("ix_members_village_given", "village_id", "status", "given_name"),
+        Index("ix_members_township_given", "township_id", "status", "given_name"),
+        Index("ix_members_status_given", "status", "given_name"),
         Index("ix_members_liaison", "liaison_id"),
         # A 流动党组织's leader lists the members who take part there.
         Index("ix_members_mobile_org", "mobile_org_id", "status", "name"),
@@ -78,6 +91,10 @@ class Member(db.Model):
 
     # Identity
     name: Mapped[str] = mapped_column(String(40))
+    # The name without its surname (向光明 → 光明), computed by the database, so that a
+    # search by given name is a range on an index too. Names are two or three
+    # characters; a two-character surname (欧阳) is found from its first character.
+    given_name: Mapped[str | None] = mapped_column(String(40), Computed("substr(name, 2)"))
     gender: Mapped[str] = mapped_column(String(2))
     ethnicity: Mapped[str] = mapped_column(String(10))
     birth_date: Mapped[date]
@@ -85,6 +102,8 @@ class Member(db.Model):
     # Last four characters of the ID: the counter and the list search by them.
     id_tail: Mapped[str] = mapped_column(String(4))
     phone: Mapped[str] = mapped_column(String(11))
+    # 手机尾号: the last four digits, by which people name a phone number.
+    phone_tail: Mapped[str | None] = mapped_column(String(4), Computed("substr(phone, 8)"))
 
     # Party data
     join_date: Mapped[date]

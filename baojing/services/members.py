@@ -133,29 +133,41 @@ class MemberPage:
         return max(1, -(-self.total // self.per_page))
 
 
+# Every string that begins with q sorts at or after q and before q + this character:
+# a prefix is a range (byte order: SQLite's own, and PostgreSQL in a C-collated database).
+_PREFIX_END = "\U0010ffff"
+
+
 def search_kind(q: str) -> tuple[str, dict]:
     """Name, phone, or the last 4 of the ID number, whichever the text looks like."""
     q = q.strip().replace(" ", "")
     if not q:
         return "", {}
+    params = {"q": q, "q_end": q + _PREFIX_END}
     upper = q.upper()
     if len(upper) == 4 and (upper.isdigit() or (upper[:3].isdigit() and upper[3] == "X")):
-        return "tail", {"q_tail": upper, "q": q}
+        return "tail", params | {"q_tail": upper}
     if q.isdigit():
-        return "phone", {"q": q}
-    return "name", {"q": q}
+        return "phone", params
+    return "name", params
 
 
-def _contains(column):
-    # instr() is a literal substring test: no LIKE wildcards to escape, and faster
-    # than LIKE on CJK text, which SQLite would otherwise fold case for.
-    return func.instr(column, bindparam("q")) > 0
+def _starts_with(column):
+    """column begins with :q, as a range the column's index answers."""
+    return and_(column >= bindparam("q"), column < bindparam("q_end"))
 
 
+# A name is found from its surname (向, 向光明) or its given name (光明); digits from the
+# start of the mobile number; four characters as the ID's tail, the phone's last four
+# (手机尾号) or its first four.
 SEARCH_CONDITIONS = {
-    "tail": lambda: or_(Member.id_tail == bindparam("q_tail"), _contains(Member.phone)),
-    "phone": lambda: _contains(Member.phone),
-    "name": lambda: _contains(Member.name),
+    "tail": lambda: or_(
+        Member.id_tail == bindparam("q_tail"),
+        Member.phone_tail == bindparam("q"),
+        _starts_with(Member.phone),
+    ),
+    "phone": lambda: _starts_with(Member.phone),
+    "name": lambda: or_(_starts_with(Member.name), _starts_with(Member.given_name)),
 }
 
 
