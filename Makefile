@@ -8,7 +8,7 @@ SUDO     = $(shell [ "$$(id -u)" = 0 ] || echo sudo)
 # WeasyPrint's PDFs, poppler-utils to check them (pdftotext, pdffonts, pdftoppm), wrk for bench/.
 APT_PACKAGES = python3-venv python3-pip chromium fonts-noto-cjk libpango-1.0-0 libpangoft2-1.0-0 poppler-utils mupdf-tools wrk sqlite3
 
-.PHONY: run test docs system-deps install fonts lint bench bench-store bench-care bench-mentors bench-certificates bench-roster serve clean
+.PHONY: run test test-postgresql docs system-deps install fonts lint bench bench-store bench-care bench-mentors bench-certificates bench-roster serve clean
 
 $(STAMP): pyproject.toml
 	$(PYTHON) -m venv $(VENV)
@@ -39,6 +39,12 @@ run: system-deps $(STAMP) fonts
 test: system-deps $(STAMP) fonts
 	$(BIN)/ruff check .
 	$(BIN)/pytest
+
+# The same suite on PostgreSQL (Debian's postgresql package): a throwaway cluster in a
+# temporary directory, one database per test (tools/with-postgresql).
+test-postgresql: system-deps $(STAMP) fonts
+	@dpkg -s postgresql >/dev/null 2>&1 || $(SUDO) apt-get install -y -qq --no-install-recommends postgresql
+	tools/with-postgresql $(BIN)/pytest
 
 # The role guides' screenshots (docs/images/), taken by the browser tests at 360 px.
 docs: system-deps $(STAMP) fonts

@@ -19,7 +19,10 @@ from contextlib import contextmanager
 from contextvars import ContextVar
 
 from flask import Flask, g, has_request_context, request
-from sqlalchemy import event
+from sqlalchemy import Integer, String, event, func, select
+from sqlalchemy.dialects import postgresql, sqlite
+from sqlalchemy.ext.compiler import compiles
+from sqlalchemy.sql.functions import FunctionElement
 
 from baojing.extensions import db
 
@@ -111,7 +114,74 @@ def write_now() -> None:
     db.session.connection(execution_options={"sqlite_immediate": True})
 
 
+def retry_after_conflict() -> bool:
+    """Whether a write that hit a unique index is worth running again.
+
+    On SQLite a write transaction holds the lock from its start, so the check that
+    came before it (an idempotency key, a name) already saw every other write: a
+    unique violation is a real one. On PostgreSQL two transactions check side by side,
+    and the second to insert finds the first only when it runs again.
+    """
+    return db.session.get_bind().dialect.name == "postgresql"
+
+
 def done_writing() -> None:
     """The request's write has committed: what is left only reads (a page to render),
     so a later statement begins a plain transaction instead of taking the lock again."""
     write_intent.set(False)
+
+
+# --- engine quirks: the few SQL spellings the two engines do not share ---------------------
+
+_INSERTS = {"sqlite": sqlite.insert, "postgresql": postgresql.insert}
+
+
+def upsert_insert(table):
+    """The engine's own INSERT, which has ON CONFLICT DO NOTHING / DO UPDATE."""
+    return _INSERTS[db.session.get_bind().dialect.name](table)
+
+
+def ids_given(table) -> None:
+    """After rows were inserted with ids of their own (demo data): PostgreSQL's sequence
+    moves past them, so the next row the app inserts gets a free id. SQLite needs nothing."""
+    conn = db.session.connection()
+    if conn.dialect.name == "postgresql":
+        following = select(func.coalesce(func.max(table.c.id), 0) + 1).scalar_subquery()
+        sequence = func.pg_get_serial_sequence(table.name, "id")
+        conn.execute(select(func.setval(sequence, following, False)))
+
+
+class year_month(FunctionElement):  # noqa: N801 - used like a SQL function
+    """'2026-12' of a date column."""
+
+    type = String()
+    inherit_cache = True
+
+
+@compiles(year_month, "sqlite")
+def _year_month_sqlite(element, compiler, **kw):
+    return f"strftime('%Y-%m', {compiler.process(element.clauses, **kw)})"
+
+
+@compiles(year_month, "postgresql")
+def _year_month_postgresql(element, compiler, **kw):
+    return f"to_char({compiler.process(element.clauses, **kw)}, 'YYYY-MM')"
+
+
+class days_between(FunctionElement):  # noqa: N801 - used like a SQL function
+    """Whole days from the second date to the first, never below zero."""
+
+    type = Integer()
+    inherit_cache = True
+
+
+@compiles(days_between, "sqlite")
+def _days_between_sqlite(element, compiler, **kw):
+    later, earlier = (compiler.process(c, **kw) for c in element.clauses)
+    return f"max(0, CAST(julianday({later}) - julianday({earlier}) AS INTEGER))"
+
+
+@compiles(days_between, "postgresql")
+def _days_between_postgresql(element, compiler, **kw):
+    later, earlier = (compiler.process(c, **kw) for c in element.clauses)
+    return f"greatest(0, {later} - {earlier})"

@@ -1,9 +1,14 @@
 import logging
+import sys
 from logging.config import fileConfig
+from pathlib import Path
 
 from flask import current_app
 
 from alembic import context
+
+# The revisions share rules.py (the triggers written for both engines).
+sys.path.insert(0, str(Path(__file__).resolve().parent))
 
 # this is the Alembic Config object, which provides
 # access to the values within the .ini file in use.

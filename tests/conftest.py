@@ -1,11 +1,22 @@
-"""Fixtures: an app on a migrated SQLite file per test, a CSRF-aware client, an org with users."""
+"""Fixtures: an app on a freshly migrated database per test, a CSRF-aware client, an org
+with users.
 
+SQLite by default: the migrated template file is copied for every test. With
+BAOJING_TEST_POSTGRESQL set (a URL with a {name} placeholder, e.g.
+postgresql+psycopg://postgres@/{name}?host=/tmp/pg), every test gets its own PostgreSQL
+database made from a migrated template database (.ci/run does both).
+"""
+
+import os
 import re
 import shutil
+import uuid
+from dataclasses import dataclass
 from pathlib import Path
 
 import pytest
 from flask_migrate import upgrade
+from sqlalchemy import create_engine, text
 
 from baojing import cache, create_app
 from baojing.extensions import db
@@ -20,25 +31,65 @@ BASE_CONFIG = {
 }
 
 
-def make_app(db_path: Path, **config):
-    uploads = str(db_path.parent / "uploads")
+POSTGRESQL = os.environ.get("BAOJING_TEST_POSTGRESQL", "")
+# What only SQLite has: its files (online backup, the WAL), its lock.
+sqlite_only = pytest.mark.skipif(bool(POSTGRESQL), reason="about SQLite's own files and lock")
+
+
+@dataclass(frozen=True)
+class PostgresDatabase:
+    """A test's own PostgreSQL database; `parent` is where its uploads go."""
+
+    name: str
+    parent: Path
+
+    @property
+    def uri(self) -> str:
+        return POSTGRESQL.format(name=self.name)
+
+
+def database_uri(database) -> str:
+    return database.uri if isinstance(database, PostgresDatabase) else f"sqlite:///{database}"
+
+
+def make_app(database, **config):
+    uploads = str(database.parent / "uploads")
     return create_app(
         BASE_CONFIG
-        | {"SQLALCHEMY_DATABASE_URI": f"sqlite:///{db_path}", "UPLOAD_FOLDER": uploads}
+        | {"SQLALCHEMY_DATABASE_URI": database_uri(database), "UPLOAD_FOLDER": uploads}
         | config
     )
 
 
+def _postgres_admin():
+    """A connection to the server's own database, for CREATE and DROP DATABASE."""
+    engine = create_engine(POSTGRESQL.format(name="postgres"), isolation_level="AUTOCOMMIT")
+    return engine, engine.connect()
+
+
 @pytest.fixture(scope="session")
-def migrated_db(tmp_path_factory) -> Path:
+def migrated_db(tmp_path_factory):
     """One database migrated with Alembic (triggers included), copied for every test."""
-    path = tmp_path_factory.mktemp("template") / "template.db"
-    app = make_app(path)
+    folder = tmp_path_factory.mktemp("template")
+    if POSTGRESQL:
+        template = PostgresDatabase(f"baojing_template_{os.getpid()}", folder)
+        engine, admin = _postgres_admin()
+        admin.execute(text(f"DROP DATABASE IF EXISTS {template.name}"))
+        admin.execute(text(f"CREATE DATABASE {template.name}"))
+    else:
+        template = folder / "template.db"
+    app = make_app(template)
     with app.app_context():
         upgrade()
         db.session.remove()
         db.engine.dispose()
-    return path
+    if not POSTGRESQL:
+        yield template
+        return
+    yield template
+    admin.execute(text(f"DROP DATABASE IF EXISTS {template.name}"))
+    admin.close()
+    engine.dispose()
 
 
 @pytest.fixture(autouse=True)
@@ -47,11 +98,56 @@ def _fresh_caches():
     cache.clear_all()
 
 
+def database_copy(template, folder: Path):
+    """A new database like the migrated template, in folder; yields it, then drops it."""
+    if not POSTGRESQL:
+        target = folder / "baojing.db"
+        shutil.copy(template, target)
+        yield target
+        return
+    target = PostgresDatabase(f"baojing_test_{uuid.uuid4().hex[:12]}", folder)
+    engine, admin = _postgres_admin()
+    admin.execute(text(f"CREATE DATABASE {target.name} TEMPLATE {template.name}"))
+    try:
+        yield target
+    finally:
+        admin.execute(text(f"DROP DATABASE IF EXISTS {target.name} WITH (FORCE)"))
+        admin.close()
+        engine.dispose()
+
+
+def empty_database(folder: Path, name: str = "baojing.db"):
+    """A new, empty database (not migrated) in folder; yields it, then drops it."""
+    if not POSTGRESQL:
+        yield folder / name
+        return
+    target = PostgresDatabase(f"baojing_test_{uuid.uuid4().hex[:12]}", folder)
+    engine, admin = _postgres_admin()
+    admin.execute(text(f"CREATE DATABASE {target.name}"))
+    try:
+        yield target
+    finally:
+        admin.execute(text(f"DROP DATABASE IF EXISTS {target.name} WITH (FORCE)"))
+        admin.close()
+        engine.dispose()
+
+
+def run_sql(database, sql: str, *params):
+    """One statement on the database from outside any app (qmark parameters)."""
+    engine = create_engine(database_uri(database))
+    try:
+        with engine.connect() as conn:
+            if conn.dialect.paramstyle != "qmark":
+                sql = sql.replace("?", "%s")
+            return conn.exec_driver_sql(sql, tuple(params)).fetchall()
+    finally:
+        engine.dispose()
+
+
 @pytest.fixture
-def db_path(migrated_db, tmp_path) -> Path:
-    target = tmp_path / "baojing.db"
-    shutil.copy(migrated_db, target)
-    return target
+def db_path(migrated_db, tmp_path):
+    """The test's database: a copy of the template file, or a PostgreSQL database."""
+    yield from database_copy(migrated_db, tmp_path)
 
 
 @pytest.fixture

@@ -111,3 +111,10 @@ def test_the_demo_loaders_stay_out_of_the_server_processes(tmp_path):
     )
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
     assert out.stdout.strip() == "[]"
+
+
+def test_backup_commands_send_postgresql_to_its_own_tools(app, tmp_path):
+    if app.extensions["sqlalchemy"].engines[None].dialect.name != "postgresql":
+        pytest.skip("SQLite's backup is tested in test_database.py")
+    result = app.test_cli_runner().invoke(args=["backup", "create", str(tmp_path / "x.db")])
+    assert result.exit_code != 0 and "pg_dump" in result.output

@@ -14,9 +14,10 @@ from baojing import audit
 from baojing.cli.backup import copy_database
 from baojing.extensions import db
 from baojing.models import AuditEntry, Member, User
-from tests.conftest import make_app
+from tests.conftest import make_app, sqlite_only
 
 
+@sqlite_only
 def test_every_connection_gets_the_pragmas(app):
     # Open several pooled connections, not just the first one.
     conns = [db.engine.connect() for _ in range(3)]
@@ -47,6 +48,7 @@ def test_migrations_match_the_models(app):
     assert diff == []
 
 
+@sqlite_only
 def test_post_requests_begin_immediate(server, client, org):
     statements = []
 
@@ -66,6 +68,7 @@ def test_post_requests_begin_immediate(server, client, org):
     assert "BEGIN IMMEDIATE" in statements[len(reads) :]
 
 
+@sqlite_only
 def test_write_waits_for_the_lock_instead_of_failing(app, org, db_path):
     """A second writer blocks (busy_timeout), then succeeds, rather than 'database is locked'."""
     holder = sqlite3.connect(db_path, isolation_level=None, check_same_thread=False)
@@ -130,6 +133,7 @@ def test_demo_instance_shows_a_banner(tmp_path):
     assert "演示系统" in page
 
 
+@sqlite_only
 def test_backup_restore_drill(app, org, db_path, tmp_path):
     """Write a row, back up, restore elsewhere: the row is there and the app starts on it."""
     runner = app.test_cli_runner()
@@ -158,6 +162,7 @@ def test_backup_restore_drill(app, org, db_path, tmp_path):
         db.engine.dispose()
 
 
+@sqlite_only
 def test_restore_refuses_a_corrupt_backup(app, org, tmp_path):
     bad = tmp_path / "bad.db"
     bad.write_bytes(b"SQLite format 3\x00" + b"\x00" * 100 + b"garbage" * 200)
@@ -166,6 +171,7 @@ def test_restore_refuses_a_corrupt_backup(app, org, tmp_path):
     assert db.session.scalar(select(func.count()).select_from(Member)) == 3
 
 
+@sqlite_only
 def test_online_backup_copies_a_consistent_snapshot(app, org, db_path, tmp_path):
     target = tmp_path / "copy.db"
     copy_database(db_path, target)
@@ -231,6 +237,7 @@ def test_the_transaction_policy_names_real_endpoints(app):
     assert transactions.LATE_WRITE_POSTS <= endpoints
 
 
+@sqlite_only
 def test_search_by_post_takes_no_write_lock(server, login, org):
     c = login("secretary")
     c.csrf()

@@ -5,17 +5,15 @@ on a port the kernel picks), serves a copy of the migrated database prepared her
 Each test has its own members and its own catalogue item, so the tests do not see
 each other's redemptions. Requests come from threads that a barrier releases
 together, from several separate clerk logins at once — several counters on one
-SQLite file. What the database holds afterwards is read with sqlite3, and
-`flask points verify` must agree.
+database (SQLite, or PostgreSQL in the CI's second run). What the database holds
+afterwards is read from outside the server, and `flask points verify` must agree.
 """
 
 import http.client
 import http.cookiejar
 import os
 import re
-import shutil
 import signal
-import sqlite3
 import subprocess
 import sys
 import threading
@@ -24,7 +22,6 @@ import urllib.parse
 import urllib.request
 import uuid
 from collections import Counter
-from contextlib import closing
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -34,7 +31,7 @@ from baojing.extensions import db
 from baojing.models.points import GOODS, CatalogItem
 from baojing.services.points import verify
 from tests import factories
-from tests.conftest import PASSWORD, make_app
+from tests.conftest import PASSWORD, database_copy, database_uri, make_app, run_sql
 from tests.points_factories import build_store, fund
 
 REPO = Path(__file__).resolve().parent.parent
@@ -116,8 +113,7 @@ class Served:
 
     def scalar(self, sql: str, *params):
         """One value from the served database, read outside the server."""
-        with closing(sqlite3.connect(self.db_path, timeout=10)) as conn:
-            return conn.execute(sql, params).fetchone()[0]
+        return run_sql(self.db_path, sql, *params)[0][0]
 
     def verify_cli(self) -> subprocess.CompletedProcess:
         """`flask points verify` on the served database, as an operator would run it."""
@@ -142,7 +138,7 @@ def _server_env(db_path: Path) -> dict:
     for var in ("FLASK_APP", "FLASK_DEBUG"):
         env.pop(var, None)
     env.update(
-        BAOJING_SQLALCHEMY_DATABASE_URI=f"sqlite:///{db_path}",  # absolute: sqlite:////tmp/…
+        BAOJING_SQLALCHEMY_DATABASE_URI=database_uri(db_path),  # absolute: sqlite:////tmp/…
         BAOJING_SECRET_KEY=SECRET_KEY,
         BAOJING_PASSWORD_HASH_CHEAP="1",  # the factories' hashes are cheap; no rehash at login
         PYTHONDONTWRITEBYTECODE="1",
@@ -202,8 +198,8 @@ def _stop(proc: subprocess.Popen) -> None:
 def served(migrated_db, tmp_path_factory):
     """gunicorn on a prepared copy of the migrated database; always stopped at the end."""
     tmp = tmp_path_factory.mktemp("gunicorn")
-    db_path = tmp / "served.db"
-    shutil.copy(migrated_db, db_path)
+    copies = database_copy(migrated_db, tmp)
+    db_path = next(copies)
     ids = prepare(db_path)
     env = _server_env(db_path)
     log = tmp / "gunicorn.log"
@@ -221,6 +217,7 @@ def served(migrated_db, tmp_path_factory):
             yield Served(port=port, db_path=db_path, env=env, log=log, ids=ids)
         finally:
             _stop(proc)
+            copies.close()
 
 
 # --- HTTP ------------------------------------------------------------------------------

@@ -5,6 +5,7 @@ from collections.abc import Iterable
 
 from flask import abort, flash
 from flask_wtf import FlaskForm
+from sqlalchemy.exc import IntegrityError
 from wtforms import DateField, HiddenField, SelectChoice, StringField, TextAreaField
 from wtforms.meta import DefaultMeta
 from wtforms.validators import (
@@ -16,7 +17,7 @@ from wtforms.validators import (
     ValidationError,
 )
 
-from baojing.db import done_writing
+from baojing.db import done_writing, retry_after_conflict
 from baojing.extensions import db
 from baojing.services import DuplicateRequest, RuleViolation
 from baojing.validators import InvalidValue
@@ -122,16 +123,26 @@ def commit_or_errors(form, action) -> tuple[bool, object]:
     roll back, put its messages next to the fields and return (False, None) — the
     view re-renders with 422. An idempotency key reused for other content: 409.
     """
-    try:
-        result = action()
-    except RuleViolation as exc:
-        db.session.rollback()
-        apply_errors(form, exc.errors)
-        return False, None
-    except DuplicateRequest:
-        db.session.rollback()
-        abort(409)
-    db.session.commit()
-    # What the view does next (render, redirect) only reads: no write lock for it.
-    done_writing()
-    return True, result
+    for attempt in range(2):
+        try:
+            result = action()
+            db.session.commit()
+        except RuleViolation as exc:
+            db.session.rollback()
+            apply_errors(form, exc.errors)
+            return False, None
+        except DuplicateRequest:
+            db.session.rollback()
+            abort(409)
+        except IntegrityError:
+            # PostgreSQL lets two requests with one idempotency key (a double tap on two
+            # connections) both pass the replay check; the unique index stops the second.
+            # Run once more: this time the check finds what the first one wrote.
+            db.session.rollback()
+            if attempt or not retry_after_conflict():
+                raise
+            continue
+        # What the view does next (render, redirect) only reads: no write lock for it.
+        done_writing()
+        return True, result
+    raise AssertionError("unreachable")

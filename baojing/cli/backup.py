@@ -22,6 +22,11 @@ def checkpoint() -> None:
 
 
 def database_path() -> Path:
+    if db.engine.dialect.name != "sqlite":
+        # PostgreSQL has its own tools for this: pg_dump and WAL archiving (docs/deploy.md).
+        raise click.ClickException(
+            "PostgreSQL 数据库请用 pg_dump 备份、pg_restore 恢复（见 docs/deploy.md）"
+        )
     name = db.engine.url.database
     if not name or name == ":memory:":
         raise click.ClickException("只支持文件型 SQLite 数据库")

@@ -12,6 +12,7 @@ from datetime import UTC, date, datetime, time, timedelta
 from sqlalchemy import select
 
 from baojing.dates import quarter_of, quarter_start
+from baojing.db import ids_given
 from baojing.models.members import Member
 from baojing.models.points import (
     DEDUCT,
@@ -142,6 +143,7 @@ def load(session, rng: random.Random, today: date, clerk_id: int, secretary_id: 
     conn = session.connection()
     if redemption_rows:
         conn.execute(Redemption.__table__.insert(), redemption_rows)
+        ids_given(Redemption.__table__)  # numbered here, as their receipts are
         conn.execute(Voucher.__table__.insert(), voucher_rows)
     # In date order, as a real ledger would have grown.
     entry_rows.sort(key=lambda r: (r["occurred_on"], r["member_id"]))

@@ -12,7 +12,7 @@ from sqlalchemy import ForeignKey, Index, String, Text, text
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from baojing.extensions import db
-from baojing.models.types import Idempotent, UTCDateTime, utcnow
+from baojing.models.types import FEN, Idempotent, UTCDateTime, utcnow
 
 # 四必访: the four events that oblige the branch to visit, and the default days to do it.
 CARE_KINDS = {
@@ -95,7 +95,7 @@ class CareVisit(Idempotent, db.Model):
     method: Mapped[str] = mapped_column(String(10))
     findings: Mapped[str] = mapped_column(Text, default="")
     # Money given, in fen: amounts are exact, never floats.
-    money_fen: Mapped[int] = mapped_column(default=0)
+    money_fen: Mapped[int] = mapped_column(FEN, default=0)
     goods: Mapped[str] = mapped_column(String(100), default="")
     help_arranged: Mapped[str] = mapped_column(String(200), default="")
     follow_up: Mapped[bool] = mapped_column(default=False)
@@ -139,6 +139,7 @@ class FamilyPairing(Idempotent, db.Model):
             "member_id",
             unique=True,
             sqlite_where=text("ended_on IS NULL"),
+            postgresql_where=text("ended_on IS NULL"),
         ),
     )
 

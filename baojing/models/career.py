@@ -9,7 +9,7 @@ from sqlalchemy import CheckConstraint, ForeignKey, Index, String, UniqueConstra
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from baojing.extensions import db
-from baojing.models.types import Idempotent, UTCDateTime, utcnow
+from baojing.models.types import FEN, Idempotent, UTCDateTime, utcnow
 
 SITUATIONS = {"business": "新创业", "job": "新就业"}
 PROPOSED, ACTIVE, COMPLETED, ENDED = "proposed", "active", "completed", "ended"
@@ -84,6 +84,7 @@ class Mentorship(Idempotent, db.Model):
             "mentee_member_id",
             unique=True,
             sqlite_where=text("status IN ('proposed', 'active')"),
+            postgresql_where=text("status IN ('proposed', 'active')"),
         ),
     )
 
@@ -169,7 +170,7 @@ class CreditSupport(Idempotent, db.Model):
     id: Mapped[int] = mapped_column(primary_key=True)
     enterprise_id: Mapped[int] = mapped_column(ForeignKey("enterprises.id"))
     bank: Mapped[str] = mapped_column(String(40))
-    amount_fen: Mapped[int]
+    amount_fen: Mapped[int] = mapped_column(FEN)
     status: Mapped[str] = mapped_column(String(10))
     granted_on: Mapped[date | None]
     recorded_by_id: Mapped[int] = mapped_column(ForeignKey("users.id"))

@@ -188,6 +188,7 @@ class PointEntry(db.Model):
             "source_id",
             unique=True,
             sqlite_where=text("kind = 'earn' AND source_type IS NOT NULL"),
+            postgresql_where=text("kind = 'earn' AND source_type IS NOT NULL"),
         ),  # fmt: skip
         # An entry is reversed at most once.
         Index("uq_point_entries_reverses", "reverses_id", unique=True),

@@ -2,7 +2,7 @@
 
 from datetime import UTC, datetime
 
-from sqlalchemy import DateTime, String, TypeDecorator
+from sqlalchemy import BigInteger, DateTime, Integer, String, TypeDecorator
 from sqlalchemy.orm import Mapped, mapped_column
 
 
@@ -34,3 +34,8 @@ class Idempotent:
 
     request_id: Mapped[str | None] = mapped_column(String(40), unique=True)
     request_fingerprint: Mapped[str | None] = mapped_column(String(64))
+
+
+# Money in fen. A loan of 10 亿元 is 10^11 fen: past PostgreSQL's 32-bit INTEGER, while
+# SQLite's INTEGER is 64-bit already.
+FEN = Integer().with_variant(BigInteger(), "postgresql")

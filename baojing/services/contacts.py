@@ -7,7 +7,7 @@ contact person chose to publish leaves the database; their other number never do
 from dataclasses import dataclass
 from itertools import groupby
 
-from sqlalchemy import bindparam, case, func, or_, select
+from sqlalchemy import case, or_, select
 from sqlalchemy.orm import aliased
 
 from baojing.extensions import db
@@ -38,9 +38,9 @@ class TownshipGroup:
     units: list
 
 
-def _contains(column):
-    # instr() is a literal substring test: no LIKE wildcards to escape.
-    return func.instr(column, bindparam("q")) > 0
+def _contains(column, q: str):
+    # LIKE with the text's own % and _ escaped: a literal substring test on both engines.
+    return column.contains(q, autoescape=True)
 
 
 def directory(*, q: str, township_id: int | None, page: int) -> tuple[Page, list[TownshipGroup]]:
@@ -72,9 +72,10 @@ def directory(*, q: str, township_id: int | None, page: int) -> tuple[Page, list
         stmt = stmt.where(OrgUnit.township_id == township_id)
     if q:
         matches = or_(
-            _contains(_UNIT_NAME), _contains(OrgUnit.contact_name), _contains(OrgUnit.location)
-        )
-        stmt = stmt.where(matches).params(q=q)
+            _contains(_UNIT_NAME, q), _contains(OrgUnit.contact_name, q),
+            _contains(OrgUnit.location, q),
+        )  # fmt: skip
+        stmt = stmt.where(matches)
     result = fetch_page(stmt, page, PER_PAGE)
     groups = [
         TownshipGroup(name, list(units))

@@ -7,12 +7,10 @@ counter backwards.
 """
 
 from sqlalchemy import Select, update
-from sqlalchemy.dialects import postgresql, sqlite
 
+from baojing.db import upsert_insert
 from baojing.extensions import db
 from baojing.models.certificates import SerialCounter
-
-_INSERT = {"sqlite": sqlite.insert, "postgresql": postgresql.insert}
 
 
 def next_number(series: str, start: Select | int = 0) -> int:
@@ -23,7 +21,7 @@ def next_number(series: str, start: Select | int = 0) -> int:
     if number is None:  # the series' first number: make its counter, then step it
         first = start.scalar_subquery() if isinstance(start, Select) else start
         conn.execute(
-            _INSERT[conn.dialect.name](SerialCounter)
+            upsert_insert(SerialCounter)
             .values(series=series, last=first)
             .on_conflict_do_nothing(index_elements=[SerialCounter.series])
         )

@@ -6,6 +6,8 @@ Create Date: 2026-11-28 20:42:32.423976
 
 """
 from alembic import op
+
+import rules
 import sqlalchemy as sa
 
 
@@ -220,11 +222,9 @@ def upgrade():
     # ### end Alembic commands ###
 
     # The audit log is append-only: the database itself refuses to change history.
+    rules.create_refuse_function()
     for verb in ("UPDATE", "DELETE"):
-        op.execute(
-            f"CREATE TRIGGER audit_log_no_{verb.lower()} BEFORE {verb} ON audit_log "
-            "BEGIN SELECT RAISE(ABORT, 'audit_log is append-only'); END"
-        )
+        rules.refuse("audit_log", verb, "audit_log is append-only")
 
 
 def downgrade():

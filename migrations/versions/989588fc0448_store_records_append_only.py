@@ -6,6 +6,8 @@ Create Date: 2026-11-29 00:10:41.621019
 
 """
 from alembic import op
+
+import rules
 import sqlalchemy as sa
 
 
@@ -24,25 +26,20 @@ FROZEN = ("redemptions", "ranking_amendments")
 def upgrade():
     for table in FROZEN:
         for verb in ("UPDATE", "DELETE"):
-            op.execute(
-                f"CREATE TRIGGER {table}_no_{verb.lower()} BEFORE {verb} ON {table} "
-                f"BEGIN SELECT RAISE(ABORT, '{table} is append-only'); END"
-            )
-    op.execute(
-        "CREATE TRIGGER vouchers_used_once BEFORE UPDATE ON vouchers "
-        "WHEN OLD.used_at IS NOT NULL OR NEW.used_at IS NULL OR NEW.code IS NOT OLD.code "
-        "OR NEW.redemption_id IS NOT OLD.redemption_id OR NEW.member_id IS NOT OLD.member_id "
-        "BEGIN SELECT RAISE(ABORT, 'a voucher is used once and never changed otherwise'); END"
+            rules.refuse(table, verb, f"{table} is append-only")
+    changed = "OLD.used_at IS NOT NULL OR NEW.used_at IS NULL OR NEW.code {ne} OLD.code " \
+        "OR NEW.redemption_id {ne} OLD.redemption_id OR NEW.member_id {ne} OLD.member_id"
+    rules.refuse(
+        "vouchers", "UPDATE", "a voucher is used once and never changed otherwise",
+        name="vouchers_used_once", when_sqlite=changed.format(ne="IS NOT"),
+        when_postgresql=changed.format(ne="IS DISTINCT FROM"),
     )
-    op.execute(
-        "CREATE TRIGGER vouchers_no_delete BEFORE DELETE ON vouchers "
-        "BEGIN SELECT RAISE(ABORT, 'vouchers are never deleted'); END"
-    )
+    rules.refuse("vouchers", "DELETE", "vouchers are never deleted")
 
 
 def downgrade():
-    op.execute("DROP TRIGGER vouchers_no_delete")
-    op.execute("DROP TRIGGER vouchers_used_once")
+    rules.drop("vouchers_no_delete", "vouchers")
+    rules.drop("vouchers_used_once", "vouchers")
     for table in FROZEN:
         for verb in ("update", "delete"):
-            op.execute(f"DROP TRIGGER {table}_no_{verb}")
+            rules.drop(f"{table}_no_{verb}", table)

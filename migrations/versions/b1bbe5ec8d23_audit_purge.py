@@ -6,6 +6,8 @@ Create Date: 2026-11-28 22:16:14.885169
 
 """
 from alembic import op
+
+import rules
 import sqlalchemy as sa
 
 
@@ -23,17 +25,15 @@ FLOOR_DAYS = 183
 
 
 def upgrade():
-    op.execute("DROP TRIGGER audit_log_no_delete")
-    op.execute(
-        "CREATE TRIGGER audit_log_no_delete BEFORE DELETE ON audit_log "
-        f"WHEN OLD.at > datetime('now', '-{FLOOR_DAYS} days') "
-        "BEGIN SELECT RAISE(ABORT, 'audit_log is append-only'); END"
+    rules.drop("audit_log_no_delete", "audit_log")
+    # Times are stored as naive UTC on both engines.
+    rules.refuse(
+        "audit_log", "DELETE", "audit_log is append-only",
+        when_sqlite=f"OLD.at > datetime('now', '-{FLOOR_DAYS} days')",
+        when_postgresql=f"OLD.at > (now() AT TIME ZONE 'utc') - interval '{FLOOR_DAYS} days'",
     )
 
 
 def downgrade():
-    op.execute("DROP TRIGGER audit_log_no_delete")
-    op.execute(
-        "CREATE TRIGGER audit_log_no_delete BEFORE DELETE ON audit_log "
-        "BEGIN SELECT RAISE(ABORT, 'audit_log is append-only'); END"
-    )
+    rules.drop("audit_log_no_delete", "audit_log")
+    rules.refuse("audit_log", "DELETE", "audit_log is append-only")

@@ -22,6 +22,7 @@ from baojing import create_app, demo
 from baojing.extensions import db
 from baojing.models.members import Member
 from baojing.models.org import VILLAGE, OrgUnit
+from tests.conftest import database_uri, empty_database
 
 CHROMIUM = Path("/usr/bin/chromium")
 CHROMIUM_ARGS = [
@@ -91,13 +92,13 @@ class LiveServer:
                 db.session.remove()
 
 
-def browser_app(tmp_path: Path, name: str) -> Flask:
-    """The app on a fresh SQLite file of its own under tmp_path, with its own uploads."""
+def browser_app(database) -> Flask:
+    """The app on a database of its own (tests.conftest.empty_database), its own uploads."""
     return create_app(
         CONFIG
         | {
-            "SQLALCHEMY_DATABASE_URI": f"sqlite:///{tmp_path / name}",
-            "UPLOAD_FOLDER": str(tmp_path / "uploads"),
+            "SQLALCHEMY_DATABASE_URI": database_uri(database),
+            "UPLOAD_FOLDER": str(database.parent / "uploads"),
         }
     )
 
@@ -120,9 +121,14 @@ def serve(app: Flask):
 
 
 @pytest.fixture
-def live_server(tmp_path):
+def browser_database(tmp_path):
+    yield from empty_database(tmp_path, "browser.db")
+
+
+@pytest.fixture
+def live_server(browser_database):
     """A freshly migrated demo database, served by werkzeug on 127.0.0.1:<ephemeral>."""
-    app = browser_app(tmp_path, "browser.db")
+    app = browser_app(browser_database)
     with app.app_context():
         upgrade()
         demo.load(members=300)

@@ -30,9 +30,9 @@ NEW_PASSWORD = "酉水河边 吊脚楼 2026"
 
 
 @pytest.fixture
-def empty_server(tmp_path):
+def empty_server(browser_database):
     """A migrated, empty database after `flask setup`, served on an ephemeral port."""
-    app = browser_app(tmp_path, "county.db")
+    app = browser_app(browser_database)
     with app.app_context():
         upgrade()
         result = app.test_cli_runner().invoke(args=["setup", "--admin", "zzb"])

@@ -3,9 +3,10 @@
 from dataclasses import dataclass
 from datetime import date
 
-from sqlalchemy import Integer, case, cast, func, select
+from sqlalchemy import case, func, select
 
 from baojing.dates import months_before
+from baojing.db import days_between, year_month
 from baojing.extensions import db
 from baojing.models.care import PENDING, CareCase
 from baojing.models.members import Member
@@ -67,7 +68,7 @@ def care_stats(user: User, today: date, months: int = 12) -> CareStats:
         )
     ]
 
-    month = func.strftime("%Y-%m", CareCase.opened_on)
+    month = year_month(CareCase.opened_on)
     per_month = {
         (m, kind): n
         for m, kind, n in conn.execute(
@@ -89,10 +90,7 @@ def _median_days_to_visit(conn, counted) -> dict[int, int | float]:
     The one or two middle rows of each township's sorted days: one gives that day count,
     two give their mean (a float, as statistics.median returns for an even count).
     """
-    days = func.max(
-        0,
-        cast(func.julianday(CareCase.first_visit_on) - func.julianday(CareCase.opened_on), Integer),
-    )
+    days = days_between(CareCase.first_visit_on, CareCase.opened_on)
     ranked = (
         select(
             CareCase.township_id,

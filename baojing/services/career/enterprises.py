@@ -6,7 +6,7 @@ by SQLite as integers and formatted from integers, so totals are exact.
 
 from dataclasses import dataclass
 
-from sqlalchemy import func, select
+from sqlalchemy import Integer, cast, func, select
 
 from baojing import audit
 from baojing.dates import local_today
@@ -292,7 +292,7 @@ def list_enterprises(
     if township_id:
         stmt = stmt.where(Enterprise.township_id == township_id)
     if q:
-        stmt = stmt.where(func.instr(Enterprise.name, q) > 0)
+        stmt = stmt.where(Enterprise.name.contains(q, autoescape=True))
     return fetch_page(stmt, page)
 
 
@@ -403,7 +403,7 @@ def totals(user: User) -> Totals:
         select(
             Enterprise.township_id,
             func.count(),
-            func.coalesce(func.sum(Enterprise.has_party_org), 0),
+            func.coalesce(func.sum(cast(Enterprise.has_party_org, Integer)), 0),
             func.coalesce(func.sum(Enterprise.party_members), 0),
         )
         .where(scope)

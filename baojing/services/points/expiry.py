@@ -31,8 +31,8 @@ _EXPIRING = text("""
     FROM point_entries e
     LEFT JOIN point_entries o ON o.id = e.reverses_id
     JOIN point_accounts a ON a.member_id = e.member_id
-    WHERE (:member_id IS NULL OR e.member_id = :member_id)
-    GROUP BY e.member_id
+    WHERE (CAST(:member_id AS INTEGER) IS NULL OR e.member_id = :member_id)
+    GROUP BY e.member_id, a.balance
 """)
 
 

@@ -9,8 +9,8 @@ debiting the same member at once can never take the balance below zero.
 from datetime import date
 
 from sqlalchemy import bindparam, select, update
-from sqlalchemy.dialects.sqlite import insert
 
+from baojing.db import upsert_insert
 from baojing.extensions import db
 from baojing.models.points import PointAccount, PointEntry
 from baojing.models.types import utcnow
@@ -54,7 +54,7 @@ def post(
         if moved != 1:
             raise InsufficientPoints(balance_of(member_id), -points)
     else:
-        stmt = insert(PointAccount).values(member_id=member_id, balance=points)
+        stmt = upsert_insert(PointAccount).values(member_id=member_id, balance=points)
         db.session.execute(
             stmt.on_conflict_do_update(
                 index_elements=[PointAccount.member_id],

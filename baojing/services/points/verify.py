@@ -13,7 +13,7 @@ CHECKS = {
             SELECT member_id, balance AS stored, 0 AS ledger FROM point_accounts
             UNION ALL
             SELECT member_id, 0, points FROM point_entries
-        ) GROUP BY member_id HAVING sum(stored) <> sum(ledger)
+        ) AS both_sides GROUP BY member_id HAVING sum(stored) <> sum(ledger)
     """,
     "negative stock": "SELECT id, stock FROM catalog_items WHERE stock < 0",
     "session places out of range": """
