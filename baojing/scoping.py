@@ -5,9 +5,10 @@ from sqlalchemy import bindparam, false, or_, select, true
 
 from baojing.cache import ttl_cache
 from baojing.extensions import db
-from baojing.models.career import Enterprise, Event
 from baojing.models.members import BranchContact, Member
+from baojing.models.mentors import Enterprise, Event
 from baojing.models.org import COUNTY, TOWNSHIP, VILLAGE, OrgUnit
+from baojing.models.rankings import RankingPublication
 from baojing.models.users import (
     CLERK,
     COUNTY_ADMIN,
@@ -41,64 +42,41 @@ def member_scope(user: User) -> tuple[str, int | None]:
     return "none", None
 
 
-_SCOPE_COLUMN = {
-    "township": Member.township_id,
-    "village": Member.village_id,
-    "self": Member.id,
-    "mobile_org": Member.mobile_org_id,
-}
+# Where each scope kind is found: on Member itself, and on the tables that copy their
+# member's village and township (care cases, certificates, honours …), so that a
+# secretary's or a township's rows are one indexed range without a join to members.
+_MEMBER_COLUMNS = {"township": "township_id", "village": "village_id", "self": "id",
+                   "mobile_org": "mobile_org_id"}  # fmt: skip
+_COPIED_COLUMNS = {"township": "township_id", "village": "village_id", "self": "member_id"}
 
 
-def _condition(kind: str, value):
+def _condition(kind: str, model, value):
     if kind == "all":
         return true()
-    column = _SCOPE_COLUMN.get(kind)
-    return column == value if column is not None else false()
-
-
-def member_condition(user: User):
-    """SQL condition limiting members to those the user may see."""
-    kind, scope_id = member_scope(user)
-    return _condition(kind, scope_id)
-
-
-def copied_scope_condition(user: User, model):
-    """member_condition for a table that copies its member's village and township.
-
-    Care cases, pairings and service requests carry both, so a secretary's or a
-    township's rows are one indexed range without a join to members.
-    """
-    kind, scope_id = member_scope(user)
-    return _copied(kind, model, scope_id)
-
-
-def copied_scope_by_kind(kind: str, model):
-    """copied_scope_condition with the id left as the bind parameter :scope_id."""
-    return _copied(kind, model, bindparam("scope_id"))
-
-
-def _copied(kind: str, model, value):
-    if kind == "all":
-        return true()
-    # A table without member_id (an enterprise, a mentorship) has no "self" rows.
-    name = {"village": "village_id", "township": "township_id", "self": "member_id"}.get(kind)
+    name = (_MEMBER_COLUMNS if model is Member else _COPIED_COLUMNS).get(kind)
+    # A table without the column (an enterprise has no member_id) has no such rows.
     column = getattr(model, name, None) if name else None
     return column == value if column is not None else false()
 
 
+def member_condition(user: User, model=Member):
+    """SQL condition limiting rows of `model` to the members the user may see."""
+    kind, scope_id = member_scope(user)
+    return _condition(kind, model, scope_id)
+
+
+def member_condition_by_kind(kind: str, model=Member):
+    """member_condition with the id left as the bind parameter :scope_id, for a statement
+    built once per scope kind (a hot page's select)."""
+    return _condition(kind, model, bindparam("scope_id"))
+
+
 def get_scoped_or_404(user: User, model, row_id: int):
     """A row of such a table if the user may see it; otherwise 404."""
-    row = db.session.scalar(
-        select(model).where(model.id == row_id, copied_scope_condition(user, model))
-    )
+    row = db.session.scalar(select(model).where(model.id == row_id, member_condition(user, model)))
     if row is None:
         abort(404)
     return row
-
-
-def scope_condition(kind: str):
-    """member_condition with the id left as the bind parameter :scope_id (prebuilt statements)."""
-    return _condition(kind, bindparam("scope_id"))
 
 
 def get_member_or_404(user: User, member_id: int) -> Member:
@@ -226,7 +204,8 @@ def counter_scope(user: User) -> tuple[str, int | None]:
 
 
 def counter_condition(user: User):
-    return _condition(*counter_scope(user))
+    kind, scope_id = counter_scope(user)
+    return _condition(kind, Member, scope_id)
 
 
 def redemption_visible(user: User, redemption) -> bool:
@@ -243,7 +222,7 @@ def redemption_visible(user: User, redemption) -> bool:
     )
 
 
-# --- career: enterprises and events (township rules, no village narrowing) ---------------
+# --- mentors: enterprises and events (township rules, no village narrowing) ---------------
 
 
 def enterprise_condition(user: User):
@@ -262,4 +241,32 @@ def event_condition(user: User):
         return true()
     if user.role in (TOWNSHIP_OFFICER, VILLAGE_SECRETARY) and user.township_id:
         return or_(Event.township_id.is_(None), Event.township_id == user.township_id)
+    return false()
+
+
+# --- rankings: each online branch sees its own published ranking ------------------------
+
+
+def ranking_condition(user: User):
+    """Published rankings the user sees: the county all; a township, a village and a
+    member their own township's online branch; a user with no branch (the clerk) none."""
+    if user.role == COUNTY_ADMIN:
+        return true()
+    if user.role == MEMBER:
+        if not user.member_id:
+            return false()
+        township_id = select(Member.township_id).where(Member.id == user.member_id)
+        return RankingPublication.township_id == township_id.scalar_subquery()
+    if user.township_id:
+        return RankingPublication.township_id == user.township_id
+    return false()
+
+
+def ranking_townships_condition(user: User):
+    """Townships whose ranking the user may publish: the county any, an officer their own."""
+    cond = OrgUnit.kind == TOWNSHIP
+    if user.role == COUNTY_ADMIN:
+        return cond
+    if user.role == TOWNSHIP_OFFICER and user.township_id:
+        return cond & (OrgUnit.id == user.township_id)
     return false()

@@ -11,7 +11,7 @@ button asks for — for 向光明 (the demo `member` account's member, whose fir
 the demo `mentor`); also the page around it and the same list as a whole page (no htmx),
 for information. A page's ratio is its req/s over the mean of the two floor runs next to
 it. Once the servers have stopped, prints the EXPLAIN QUERY PLAN of the suggestion
-statement (services/career/suggestions.py) with the mentee's parameters, flags every full
+statement (services/mentors/suggestions.py) with the mentee's parameters, flags every full
 scan of members or mentor_profiles, times the statement and one whole request in-process,
 and — when the fragment misses its target, or with --profile — a cProfile of in-process
 requests. Prints a markdown table and writes bench/out/mentors.json. See bench/README.md.
@@ -161,7 +161,7 @@ def analyse(db_path: Path, mentee_id: int, paths: dict, cprofile: bool) -> dict:
 
     from baojing.extensions import db
     from baojing.models.members import Member
-    from baojing.services.career import suggestions
+    from baojing.services.mentors import suggestions
 
     app = _in_process_app(db_path)
     out: dict = {}
@@ -255,7 +255,7 @@ def _timed_parts(app) -> list[tuple[str, int, object, str]]:
 
     from baojing import security
     from baojing.blueprints.mentors import views
-    from baojing.services.career import suggestions
+    from baojing.services.mentors import suggestions
 
     return [
         ("before_request hooks (login gate, write intent, …)", 1, app, "preprocess_request"),

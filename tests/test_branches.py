@@ -14,7 +14,7 @@ from baojing.models import AuditEntry, LiaisonAssignment, Member
 from baojing.models.care import CareCase
 from baojing.models.org import MOBILE_ORG, ONLINE_BRANCH, VILLAGE, OrgUnit
 from baojing.models.users import User
-from baojing.services import org as svc
+from baojing.services import branches as svc
 from baojing.services.care import cases
 from tests import factories
 

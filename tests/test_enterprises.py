@@ -9,10 +9,10 @@ from sqlalchemy import func, select
 
 from baojing import money
 from baojing.dates import local_today
-from baojing.demo import career as demo_career_extra
+from baojing.demo import enterprises as demo_enterprises
 from baojing.extensions import db
 from baojing.models.audit import AuditEntry
-from baojing.models.career import (
+from baojing.models.mentors import (
     CreditSupport,
     Difficulty,
     Enterprise,
@@ -20,7 +20,7 @@ from baojing.models.career import (
     Invitation,
 )
 from baojing.services.audit_log import ACTION_LABELS
-from baojing.services.career import enterprises as svc
+from baojing.services.mentors import enterprises as svc
 from tests import factories
 
 TODAY = local_today
@@ -583,7 +583,7 @@ def test_a_second_township_officer_sees_only_their_own(org, login, new_client):
 
 
 def test_demo_data_adds_up_to_the_reports_figures(org):
-    counts = demo_career_extra.load(db.session, random.Random(1), TODAY(), org.users)
+    counts = demo_enterprises.load(db.session, random.Random(1), TODAY(), org.users)
     db.session.commit()
     totals = svc.totals(org.users["admin"]).total
     assert (money.wan(totals.lent_fen), totals.resolved) == ("12,000", 129)  # 1.2 亿元, 129 件

@@ -9,9 +9,9 @@ from sqlalchemy import func, select
 from baojing.dates import local_today
 from baojing.extensions import db
 from baojing.models.audit import AuditEntry
-from baojing.models.career import Event, HonourRecommendation, Invitation
+from baojing.models.mentors import Event, HonourRecommendation, Invitation
 from baojing.services.audit_log import ACTION_LABELS
-from baojing.services.career import honours as svc
+from baojing.services.mentors import honours as svc
 from tests import factories
 from tests.points_factories import fund
 

@@ -8,8 +8,8 @@ from sqlalchemy import event, false, func, select, text
 from sqlalchemy.exc import IntegrityError
 
 from baojing.extensions import db
-from baojing.models.career import MentorProfile, Mentorship
-from baojing.services.career import mentoring, suggestions
+from baojing.models.mentors import MentorProfile, Mentorship
+from baojing.services.mentors import mentoring, suggestions
 from tests import factories
 
 

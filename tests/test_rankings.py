@@ -61,6 +61,29 @@ def test_officer_publishes_a_frozen_ranking_with_shared_ranks(login, org, store)
     assert rankings.live_scores(org.townships["迁陵镇"].id, LAST_QUARTER)[tati.id] == 30
 
 
+def test_a_refused_publication_keeps_the_list_as_the_page_shows_it(login, org, store):
+    earlier = rankings.completed_quarters()[1]
+    c = login("admin")
+    assert publish(c, org, quarter=earlier).status_code == 303
+    assert publish(c, org).status_code == 303
+    index = c.get("/rankings/").get_data(as_text=True)
+    refused = publish(c, org)  # the same quarter again
+    assert refused.status_code == 422
+    body = refused.get_data(as_text=True)
+    for page in (index, body):  # newest quarter first, each with its township
+        shown = page[page.index("已公示") :]
+        assert shown.index(f"迁陵镇网络党支部 · {LAST_QUARTER}") < shown.index(
+            f"迁陵镇网络党支部 · {earlier}"
+        )
+    # A township officer publishes only their own township's ranking.
+    officer = login("township")
+    other = org.townships["葫芦镇"].id
+    assert f'value="{other}"' not in officer.get("/rankings/").get_data(as_text=True)
+    r = officer.post("/rankings/publish", {"township_id": other, "quarter": LAST_QUARTER})
+    assert r.status_code == 422
+    assert login("clerk").get("/rankings/").status_code == 403
+
+
 def test_members_see_masked_names_and_their_own_line(login, org, store):
     earn(org.members["tati"], 20, store.rule)
     earn(org.members["angdong"], 10, store.rule)

@@ -13,8 +13,8 @@ from sqlalchemy import and_, func, insert, or_, select
 from baojing import audit, security
 from baojing.dates import local_today
 from baojing.demo import care as demo_care
-from baojing.demo import career as demo_career_extra
 from baojing.demo import certificates as demo_certificates
+from baojing.demo import enterprises as demo_enterprises
 from baojing.demo import mentors as demo_mentors
 from baojing.demo import org as demo_org
 from baojing.demo import points as demo_points
@@ -355,7 +355,7 @@ def load(members: int = 300, today: date | None = None) -> dict:
     care = demo_care.load(session, rng, today, users)
     care |= demo_certificates.load(session, today, users)
     care |= demo_mentors.load(session, rng, today, users, DEMO_PASSWORD)
-    care |= demo_career_extra.load(session, rng, today, users)
+    care |= demo_enterprises.load(session, rng, today, users)
     # Last quarter's 比积分 of 迁陵镇, published, so that the page has something to show.
     session.flush()
     rankings.publish(users["township"], qianling, rankings.completed_quarters(1, today)[0])

@@ -11,8 +11,8 @@ from datetime import date, timedelta
 from sqlalchemy import insert, select
 
 from baojing import security
-from baojing.models.career import ACTIVE, MentorCheckin, MentorProfile, Mentorship
 from baojing.models.members import Member
+from baojing.models.mentors import ACTIVE, MentorCheckin, MentorProfile, Mentorship
 from baojing.models.types import utcnow
 from baojing.models.users import MEMBER, User
 

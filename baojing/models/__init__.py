@@ -10,7 +10,15 @@ from baojing.models.care import (
     ServiceRequest,
     ServiceUpdate,
 )
-from baojing.models.career import (
+from baojing.models.certificates import Certificate, PrintJob, SerialCounter, Transfer
+from baojing.models.members import (
+    BranchContact,
+    ContactLog,
+    LiaisonAssignment,
+    Member,
+    RegistrationVisit,
+)
+from baojing.models.mentors import (
     CreditSupport,
     Difficulty,
     Enterprise,
@@ -21,14 +29,6 @@ from baojing.models.career import (
     MentorCheckin,
     MentorProfile,
     Mentorship,
-)
-from baojing.models.certificates import Certificate, PrintJob, SerialCounter, Transfer
-from baojing.models.members import (
-    BranchContact,
-    ContactLog,
-    LiaisonAssignment,
-    Member,
-    RegistrationVisit,
 )
 from baojing.models.meta import AppMeta
 from baojing.models.org import OrgUnit

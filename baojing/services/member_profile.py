@@ -20,7 +20,7 @@ from baojing.models.members import (
 )
 from baojing.models.org import OrgUnit
 from baojing.models.users import User
-from baojing.scoping import member_scope, scope_condition
+from baojing.scoping import member_condition_by_kind, member_scope
 
 VISITS_SHOWN = 20
 CONTACTS_SHOWN = 10
@@ -51,7 +51,7 @@ def _member_statement(scope: str):
         .join(OrgUnit, OrgUnit.id == Member.village_id)
         .outerjoin(BranchContact, BranchContact.id == Member.liaison_id)
         .outerjoin(mobile_org, mobile_org.id == Member.mobile_org_id)
-        .where(Member.id == bindparam("member_id"), scope_condition(scope))
+        .where(Member.id == bindparam("member_id"), member_condition_by_kind(scope))
     )
 
 

@@ -25,7 +25,7 @@ from baojing.models.members import (
 from baojing.models.org import OrgUnit
 from baojing.models.types import utcnow
 from baojing.models.users import User
-from baojing.scoping import member_condition, member_scope, scope_condition
+from baojing.scoping import member_condition, member_condition_by_kind, member_scope
 from baojing.services import Conflict, RuleViolation, exports
 from baojing.services.idempotency import fingerprint, replayed
 from baojing.services.points import awards
@@ -173,7 +173,7 @@ SEARCH_CONDITIONS = {
 
 def _list_where(scope: str, search: str, by_province: bool, alert: str, by_village: bool):
     """The list's filters as one condition, values left as bind parameters (_list_filters)."""
-    conds = [scope_condition(scope), Member.status == ACTIVE]
+    conds = [member_condition_by_kind(scope), Member.status == ACTIVE]
     if search:
         conds.append(SEARCH_CONDITIONS[search]())
     if by_province:

@@ -9,6 +9,7 @@ from dataclasses import dataclass
 from datetime import date, timedelta
 
 from sqlalchemy import and_, case, func, select
+from sqlalchemy.orm import joinedload
 
 from baojing import audit
 from baojing.dates import local_today, quarter_of, quarter_start
@@ -24,6 +25,7 @@ from baojing.models.rankings import (
 )
 from baojing.models.types import utcnow
 from baojing.models.users import User
+from baojing.scoping import ranking_condition, ranking_townships_condition
 from baojing.services import DuplicateRequest, RuleViolation, exports
 from baojing.validators import mask_name
 
@@ -289,3 +291,20 @@ def answer(actor: User, objection: RankingObjection, text: str) -> RankingObject
     db.session.flush()
     audit.record("ranking.answer", objection, after={"publication_id": objection.publication_id})
     return objection
+
+
+def publishable_townships(user: User) -> list[tuple[int, str]]:
+    """(id, name) of the townships whose ranking the user may publish."""
+    stmt = select(OrgUnit.id, OrgUnit.name).where(ranking_townships_condition(user))
+    return [tuple(row) for row in db.session.execute(stmt.order_by(OrgUnit.id))]
+
+
+def publications(user: User, limit: int = 100) -> list[RankingPublication]:
+    """The rankings the user sees, newest quarter first, each with its township."""
+    return db.session.scalars(
+        select(RankingPublication)
+        .options(joinedload(RankingPublication.township))
+        .where(ranking_condition(user))
+        .order_by(RankingPublication.quarter.desc(), RankingPublication.township_id)
+        .limit(limit)
+    ).all()

@@ -13,9 +13,9 @@ from playwright.sync_api import expect
 from sqlalchemy import select
 
 from baojing.dates import local_today
-from baojing.demo import career as demo_career_extra
+from baojing.demo import enterprises as demo_enterprises
 from baojing.extensions import db
-from baojing.models.career import (
+from baojing.models.mentors import (
     CreditSupport,
     Difficulty,
     Enterprise,
@@ -26,7 +26,7 @@ from baojing.models.career import (
 from baojing.models.org import OrgUnit
 from baojing.models.users import User
 from baojing.money import wan, yuan
-from baojing.services.career import enterprises as svc
+from baojing.services.mentors import enterprises as svc
 from tests.browser.conftest import assert_no_horizontal_scroll, sign_in
 
 pytestmark = pytest.mark.browser
@@ -36,14 +36,14 @@ DIFFICULTY = "新茶上市前缺少冷库，存放困难（浏览器测试）"
 
 
 @pytest.fixture
-def career(live_server):
+def enterprises_app(live_server):
     """The demo's enterprises, honours and 春节座谈会 on top of the browser demo data."""
     with live_server.app.app_context():
         try:
             # Until `flask demo load` includes it, the browser demo has none of this part.
             if db.session.scalar(select(Enterprise.id).limit(1)) is None:
                 users = {u.username: u for u in db.session.scalars(select(User))}
-                demo_career_extra.load(db.session, random.Random(5), local_today(), users)
+                demo_enterprises.load(db.session, random.Random(5), local_today(), users)
                 db.session.commit()
         finally:
             db.session.remove()
@@ -79,9 +79,9 @@ def _visit_all(page, paths) -> None:
     _no_problems(page)
 
 
-def test_township_registers_an_enterprise_and_sees_it_in_the_totals(career, page):
+def test_township_registers_an_enterprise_and_sees_it_in_the_totals(enterprises_app, page):
     """登记企业 → 登记贷款 → 登记困难 → 协调解决 → 汇总 shows the loan and the difficulty."""
-    before = _totals_for(career, "township")
+    before = _totals_for(enterprises_app, "township")
     sign_in(page, "township")
     page.goto("/mentors/enterprises")
     assert_no_horizontal_scroll(page)
@@ -91,7 +91,7 @@ def test_township_registers_an_enterprise_and_sees_it_in_the_totals(career, page
     page.get_by_label("企业名称").fill(NAME)
     page.get_by_label("小微企业").check()
     expect(page.get_by_label("所属乡镇")).to_have_value(
-        str(career.scalar(select(OrgUnit.id).where(OrgUnit.name == "迁陵镇")))
+        str(enterprises_app.scalar(select(OrgUnit.id).where(OrgUnit.name == "迁陵镇")))
     )
     page.get_by_label("经营地点").fill("浙江省宁波市北仑区")
     page.get_by_label("行业").fill("茶叶")
@@ -100,7 +100,7 @@ def test_township_registers_an_enterprise_and_sees_it_in_the_totals(career, page
     assert_no_horizontal_scroll(page)
     with page.expect_navigation():
         page.get_by_role("button", name="登记", exact=True).click()
-    enterprise_id = career.scalar(select(Enterprise.id).where(Enterprise.name == NAME))
+    enterprise_id = enterprises_app.scalar(select(Enterprise.id).where(Enterprise.name == NAME))
     assert urlsplit(page.url).path == f"/mentors/enterprises/{enterprise_id}"
     expect(page.locator("#messages .flash.success")).to_have_text(f"已登记：{NAME}")
     expect(page.get_by_role("heading", name=NAME)).to_be_visible()
@@ -115,7 +115,9 @@ def test_township_registers_an_enterprise_and_sees_it_in_the_totals(career, page
     expect(page.locator("#amount-error")).to_have_text("金额不能为负数")
     expect(page.get_by_label("金额（元）")).to_have_attribute("aria-invalid", "true")
     assert (
-        career.scalar(select(CreditSupport.id).where(CreditSupport.enterprise_id == enterprise_id))
+        enterprises_app.scalar(
+            select(CreditSupport.id).where(CreditSupport.enterprise_id == enterprise_id)
+        )
         is None
     )
     assert_no_horizontal_scroll(page)
@@ -144,7 +146,9 @@ def test_township_registers_an_enterprise_and_sees_it_in_the_totals(career, page
     expect(item.locator(".badge")).to_have_text("已解决")
     expect(item).to_contain_text("县供销社")
     assert (
-        career.scalar(select(Difficulty.resolved_on).where(Difficulty.description == DIFFICULTY))
+        enterprises_app.scalar(
+            select(Difficulty.resolved_on).where(Difficulty.description == DIFFICULTY)
+        )
         == local_today()
     )
 
@@ -165,15 +169,15 @@ def test_township_registers_an_enterprise_and_sees_it_in_the_totals(career, page
     _no_problems(page, f"/mentors/enterprises/{enterprise_id}/credits")
 
 
-def test_township_pages_fit(career, page):
-    qianling = career.scalar(select(OrgUnit.id).where(OrgUnit.name == "迁陵镇"))
+def test_township_pages_fit(enterprises_app, page):
+    qianling = enterprises_app.scalar(select(OrgUnit.id).where(OrgUnit.name == "迁陵镇"))
     # Which of 迁陵镇's enterprises the demo gave a loan depends on the day it was loaded.
     in_qianling = select(Enterprise.id).where(Enterprise.township_id == qianling)
-    credit = _first(career, CreditSupport, CreditSupport.enterprise_id.in_(in_qianling))
-    enterprise = career.scalar(
+    credit = _first(enterprises_app, CreditSupport, CreditSupport.enterprise_id.in_(in_qianling))
+    enterprise = enterprises_app.scalar(
         select(CreditSupport.enterprise_id).where(CreditSupport.id == credit)
     )
-    with career.app.app_context():
+    with enterprises_app.app.app_context():
         try:
             open_difficulty = db.session.execute(
                 select(Difficulty.enterprise_id, Difficulty.id)
@@ -183,18 +187,20 @@ def test_township_pages_fit(career, page):
             ).first()
         finally:
             db.session.remove()
-    honour = _first(career, HonourRecommendation, HonourRecommendation.township_id == qianling)
-    meeting = _first(career, Event, Event.township_id.is_(None))
+    honour = _first(
+        enterprises_app, HonourRecommendation, HonourRecommendation.township_id == qianling
+    )
+    meeting = _first(enterprises_app, Event, Event.township_id.is_(None))
     sign_in(page, "township")
     paths = [
         "/mentors/enterprises", "/mentors/enterprises?q=茶", "/mentors/enterprises/new",
         f"/mentors/enterprises/{enterprise}", f"/mentors/enterprises/{enterprise}/members",
         f"/mentors/enterprises/{enterprise}/credits/{credit}", "/mentors/enterprises/totals",
         "/mentors/honours", "/mentors/honours?status=all", "/mentors/honours/pick",
-        f"/mentors/honours/new?member_id={career.member_id}", f"/mentors/honours/{honour}",
+        f"/mentors/honours/new?member_id={enterprises_app.member_id}", f"/mentors/honours/{honour}",
         "/mentors/events", "/mentors/events?past=1", "/mentors/events/new",
         f"/mentors/events/{meeting}", f"/mentors/events/{meeting}/invite",
-        f"/mentors/events/{meeting}/invite?village={career.village_id}",
+        f"/mentors/events/{meeting}/invite?village={enterprises_app.village_id}",
     ]  # fmt: skip
     if open_difficulty:
         owner, difficulty = open_difficulty
@@ -203,10 +209,10 @@ def test_township_pages_fit(career, page):
 
     # The member search as the picker runs it (by POST): results fit too.
     page.goto(f"/mentors/enterprises/{enterprise}/members")
-    page.get_by_label("找到党员").fill(career.member_name)
+    page.get_by_label("找到党员").fill(enterprises_app.member_name)
     with page.expect_navigation():
         page.get_by_role("button", name="查找").click()
-    expect(page.locator("#found li").first).to_contain_text(career.member_name)
+    expect(page.locator("#found li").first).to_contain_text(enterprises_app.member_name)
     assert_no_horizontal_scroll(page)
 
     # A meeting today: invite a village, then tick who came on the checklist.
@@ -216,7 +222,7 @@ def test_township_pages_fit(career, page):
     with page.expect_navigation():
         page.get_by_role("button", name="创建，下一步邀请党员").click()
     assert urlsplit(page.url).path.endswith("/invite")
-    page.get_by_label("村党支部").select_option(str(career.village_id))
+    page.get_by_label("村党支部").select_option(str(enterprises_app.village_id))
     with page.expect_navigation():
         page.get_by_role("button", name="选择").click()
     assert_no_horizontal_scroll(page)
@@ -227,8 +233,8 @@ def test_township_pages_fit(career, page):
     assert invited > 1
     filter_box = page.locator("[data-filter-checks]")
     expect(filter_box).to_be_visible()
-    filter_box.fill(career.member_name)
-    row = page.locator("#invited label", has_text=f"{career.member_name}（")
+    filter_box.fill(enterprises_app.member_name)
+    row = page.locator("#invited label", has_text=f"{enterprises_app.member_name}（")
     expect(row).to_be_visible()
     # Ticked right after typing in the filter: the count must not push the boxes around.
     row.locator("input[type=checkbox]").check()
@@ -243,12 +249,12 @@ def test_township_pages_fit(career, page):
     _no_problems(page)
 
 
-def test_county_admin_pages_fit(career, page):
-    enterprise = _first(career, Enterprise)
-    honour = career.scalar(
+def test_county_admin_pages_fit(enterprises_app, page):
+    enterprise = _first(enterprises_app, Enterprise)
+    honour = enterprises_app.scalar(
         select(HonourRecommendation.id).where(HonourRecommendation.status == "reviewing")
-    ) or _first(career, HonourRecommendation)
-    meeting = _first(career, Event, Event.township_id.is_(None))
+    ) or _first(enterprises_app, HonourRecommendation)
+    meeting = _first(enterprises_app, Event, Event.township_id.is_(None))
     sign_in(page, "admin")
     _visit_all(page, [
         "/mentors/enterprises", "/mentors/enterprises/totals", "/mentors/enterprises/new",
@@ -258,14 +264,14 @@ def test_county_admin_pages_fit(career, page):
     ])  # fmt: skip
     page.goto("/mentors/enterprises/totals")
     expect(page.locator("table tbody tr")).not_to_have_count(0)
-    lent = _totals_for(career, "admin").lent_fen
+    lent = _totals_for(enterprises_app, "admin").lent_fen
     expect(page.locator("[data-figure=lent-yuan]")).to_have_text(yuan(lent))
 
 
-def test_secretary_pages_fit(career, page):
-    qianling = career.scalar(select(OrgUnit.id).where(OrgUnit.name == "迁陵镇"))
-    enterprise = _first(career, Enterprise, Enterprise.township_id == qianling)
-    meeting = _first(career, Event, Event.township_id.is_(None))
+def test_secretary_pages_fit(enterprises_app, page):
+    qianling = enterprises_app.scalar(select(OrgUnit.id).where(OrgUnit.name == "迁陵镇"))
+    enterprise = _first(enterprises_app, Enterprise, Enterprise.township_id == qianling)
+    meeting = _first(enterprises_app, Event, Event.township_id.is_(None))
     sign_in(page, "secretary")
     _visit_all(page, [
         "/mentors/enterprises", f"/mentors/enterprises/{enterprise}", "/mentors/honours",
@@ -274,8 +280,10 @@ def test_secretary_pages_fit(career, page):
     ])  # fmt: skip
 
 
-def test_member_answers_the_spring_festival_invitation(career, page):
-    invitation = _first(career, Invitation, Invitation.member_id == career.member_id)
+def test_member_answers_the_spring_festival_invitation(enterprises_app, page):
+    invitation = _first(
+        enterprises_app, Invitation, Invitation.member_id == enterprises_app.member_id
+    )
     sign_in(page, "member")
     _visit_all(page, ["/mentors/events"])
     card = page.locator(f"#invitation-{invitation}")
@@ -287,7 +295,10 @@ def test_member_answers_the_spring_festival_invitation(career, page):
     card = page.locator(f"#invitation-{invitation}")
     expect(card.locator(".badge").first).to_have_text("将参加")
     expect(card.get_by_role("button", name="将参加")).to_have_attribute("aria-pressed", "true")
-    assert career.scalar(select(Invitation.status).where(Invitation.id == invitation)) == "accepted"
+    assert (
+        enterprises_app.scalar(select(Invitation.status).where(Invitation.id == invitation))
+        == "accepted"
+    )
     for button in card.get_by_role("button").all():
         box = button.bounding_box()
         assert box["height"] >= 44 and box["x"] + box["width"] <= 360, box

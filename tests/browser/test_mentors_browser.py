@@ -13,7 +13,7 @@ from playwright.sync_api import expect
 from sqlalchemy import select
 
 from baojing.extensions import db
-from baojing.models.career import MentorProfile, Mentorship
+from baojing.models.mentors import MentorProfile, Mentorship
 from baojing.models.users import User
 from tests.browser.conftest import (
     PageProblems,

@@ -1,7 +1,7 @@
 """Forms for the org tree's upkeep: a unit, its contact person, closing, moving members.
 
 Lengths are checked here for a quick answer; names, codes, phone numbers and the
-publish choice are the service's rules (services/org.py), told next to the same fields.
+publish choice are the service's rules (services/branches.py), told next to the same fields.
 """
 
 from wtforms import RadioField, SelectField, SelectMultipleField, widgets
@@ -9,7 +9,7 @@ from wtforms.validators import InputRequired, Optional
 
 from baojing.blueprints.formtools import Form, options, request_id_field, text_field
 from baojing.models.org import KIND_LABELS, PUBLISH_CHOICES
-from baojing.services import org as svc
+from baojing.services import branches as svc
 
 
 class ContactForm(Form):

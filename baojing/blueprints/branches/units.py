@@ -22,8 +22,8 @@ from baojing.models.members import Member
 from baojing.models.org import MOBILE_ORG, OrgUnit
 from baojing.models.users import COUNTY_ADMIN
 from baojing.scoping import get_member_or_404, get_org_unit_or_404
+from baojing.services import branches as svc
 from baojing.services import members as member_search
-from baojing.services import org as svc
 from baojing.services.paging import fetch_page
 
 MOVE_PER_PAGE = 50

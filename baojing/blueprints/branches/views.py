@@ -12,7 +12,7 @@ from baojing.blueprints.params import int_param
 from baojing.extensions import db
 from baojing.models.org import KIND_LABELS, MOBILE_ORG, PUBLISH_CHOICES, TOWNSHIP, VILLAGE, OrgUnit
 from baojing.scoping import get_org_unit_or_404, township_choices
-from baojing.services import org as svc
+from baojing.services import branches as svc
 from baojing.services.paging import fetch_page
 
 PARTICIPANTS_PER_PAGE = 20

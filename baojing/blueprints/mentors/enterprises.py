@@ -23,13 +23,13 @@ from baojing.blueprints.mentors.forms_enterprise import (
 from baojing.blueprints.params import int_param
 from baojing.dates import local_today
 from baojing.extensions import db
-from baojing.models.career import CREDIT_STATUSES, ENTERPRISE_KINDS, Enterprise
+from baojing.models.mentors import CREDIT_STATUSES, ENTERPRISE_KINDS, Enterprise
 from baojing.models.org import OrgUnit
 from baojing.models.users import COUNTY_ADMIN
 from baojing.money import yuan
 from baojing.scoping import get_member_or_404, township_choices
 from baojing.services import members as member_search
-from baojing.services.career import enterprises as svc
+from baojing.services.mentors import enterprises as svc
 
 LABELS = {
     "enterprise_kinds": ENTERPRISE_KINDS,

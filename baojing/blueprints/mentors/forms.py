@@ -4,7 +4,7 @@ from wtforms import BooleanField, DateField, HiddenField, IntegerField, RadioFie
 from wtforms.validators import InputRequired, NumberRange
 
 from baojing.blueprints.formtools import Form, options, request_id_field, text_field
-from baojing.models.career import OUTCOMES, SITUATIONS
+from baojing.models.mentors import OUTCOMES, SITUATIONS
 
 
 class MentorProfileForm(Form):

@@ -18,9 +18,9 @@ from baojing.blueprints.formtools import (
     strip_text,
     text_field,
 )
-from baojing.models.career import CREDIT_STATUSES, ENTERPRISE_KINDS
+from baojing.models.mentors import CREDIT_STATUSES, ENTERPRISE_KINDS
 from baojing.money import parse_yuan
-from baojing.services.career.enterprises import MAX_PARTY_MEMBERS, MAX_YUAN, MEMBER_ROLES
+from baojing.services.mentors.enterprises import MAX_PARTY_MEMBERS, MAX_YUAN, MEMBER_ROLES
 
 
 class EnterpriseForm(Form):

@@ -4,8 +4,8 @@ from wtforms import RadioField, SelectField, SelectMultipleField, widgets
 from wtforms.validators import InputRequired
 
 from baojing.blueprints.formtools import Form, date_field, options, request_id_field, text_field
-from baojing.models.career import HONOURS
-from baojing.services.career.honours import ANSWERS
+from baojing.models.mentors import HONOURS
+from baojing.services.mentors.honours import ANSWERS
 
 
 class RecommendForm(Form):

@@ -22,7 +22,7 @@ from baojing.blueprints.mentors.forms_honours import (
 )
 from baojing.blueprints.params import int_param
 from baojing.dates import local_today
-from baojing.models.career import (
+from baojing.models.mentors import (
     HONOUR_STATUSES,
     HONOURS,
     INVITATION_STATUSES,
@@ -39,7 +39,7 @@ from baojing.scoping import (
     village_choices,
 )
 from baojing.services import members as member_search
-from baojing.services.career import honours as svc
+from baojing.services.mentors import honours as svc
 from baojing.services.points.ledger import balance_of
 
 LABELS = {

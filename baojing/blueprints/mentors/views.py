@@ -19,7 +19,7 @@ from baojing.blueprints.mentors.forms import (
 from baojing.blueprints.params import int_param
 from baojing.dates import local_today
 from baojing.extensions import db
-from baojing.models.career import (
+from baojing.models.mentors import (
     MENTORSHIP_STATUSES,
     OUTCOMES,
     SITUATIONS,
@@ -28,7 +28,7 @@ from baojing.models.career import (
 )
 from baojing.models.users import MEMBER
 from baojing.scoping import REGISTRY_ROLES, get_member_or_404
-from baojing.services.career import mentoring, suggestions
+from baojing.services.mentors import mentoring, suggestions
 
 LABELS = {"statuses": MENTORSHIP_STATUSES, "situations": SITUATIONS, "outcomes": OUTCOMES}
 

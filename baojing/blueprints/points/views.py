@@ -21,7 +21,7 @@ from baojing.blueprints.store.forms import ReverseForm
 from baojing.dates import local_today
 from baojing.extensions import db
 from baojing.models.members import ACTIVE, Member
-from baojing.models.points import AUTO_SOURCES, PointEntry, PointRule
+from baojing.models.points import AUTO_SOURCES, PointRule
 from baojing.models.users import COUNTY_ADMIN, MEMBER, VILLAGE_SECRETARY
 from baojing.scoping import (
     REGISTRY_ROLES,
@@ -131,7 +131,7 @@ def member_points(member_id: int):
                 flash(f"已登记：{member.name} {sign}{entry.points} 分（{rule.name}）", "success")
                 return redirect(url_for("points.member_points", member_id=member.id), 303)
     page = int_param("page") or 1
-    lines, pages = history.entries(member.id, page)
+    lines, pages = history.entries(member.id, page, viewer=current_user)
     return render_template(
         "points/member.html", member=member, balance=ledger.balance_of(member.id),
         lines=lines, page=page, pages=pages, form=form, reverse_form=ReverseForm(formdata=None),
@@ -179,14 +179,10 @@ def reverse_entry(member_id: int, entry_id: int):
     """Undo a mistaken award or deduction with a compensating entry."""
     require_role(*REGISTRY_ROLES)
     member = get_member_or_404(current_user, member_id)
-    entry = db.session.scalar(
-        select(PointEntry).where(PointEntry.id == entry_id, PointEntry.member_id == member.id)
-    )
+    entry = awards.member_entry(member, entry_id)
     if entry is None or entry.kind not in ("earn", "deduct"):
         abort(404)
-    # Only whoever may apply the rule may undo it; an automatic award is undone by
-    # cancelling the record that earned it (the 上门登记), not here.
-    if entry.rule is None or current_user.role not in entry.rule.roles or entry.source_type:
+    if not awards.may_undo(current_user, entry):
         abort(403)
     form = ReverseForm()
     if form.validate_on_submit():

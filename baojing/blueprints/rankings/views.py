@@ -3,7 +3,6 @@
 from flask import abort, flash, redirect, render_template, url_for
 from flask_login import current_user
 from sqlalchemy import select
-from sqlalchemy.orm import joinedload
 
 from baojing.blueprints.downloads import send_xlsx
 from baojing.blueprints.formtools import commit_or_errors, new_request_id, options
@@ -12,41 +11,32 @@ from baojing.blueprints.rankings import bp
 from baojing.blueprints.rankings.forms import AmendForm, AnswerForm, ObjectionForm, PublishForm
 from baojing.dates import local_today
 from baojing.extensions import db
-from baojing.models.members import Member
-from baojing.models.org import TOWNSHIP, OrgUnit
+from baojing.models.org import OrgUnit
 from baojing.models.rankings import RankingObjection, RankingPublication
-from baojing.models.users import COUNTY_ADMIN, MEMBER, TOWNSHIP_OFFICER
+from baojing.models.users import (
+    COUNTY_ADMIN,
+    MEMBER,
+    ORG_LEADER,
+    TOWNSHIP_OFFICER,
+    VILLAGE_SECRETARY,
+)
+from baojing.scoping import ranking_condition
 from baojing.services import rankings as svc
 
 PUBLISHER_ROLES = (COUNTY_ADMIN, TOWNSHIP_OFFICER)
+RANKING_ROLES = (*PUBLISHER_ROLES, VILLAGE_SECRETARY, ORG_LEADER, MEMBER)
 
 
-def _own_township_id() -> int | None:
-    """The township whose online branch the user belongs to (None for the county)."""
-    if current_user.role == COUNTY_ADMIN:
-        return None
-    if current_user.role == MEMBER:
-        if not current_user.member_id:
-            abort(404)
-        return db.session.scalar(
-            select(Member.township_id).where(Member.id == current_user.member_id)
-        )
-    if current_user.org_unit_id:
-        return current_user.township_id
-    abort(403)  # the clerk has no branch
-
-
-def _publication_condition():
-    township_id = _own_township_id()
-    if township_id is None:
-        return RankingPublication.id.is_not(None)
-    return RankingPublication.township_id == township_id
+@bp.before_request
+def _has_a_branch():
+    # The clerk serves the store and belongs to no online branch.
+    require_role(*RANKING_ROLES)
 
 
 def _get_publication_or_404(publication_id: int) -> RankingPublication:
     found = db.session.scalar(
         select(RankingPublication).where(
-            RankingPublication.id == publication_id, _publication_condition()
+            RankingPublication.id == publication_id, ranking_condition(current_user)
         )
     )
     if found is None:
@@ -56,28 +46,23 @@ def _get_publication_or_404(publication_id: int) -> RankingPublication:
 
 def _publish_form(formdata=True) -> PublishForm:
     form = PublishForm() if formdata else PublishForm(formdata=None)
-    townships = select(OrgUnit.id, OrgUnit.name).where(OrgUnit.kind == TOWNSHIP)
-    if current_user.role != COUNTY_ADMIN:
-        townships = townships.where(OrgUnit.id == current_user.township_id)
     form.township_id.choices = options(
-        (tid, f"{name}网络党支部")
-        for tid, name in db.session.execute(townships.order_by(OrgUnit.id))
+        (tid, f"{name}网络党支部") for tid, name in svc.publishable_townships(current_user)
     )
     form.quarter.choices = options((q, q) for q in svc.completed_quarters())
     return form
 
 
+def _index(form=None, status=200):
+    if form is None and current_user.role in PUBLISHER_ROLES:
+        form = _publish_form(formdata=False)
+    publications = svc.publications(current_user)
+    return render_template("rankings/index.html", publications=publications, form=form), status
+
+
 @bp.get("/")
 def index():
-    publications = db.session.scalars(
-        select(RankingPublication)
-        .options(joinedload(RankingPublication.township))
-        .where(_publication_condition())
-        .order_by(RankingPublication.quarter.desc(), RankingPublication.township_id)
-        .limit(100)
-    ).all()
-    form = _publish_form(formdata=False) if current_user.role in PUBLISHER_ROLES else None
-    return render_template("rankings/index.html", publications=publications, form=form)
+    return _index()
 
 
 @bp.post("/publish")
@@ -85,17 +70,14 @@ def publish():
     require_role(*PUBLISHER_ROLES)
     form = _publish_form()
     if form.validate_on_submit():
-        township = db.session.get(OrgUnit, form.township_id.data)
+        township = db.session.get(OrgUnit, form.township_id.data)  # a choice: in scope
         ok, publication = commit_or_errors(
             form, lambda: svc.publish(current_user, township, form.quarter.data)
         )
         if ok:
             flash(f"已公示 {township.name} {publication.quarter} 积分排名", "success")
             return redirect(url_for("rankings.show", publication_id=publication.id), 303)
-    publications = db.session.scalars(
-        select(RankingPublication).where(_publication_condition()).limit(100)
-    ).all()
-    return render_template("rankings/index.html", publications=publications, form=form), 422
+    return _index(form, 422)
 
 
 def _viewer() -> tuple[bool, int | None]:

@@ -13,7 +13,7 @@ from baojing.db import done_writing
 from baojing.extensions import db
 from baojing.models.roster import PREVIEWED, RosterImport
 from baojing.models.users import COUNTY_ADMIN, TOWNSHIP_OFFICER
-from baojing.scoping import copied_scope_condition, get_scoped_or_404
+from baojing.scoping import get_scoped_or_404, member_condition
 from baojing.services import RuleViolation
 from baojing.services.roster import fields, jobs
 from baojing.uploads import accepts_upload
@@ -55,7 +55,7 @@ def upload():
     status = 422 if form.is_submitted() else 200
     recent = db.session.scalars(
         select(RosterImport)
-        .where(copied_scope_condition(current_user, RosterImport))
+        .where(member_condition(current_user, RosterImport))
         .order_by(RosterImport.id.desc())
         .limit(RECENT_SHOWN)
     )

@@ -25,7 +25,7 @@ from baojing.models.members import ACTIVE, Member
 from baojing.models.meta import AppMeta
 from baojing.models.types import utcnow
 from baojing.models.users import MEMBER, User
-from baojing.scoping import copied_scope_condition
+from baojing.scoping import member_condition
 from baojing.services import RuleViolation
 from baojing.services.care import photos as photo_files
 from baojing.services.idempotency import keyed, logged_key, replayed, replayed_in_log
@@ -221,7 +221,7 @@ def photo_in_scope(user: User, photo_id: int) -> CarePhoto | None:
         select(CarePhoto)
         .join(CareVisit, CareVisit.id == CarePhoto.visit_id)
         .join(CareCase, CareCase.id == CareVisit.case_id)
-        .where(CarePhoto.id == photo_id, copied_scope_condition(user, CareCase))
+        .where(CarePhoto.id == photo_id, member_condition(user, CareCase))
     )
     if user.role == MEMBER:
         stmt = stmt.where(CareVisit.shared_with_member.is_(True))

@@ -22,7 +22,7 @@ from baojing.models.care import (
 from baojing.models.members import Member
 from baojing.models.org import OrgUnit
 from baojing.models.users import User
-from baojing.scoping import copied_scope_condition
+from baojing.scoping import member_condition
 from baojing.services import exports
 from baojing.services.paging import Page, fetch_page
 
@@ -53,7 +53,7 @@ def _cases(user: User, status: str, kind: str, today: date, *more_columns):
         )  # fmt: skip
         .join(Member, Member.id == CareCase.member_id)
         .join(village, village.c.id == CareCase.village_id)
-        .where(copied_scope_condition(user, CareCase))
+        .where(member_condition(user, CareCase))
     )
     if status in ("pending", "overdue"):
         stmt = stmt.where(CareCase.status.in_(PENDING))
@@ -118,7 +118,7 @@ def pairings(user: User, today: date, *, idle_only: bool, page: int) -> Page:
         )  # fmt: skip
         .join(Member, Member.id == FamilyPairing.member_id)
         .join(village, village.c.id == FamilyPairing.village_id)
-        .where(copied_scope_condition(user, FamilyPairing), FamilyPairing.ended_on.is_(None))
+        .where(member_condition(user, FamilyPairing), FamilyPairing.ended_on.is_(None))
         .order_by(FamilyPairing.village_id, Member.name, FamilyPairing.id)
     )
     if idle_only:
@@ -143,7 +143,7 @@ def requests(user: User, *, status: str, page: int) -> Page:
             Member.name.label("member_name"),
         )  # fmt: skip
         .join(Member, Member.id == ServiceRequest.member_id)
-        .where(copied_scope_condition(user, ServiceRequest))
+        .where(member_condition(user, ServiceRequest))
     )
     if status == "waiting":
         stmt = stmt.where(ServiceRequest.status.in_(SERVICE_WAITING)).order_by(

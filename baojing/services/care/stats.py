@@ -12,7 +12,7 @@ from baojing.models.care import PENDING, CareCase
 from baojing.models.members import Member
 from baojing.models.org import OrgUnit
 from baojing.models.users import User
-from baojing.scoping import copied_scope_condition
+from baojing.scoping import member_condition
 
 OVERDUE_SHOWN = 100
 
@@ -29,7 +29,7 @@ class CareStats:
 
 def care_stats(user: User, today: date, months: int = 12) -> CareStats:
     conn = db.session.connection()
-    in_scope = copied_scope_condition(user, CareCase)
+    in_scope = member_condition(user, CareCase)
     since = months_before(today, months - 1).replace(day=1)
     village = OrgUnit.__table__.alias("village")
 

@@ -25,7 +25,7 @@ from baojing.models.care import (
 from baojing.models.members import Member
 from baojing.models.org import OrgUnit
 from baojing.models.users import User
-from baojing.scoping import copied_scope_by_kind, member_scope
+from baojing.scoping import member_condition_by_kind, member_scope
 
 CASES_SHOWN = 15
 OTHERS_SHOWN = 5
@@ -50,7 +50,7 @@ def _uncorrelated(count, label: str):
 
 
 def _pending(scope: str):
-    return and_(copied_scope_by_kind(scope, CareCase), CareCase.status.in_(PENDING))
+    return and_(member_condition_by_kind(scope, CareCase), CareCase.status.in_(PENDING))
 
 
 @functools.lru_cache(maxsize=8)
@@ -88,7 +88,7 @@ def _statements(scope: str):
         cases = cases.join(village, village.c.id == CareCase.village_id)
 
     waiting = and_(
-        copied_scope_by_kind(scope, ServiceRequest), ServiceRequest.status.in_(SERVICE_WAITING)
+        member_condition_by_kind(scope, ServiceRequest), ServiceRequest.status.in_(SERVICE_WAITING)
     )
     requests = (
         select(
@@ -110,7 +110,7 @@ def _statements(scope: str):
         PairingHelp.pairing_id == FamilyPairing.id, PairingHelp.helped_on >= bindparam("season")
     )
     idle = and_(
-        copied_scope_by_kind(scope, FamilyPairing), FamilyPairing.ended_on.is_(None), ~helped
+        member_condition_by_kind(scope, FamilyPairing), FamilyPairing.ended_on.is_(None), ~helped
     )
     last_help = (
         select(func.max(PairingHelp.helped_on))

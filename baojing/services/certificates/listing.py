@@ -17,7 +17,7 @@ from baojing.models.certificates import (
 from baojing.models.members import Member
 from baojing.models.org import OrgUnit
 from baojing.models.users import User
-from baojing.scoping import copied_scope_condition
+from baojing.scoping import member_condition
 from baojing.services import exports
 from baojing.services.paging import Page, fetch_page
 
@@ -43,7 +43,7 @@ def _certificates(user: User, status: str, today: date, *more_columns):
     stmt = (
         select(*_ROW_COLUMNS, Member.name.label("member_name"), *more_columns)
         .join(Member, Member.id == Certificate.member_id)
-        .where(copied_scope_condition(user, Certificate))
+        .where(member_condition(user, Certificate))
     )
     if status == "due":
         stmt = stmt.where(
@@ -106,7 +106,7 @@ def of_member(member_id: int) -> list:
 
 def _due_conditions(user: User, today: date) -> list:
     return [
-        copied_scope_condition(user, Certificate),
+        member_condition(user, Certificate),
         Certificate.status == VALID,
         Certificate.kind == "card",
         Certificate.valid_until <= today + timedelta(days=RENEWAL_WINDOW_DAYS),
@@ -148,7 +148,7 @@ def transfers(user: User, *, status: str, today: date, page: int = 1) -> Page:
             Member.name.label("member_name"),
         )  # fmt: skip
         .join(Member, Member.id == Transfer.member_id)
-        .where(copied_scope_condition(user, Transfer))
+        .where(member_condition(user, Transfer))
         .order_by(Transfer.issued_on.desc(), Transfer.id.desc())
     )
     if status in ("pending", "overdue"):

@@ -189,6 +189,22 @@ def auto_award(
     return outcome.entry
 
 
+def may_undo(user: User, entry: PointEntry) -> bool:
+    """Only whoever may apply the rule may undo an award or a deduction by hand; an
+    automatic award is undone by cancelling the record that earned it (the 上门登记)."""
+    return (
+        entry.kind in (EARN, DEDUCT) and entry.rule is not None
+        and not entry.source_type and user.role in entry.rule.roles
+    )  # fmt: skip
+
+
+def member_entry(member: Member, entry_id: int) -> PointEntry | None:
+    """One entry of this member's ledger (None for another member's)."""
+    return db.session.scalar(
+        select(PointEntry).where(PointEntry.id == entry_id, PointEntry.member_id == member.id)
+    )
+
+
 def reverse_entry(entry: PointEntry, actor: User | None, reason: str) -> PointEntry | None:
     """Undo an award or a deduction with a new entry; None if it was already undone.
 

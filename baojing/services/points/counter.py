@@ -24,7 +24,7 @@ from baojing.models.points import (
     Redemption,
 )
 from baojing.models.users import User
-from baojing.scoping import counter_scope, scope_condition
+from baojing.scoping import counter_scope, member_condition_by_kind
 from baojing.services.members import SEARCH_CONDITIONS, search_kind
 from baojing.validators import mask_phone
 
@@ -52,7 +52,7 @@ _PREFIX_COLUMNS = {"name": Member.name, "phone": Member.phone}
 
 @functools.lru_cache(maxsize=64)
 def _lookup_statement(scope: str, search: str, prefix: bool):
-    conds = [scope_condition(scope), Member.status == ACTIVE]
+    conds = [member_condition_by_kind(scope), Member.status == ACTIVE]
     if search == "id":
         conds.append(Member.id == bindparam("member_id"))
     elif prefix:
@@ -91,7 +91,11 @@ def _head_statement(scope: str):
     return (
         select(Member.id, Member.name, OrgUnit.name)
         .join(OrgUnit, OrgUnit.id == Member.village_id)
-        .where(Member.id == bindparam("member_id"), Member.status == ACTIVE, scope_condition(scope))
+        .where(
+            Member.id == bindparam("member_id"),
+            Member.status == ACTIVE,
+            member_condition_by_kind(scope),
+        )
     )
 
 

@@ -20,6 +20,7 @@ from baojing.models.points import (
 )
 from baojing.models.users import User
 from baojing.services import exports
+from baojing.services.points import awards
 
 PER_PAGE = 30
 
@@ -35,12 +36,12 @@ class Line:
     serial: str | None
     by: str
     reversed: bool
-    # Who may undo it by hand: the rule's awarders; never an automatic award.
-    undo_roles: tuple[str, ...] = ()
+    undoable: bool = False  # by the viewer, by hand (awards.may_undo)
 
 
-def entries(member_id: int, page: int = 1) -> tuple[list[Line], int]:
-    """One page of the member's ledger, newest first, and the number of pages."""
+def entries(member_id: int, page: int = 1, viewer: User | None = None) -> tuple[list[Line], int]:
+    """One page of the member's ledger, newest first, and the number of pages; with
+    a viewer, which lines they may undo."""
     total = db.session.scalar(
         select(func.count()).select_from(PointEntry).where(PointEntry.member_id == member_id)
     )
@@ -76,7 +77,7 @@ def entries(member_id: int, page: int = 1) -> tuple[list[Line], int]:
             serial=e.redemption.serial if e.redemption else None,
             by=e.created_by.display_name if e.created_by else "系统",
             reversed=e.id in reversed_ids,
-            undo_roles=tuple(e.rule.roles) if e.rule and not e.source_type else (),
+            undoable=viewer is not None and awards.may_undo(viewer, e),
         )
         for e in rows
     ]

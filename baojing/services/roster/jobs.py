@@ -39,7 +39,7 @@ from baojing.models.roster import (
 )
 from baojing.models.types import utcnow
 from baojing.models.users import COUNTY_ADMIN, TOWNSHIP_OFFICER, User
-from baojing.services import RuleViolation, exports, org
+from baojing.services import RuleViolation, branches, exports
 from baojing.services.roster import checking, fields, reading
 from baojing.services.roster.checking import CHANGED, NEW, REFUSED, UNCHANGED, RowCheck
 from baojing.validators import id_birth_date, id_gender
@@ -506,7 +506,7 @@ def create_villages(new_villages: list, importer: Importer) -> list[OrgUnit]:
         township = db.session.get(OrgUnit, township_id)
         try:
             with db.session.begin_nested():
-                created.append(org.add_unit(township, VILLAGE, {"name": name}))
+                created.append(branches.add_unit(township, VILLAGE, {"name": name}))
         except RuleViolation:
             continue  # made meanwhile, or not a name the tree takes
     return created
@@ -600,5 +600,5 @@ def _update_member(check: RowCheck, was: dict | None) -> bool:
         # A new home branch takes the member's records along, as a bulk move does.
         source = db.session.get(OrgUnit, member.village_id)
         target = db.session.get(OrgUnit, check.village_id)
-        org.relocate(source, org.movable(source, [member.id]), target, "花名册导入")
+        branches.relocate(source, branches.movable(source, [member.id]), target, "花名册导入")
     return bool(wanted)

@@ -10,14 +10,14 @@ from baojing import audit
 from baojing.dates import local_today
 from baojing.extensions import db
 from baojing.models.care import CareCase, FamilyPairing, ServiceRequest
-from baojing.models.career import (
+from baojing.models.certificates import Certificate, Transfer
+from baojing.models.members import ACTIVE, LiaisonAssignment, Member
+from baojing.models.mentors import (
     HonourRecommendation,
     Invitation,
     MentorProfile,
     Mentorship,
 )
-from baojing.models.certificates import Certificate, Transfer
-from baojing.models.members import ACTIVE, LiaisonAssignment, Member
 from baojing.models.org import (
     COUNTY,
     KIND_LABELS,
@@ -435,7 +435,7 @@ def close_unit(user: User, unit: OrgUnit, reason: str) -> OrgUnit:
 # --- moving members -----------------------------------------------------------------------
 
 # Rows that keep a copy of their member's village and township so that a branch's list
-# is one indexed range (scoping.copied_scope_condition): they follow the member, and the
+# is one indexed range (scoping.member_condition): they follow the member, and the
 # new branch sees them. Keyed by the column naming the member whose branch it is.
 _COPIES = (
     (CareCase, CareCase.member_id),

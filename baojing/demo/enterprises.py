@@ -12,7 +12,8 @@ from datetime import date, timedelta
 
 from sqlalchemy import insert, select
 
-from baojing.models.career import (
+from baojing.models.members import ACTIVE, Member
+from baojing.models.mentors import (
     CreditSupport,
     Difficulty,
     Enterprise,
@@ -21,7 +22,6 @@ from baojing.models.career import (
     HonourRecommendation,
     Invitation,
 )
-from baojing.models.members import ACTIVE, Member
 from baojing.models.org import TOWNSHIP, OrgUnit
 from baojing.models.types import utcnow
 

@@ -12,7 +12,9 @@ from sqlalchemy.orm import aliased
 from baojing import audit
 from baojing.dates import local_today
 from baojing.extensions import db
-from baojing.models.career import (
+from baojing.models.members import ACTIVE as MEMBER_ACTIVE
+from baojing.models.members import Member
+from baojing.models.mentors import (
     ACTIVE,
     COMPLETED,
     ENDED,
@@ -24,11 +26,9 @@ from baojing.models.career import (
     MentorProfile,
     Mentorship,
 )
-from baojing.models.members import ACTIVE as MEMBER_ACTIVE
-from baojing.models.members import Member
 from baojing.models.types import utcnow
 from baojing.models.users import MEMBER, User
-from baojing.scoping import copied_scope_condition, member_condition
+from baojing.scoping import member_condition
 from baojing.services import RuleViolation
 from baojing.services.idempotency import keyed, replayed
 from baojing.services.paging import Page, fetch_page
@@ -76,7 +76,7 @@ def managed_condition(user: User):
     if user.role == MEMBER:
         mid = user.member_id or 0
         return or_(Mentorship.mentor_member_id == mid, Mentorship.mentee_member_id == mid)
-    return copied_scope_condition(user, Mentorship)
+    return member_condition(user, Mentorship)
 
 
 def mentorship_condition(user: User):

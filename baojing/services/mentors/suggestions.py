@@ -22,10 +22,10 @@ from dataclasses import dataclass
 from sqlalchemy import and_, bindparam, case, literal_column, select, union
 
 from baojing.extensions import db
-from baojing.models.career import MentorProfile
 from baojing.models.members import ACTIVE, Member
+from baojing.models.mentors import MentorProfile
 from baojing.models.org import OrgUnit
-from baojing.scoping import member_scope, scope_condition
+from baojing.scoping import member_condition_by_kind, member_scope
 
 SHOWN = 5
 # Trade and city together must outweigh trade, province and township together: see
@@ -139,7 +139,7 @@ _MENTEE_COLUMNS = (
 @functools.lru_cache(maxsize=8)
 def _mentee_statement(scope: str):
     return select(*_MENTEE_COLUMNS).where(
-        Member.id == bindparam("member_id"), scope_condition(scope)
+        Member.id == bindparam("member_id"), member_condition_by_kind(scope)
     )
 
 

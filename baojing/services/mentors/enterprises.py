@@ -11,7 +11,8 @@ from sqlalchemy import Integer, cast, func, select
 from baojing import audit
 from baojing.dates import local_today
 from baojing.extensions import db
-from baojing.models.career import (
+from baojing.models.members import ACTIVE, Member
+from baojing.models.mentors import (
     CREDIT_STATUSES,
     ENTERPRISE_KINDS,
     CreditSupport,
@@ -19,7 +20,6 @@ from baojing.models.career import (
     Enterprise,
     EnterpriseMember,
 )
-from baojing.models.members import ACTIVE, Member
 from baojing.models.org import OrgUnit
 from baojing.models.users import COUNTY_ADMIN, TOWNSHIP_OFFICER, VILLAGE_SECRETARY, User
 from baojing.money import FEN_PER_YUAN

@@ -14,18 +14,18 @@ from sqlalchemy import func, insert, select
 from baojing import audit
 from baojing.dates import SHANGHAI, local_today
 from baojing.extensions import db
-from baojing.models.career import (
+from baojing.models.members import ACTIVE, Member
+from baojing.models.mentors import (
     HONOUR_STATUSES,
     HONOURS,
     Event,
     HonourRecommendation,
     Invitation,
 )
-from baojing.models.members import ACTIVE, Member
 from baojing.models.org import OrgUnit
 from baojing.models.types import utcnow
 from baojing.models.users import COUNTY_ADMIN, MEMBER, TOWNSHIP_OFFICER, VILLAGE_SECRETARY, User
-from baojing.scoping import copied_scope_condition, event_condition
+from baojing.scoping import event_condition, member_condition
 from baojing.services import RuleViolation
 from baojing.services.idempotency import keyed, logged_key, replayed, replayed_in_log
 from baojing.services.paging import Page, fetch_page
@@ -156,7 +156,7 @@ def list_recommendations(user: User, *, status: str = "", page: int = 1) -> Page
         )
         .join(Member, Member.id == HonourRecommendation.member_id)
         .join(village, village.c.id == HonourRecommendation.village_id)
-        .where(copied_scope_condition(user, HonourRecommendation))
+        .where(member_condition(user, HonourRecommendation))
         .order_by(HonourRecommendation.created_at.desc(), HonourRecommendation.id.desc())
     )
     if status in HONOUR_STATUSES:
@@ -357,7 +357,7 @@ def _counts_stmt(user: User):
         func.count().filter(Invitation.status == "accepted"),
         func.count().filter(Invitation.status == "declined"),
         func.count().filter(Invitation.attended.is_(True)),
-    ).where(copied_scope_condition(user, Invitation))
+    ).where(member_condition(user, Invitation))
 
 
 def count_invitations(rows) -> Counts:
@@ -414,7 +414,7 @@ def invitations_of(event: Event, user: User) -> list:
             )
             .join(Member, Member.id == Invitation.member_id)
             .join(village, village.c.id == Invitation.village_id)
-            .where(Invitation.event_id == event.id, copied_scope_condition(user, Invitation))
+            .where(Invitation.event_id == event.id, member_condition(user, Invitation))
             .order_by(Invitation.village_id, Member.name, Invitation.id)
         ).all()
     )
@@ -424,7 +424,7 @@ def scoped_invitations(event: Event, user: User) -> list[Invitation]:
     return list(
         db.session.scalars(
             select(Invitation).where(
-                Invitation.event_id == event.id, copied_scope_condition(user, Invitation)
+                Invitation.event_id == event.id, member_condition(user, Invitation)
             )
         )
     )
