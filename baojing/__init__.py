@@ -48,19 +48,14 @@ def create_app(test_config: dict | None = None) -> Flask:
         # First of the before_request hooks: whether the request writes is known
         # before anything (the login check included) opens a transaction.
         transactions.init_app(app)
-    from baojing import ratelimit, uploads
+    from baojing.web import login, pages, ratelimit, uploads
 
     uploads.init_app(app)  # before the CSRF check reads the body
     csrf.init_app(app)
     babel.init_app(app)
     ratelimit.init_app(app)
-    from baojing import auth_hooks
-
-    auth_hooks.init_app(app)
-
-    from baojing import web
-
-    web.init_app(app)
+    login.init_app(app)
+    pages.init_app(app)
 
     from baojing.blueprints import register_blueprints
 

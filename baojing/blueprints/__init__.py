@@ -2,7 +2,7 @@
 
 
 def register_blueprints(app):
-    from baojing.blueprints.params import BoundedIntConverter
+    from baojing.web.params import BoundedIntConverter
 
     # Before any route is added: every <int:…> in the app is bounded.
     app.url_map.converters["int"] = BoundedIntConverter

@@ -5,6 +5,10 @@ from datetime import UTC, datetime
 from sqlalchemy import BigInteger, DateTime, Integer, String, TypeDecorator
 from sqlalchemy.orm import Mapped, mapped_column
 
+# The largest integer a column holds (SQLite INTEGER, PostgreSQL BIGINT): a number from a
+# URL or a form beyond it is no row, never a database error.
+LARGEST_INTEGER = 2**63 - 1
+
 
 def utcnow() -> datetime:
     return datetime.now(UTC)

@@ -2,8 +2,8 @@
 
 from dataclasses import dataclass
 
-from baojing.blueprints.params import SQLITE_MAX_INT
 from baojing.extensions import db
+from baojing.models.types import LARGEST_INTEGER
 
 PER_PAGE = 20
 
@@ -18,7 +18,7 @@ class Page:
 def fetch_page(stmt, page: int, per_page: int = PER_PAGE) -> Page:
     """Rows of an ordered Core select for page `page` (from 1), on the read connection."""
     # A page number past what SQLite's OFFSET can hold is the last page there could be.
-    page = min(max(1, page), SQLITE_MAX_INT // per_page)
+    page = min(max(1, page), LARGEST_INTEGER // per_page)
     rows = (
         db.session.connection()
         .execute(stmt.limit(per_page + 1).offset((page - 1) * per_page))

@@ -1,8 +1,8 @@
 from wtforms import IntegerField, SelectField, StringField
 from wtforms.validators import DataRequired, Length, Optional, Regexp
 
-from baojing.blueprints.formtools import Form, options, strip_text
 from baojing.models.users import ROLE_LABELS
+from baojing.web.forms import Form, options, strip_text
 
 
 class UserForm(Form):

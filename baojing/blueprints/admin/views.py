@@ -7,15 +7,15 @@ from sqlalchemy import select
 from baojing import security
 from baojing.blueprints.admin import bp
 from baojing.blueprints.admin.forms import NewUserForm, UserForm
-from baojing.blueprints.formtools import commit_or_errors, options
-from baojing.blueprints.guards import recent_auth_required
-from baojing.blueprints.params import int_param
 from baojing.extensions import db
 from baojing.models.org import MOBILE_ORG, TOWNSHIP, VILLAGE, OrgUnit
 from baojing.models.types import utcnow
 from baojing.models.users import COUNTY_ADMIN, ROLE_LABELS, User
 from baojing.services import accounts
 from baojing.services import audit_log as audit_svc
+from baojing.web.forms import commit_or_errors, options
+from baojing.web.guards import recent_auth_required
+from baojing.web.params import int_param
 
 
 @bp.before_request

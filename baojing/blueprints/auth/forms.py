@@ -1,7 +1,7 @@
 from wtforms import PasswordField, StringField
 from wtforms.validators import DataRequired, EqualTo, Length
 
-from baojing.blueprints.formtools import Form, strip_text
+from baojing.web.forms import Form, strip_text
 
 
 class LoginForm(Form):

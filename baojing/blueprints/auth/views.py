@@ -18,12 +18,12 @@ from flask_login import current_user, login_user, logout_user
 from flask_wtf.csrf import generate_csrf
 
 from baojing import security
-from baojing.auth_hooks import safe_next
 from baojing.blueprints.auth import bp
 from baojing.blueprints.auth.forms import ChangePasswordForm, LoginForm, ReauthForm, TotpForm
-from baojing.blueprints.formtools import commit_or_errors
 from baojing.extensions import db
 from baojing.services import accounts
+from baojing.web.forms import commit_or_errors
+from baojing.web.login import safe_next
 
 
 def _establish(user, token: str) -> None:

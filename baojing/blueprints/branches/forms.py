@@ -7,9 +7,9 @@ publish choice are the service's rules (services/branches.py), told next to the 
 from wtforms import RadioField, SelectField, SelectMultipleField, widgets
 from wtforms.validators import InputRequired, Optional
 
-from baojing.blueprints.formtools import Form, options, request_id_field, text_field
 from baojing.models.org import KIND_LABELS, PUBLISH_CHOICES
 from baojing.services import branches as svc
+from baojing.web.forms import Form, options, request_id_field, text_field
 
 
 class ContactForm(Form):

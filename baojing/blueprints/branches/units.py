@@ -8,15 +8,6 @@ from sqlalchemy import select
 from baojing.blueprints.branches import bp
 from baojing.blueprints.branches.forms import CloseForm, LeaveForm, MoveForm
 from baojing.blueprints.branches.views import _unit_page
-from baojing.blueprints.formtools import (
-    Form,
-    commit_or_errors,
-    first_error,
-    new_request_id,
-    options,
-)
-from baojing.blueprints.guards import require_role
-from baojing.blueprints.params import int_param
 from baojing.extensions import db
 from baojing.models.members import Member
 from baojing.models.org import MOBILE_ORG, OrgUnit
@@ -25,6 +16,15 @@ from baojing.scoping import get_member_or_404, get_org_unit_or_404
 from baojing.services import branches as svc
 from baojing.services import members as member_search
 from baojing.services.paging import fetch_page
+from baojing.web.forms import (
+    Form,
+    commit_or_errors,
+    first_error,
+    new_request_id,
+    options,
+)
+from baojing.web.guards import require_role
+from baojing.web.params import int_param
 
 MOVE_PER_PAGE = 50
 SEARCH_RESULTS = 10

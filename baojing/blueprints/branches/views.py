@@ -6,14 +6,14 @@ from flask_login import current_user
 
 from baojing.blueprints.branches import bp
 from baojing.blueprints.branches.forms import ContactForm, NewUnitForm, UnitForm
-from baojing.blueprints.formtools import commit_or_errors, new_request_id, options
-from baojing.blueprints.guards import require_role
-from baojing.blueprints.params import int_param
 from baojing.extensions import db
 from baojing.models.org import KIND_LABELS, MOBILE_ORG, PUBLISH_CHOICES, TOWNSHIP, VILLAGE, OrgUnit
 from baojing.scoping import get_org_unit_or_404, township_choices
 from baojing.services import branches as svc
 from baojing.services.paging import fetch_page
+from baojing.web.forms import commit_or_errors, new_request_id, options
+from baojing.web.guards import require_role
+from baojing.web.params import int_param
 
 PARTICIPANTS_PER_PAGE = 20
 

@@ -14,7 +14,6 @@ from wtforms.validators import (
     ValidationError,
 )
 
-from baojing.blueprints.formtools import Form, date_field, options, request_id_field, text_field
 from baojing.models.care import (
     CARE_KINDS,
     HELP_KINDS,
@@ -24,6 +23,7 @@ from baojing.models.care import (
     VISIT_METHODS,
 )
 from baojing.money import parse_yuan
+from baojing.web.forms import Form, date_field, options, request_id_field, text_field
 
 # Condolence money per visit: above this it is a typo (fen for yuan), not a gift.
 MAX_VISIT_YUAN = 100_000

@@ -12,7 +12,6 @@ from flask import (
 )
 from flask_login import current_user
 
-from baojing import htmx
 from baojing.blueprints.care import bp
 from baojing.blueprints.care.forms import (
     CaseForm,
@@ -26,16 +25,6 @@ from baojing.blueprints.care.forms import (
     UpdateForm,
     VisitForm,
 )
-from baojing.blueprints.downloads import send_xlsx
-from baojing.blueprints.formtools import (
-    apply_errors,
-    commit_or_errors,
-    flash_saved,
-    new_request_id,
-    options,
-)
-from baojing.blueprints.guards import require_role
-from baojing.blueprints.params import int_param
 from baojing.dates import local_today
 from baojing.models.care import (
     CARE_KINDS,
@@ -62,7 +51,18 @@ from baojing.scoping import (
 from baojing.services import RuleViolation
 from baojing.services.care import cases, listing, pairings, photos, stats, todo
 from baojing.services.care import requests as services
-from baojing.uploads import accepts_upload
+from baojing.web import htmx
+from baojing.web.downloads import send_xlsx
+from baojing.web.forms import (
+    apply_errors,
+    commit_or_errors,
+    flash_saved,
+    new_request_id,
+    options,
+)
+from baojing.web.guards import require_role
+from baojing.web.params import int_param
+from baojing.web.uploads import accepts_upload
 
 LABELS = {
     "care_kinds": CARE_KINDS,

@@ -9,15 +9,15 @@ from wtforms.validators import (
     Optional,
 )
 
-from baojing.blueprints.formtools import (
+from baojing.models.certificates import CERT_KINDS
+from baojing.validators import normalize_phone
+from baojing.web.forms import (
     Form,
     normalized_by,
     options,
     request_id_field,
     strip_text,
 )
-from baojing.models.certificates import CERT_KINDS
-from baojing.validators import normalize_phone
 
 
 class IssueForm(Form):

@@ -23,17 +23,6 @@ from baojing.blueprints.certificates.forms import (
     RevokeForm,
     TransferForm,
 )
-from baojing.blueprints.downloads import asked_full_ids, send_xlsx
-from baojing.blueprints.formtools import (
-    apply_errors,
-    commit_or_errors,
-    first_error,
-    flash_saved,
-    new_request_id,
-    options,
-)
-from baojing.blueprints.guards import require_role
-from baojing.blueprints.params import int_param
 from baojing.dates import local_today
 from baojing.db import done_writing
 from baojing.extensions import db
@@ -57,7 +46,18 @@ from baojing.services import RuleViolation, exports
 from baojing.services.care import photos
 from baojing.services.certificates import batch, fonts, issue, listing
 from baojing.services.certificates import transfers as transfer_svc
-from baojing.uploads import accepts_upload
+from baojing.web.downloads import asked_full_ids, send_xlsx
+from baojing.web.forms import (
+    apply_errors,
+    commit_or_errors,
+    first_error,
+    flash_saved,
+    new_request_id,
+    options,
+)
+from baojing.web.guards import require_role
+from baojing.web.params import int_param
+from baojing.web.uploads import accepts_upload
 
 # Issuing and voiding papers that strangers far away will trust: township and county only.
 ISSUER_ROLES = (COUNTY_ADMIN, TOWNSHIP_OFFICER)

@@ -2,12 +2,12 @@
 
 from flask import request
 
-from baojing import htmx
 from baojing.blueprints.contacts import bp
-from baojing.blueprints.params import int_param
 from baojing.models.org import KIND_LABELS
-from baojing.ratelimit import limited
 from baojing.services import contacts
+from baojing.web import htmx
+from baojing.web.params import int_param
+from baojing.web.ratelimit import limited
 
 
 @bp.get("/", strict_slashes=False)  # /contacts as printed, and /contacts/

@@ -13,7 +13,6 @@ from wtforms import (
 )
 from wtforms.validators import DataRequired, InputRequired, Length, Optional, ValidationError
 
-from baojing.blueprints.formtools import Form, normalized_by, options, strip_text
 from baojing.dates import local_today
 from baojing.models.members import (
     CONTACT_CHANNELS,
@@ -31,6 +30,7 @@ from baojing.validators import (
     normalize_mobile,
     normalize_resident_id,
 )
+from baojing.web.forms import Form, normalized_by, options, strip_text
 
 MET_WITH = ("本人", "配偶", "父母", "子女", "其他亲属")
 

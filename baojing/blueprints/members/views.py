@@ -3,10 +3,6 @@
 from flask import abort, current_app, flash, redirect, render_template, request, url_for
 from flask_login import current_user
 
-from baojing import htmx
-from baojing.blueprints.downloads import asked_full_ids, send_xlsx
-from baojing.blueprints.formtools import apply_errors, commit_or_errors, new_request_id, options
-from baojing.blueprints.guards import recent_auth_required, require_role
 from baojing.blueprints.members import bp, merge
 from baojing.blueprints.members.forms import (
     AssignLiaisonForm,
@@ -20,7 +16,6 @@ from baojing.blueprints.members.forms import (
     VisitForm,
 )
 from baojing.blueprints.members.present import list_rows
-from baojing.blueprints.params import int_param
 from baojing.dates import local_today
 from baojing.extensions import db
 from baojing.models.members import MEMBERSHIPS, VISIT_ITEMS
@@ -40,6 +35,11 @@ from baojing.scoping import (
 from baojing.services import Conflict, RuleViolation, exports, member_profile
 from baojing.services import members as svc
 from baojing.services.certificates import listing as cert_listing
+from baojing.web import htmx
+from baojing.web.downloads import asked_full_ids, send_xlsx
+from baojing.web.forms import apply_errors, commit_or_errors, new_request_id, options
+from baojing.web.guards import recent_auth_required, require_role
+from baojing.web.params import int_param
 
 # --- list ----------------------------------------------------------------------------
 

@@ -3,14 +3,6 @@
 from flask import abort, flash, redirect, render_template, request, url_for
 from flask_login import current_user
 
-from baojing.blueprints.formtools import (
-    commit_or_errors,
-    first_error,
-    flash_saved,
-    new_request_id,
-    options,
-)
-from baojing.blueprints.guards import require_role
 from baojing.blueprints.mentors import bp
 from baojing.blueprints.mentors.forms_enterprise import (
     CreditForm,
@@ -20,7 +12,6 @@ from baojing.blueprints.mentors.forms_enterprise import (
     LinkMemberForm,
     ResolveForm,
 )
-from baojing.blueprints.params import int_param
 from baojing.dates import local_today
 from baojing.extensions import db
 from baojing.models.mentors import CREDIT_STATUSES, ENTERPRISE_KINDS, Enterprise
@@ -30,6 +21,15 @@ from baojing.money import yuan
 from baojing.scoping import get_member_or_404, township_choices
 from baojing.services import members as member_search
 from baojing.services.mentors import enterprises as svc
+from baojing.web.forms import (
+    commit_or_errors,
+    first_error,
+    flash_saved,
+    new_request_id,
+    options,
+)
+from baojing.web.guards import require_role
+from baojing.web.params import int_param
 
 LABELS = {
     "enterprise_kinds": ENTERPRISE_KINDS,

@@ -3,8 +3,8 @@
 from wtforms import BooleanField, DateField, HiddenField, IntegerField, RadioField
 from wtforms.validators import InputRequired, NumberRange
 
-from baojing.blueprints.formtools import Form, options, request_id_field, text_field
 from baojing.models.mentors import OUTCOMES, SITUATIONS
+from baojing.web.forms import Form, options, request_id_field, text_field
 
 
 class MentorProfileForm(Form):

@@ -10,7 +10,10 @@ from wtforms import (
 )
 from wtforms.validators import InputRequired, Length, NumberRange
 
-from baojing.blueprints.formtools import (
+from baojing.models.mentors import CREDIT_STATUSES, ENTERPRISE_KINDS
+from baojing.money import parse_yuan
+from baojing.services.mentors.enterprises import MAX_PARTY_MEMBERS, MAX_YUAN, MEMBER_ROLES
+from baojing.web.forms import (
     Form,
     date_field,
     options,
@@ -18,9 +21,6 @@ from baojing.blueprints.formtools import (
     strip_text,
     text_field,
 )
-from baojing.models.mentors import CREDIT_STATUSES, ENTERPRISE_KINDS
-from baojing.money import parse_yuan
-from baojing.services.mentors.enterprises import MAX_PARTY_MEMBERS, MAX_YUAN, MEMBER_ROLES
 
 
 class EnterpriseForm(Form):

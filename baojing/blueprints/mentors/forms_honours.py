@@ -3,9 +3,9 @@
 from wtforms import RadioField, SelectField, SelectMultipleField, widgets
 from wtforms.validators import InputRequired
 
-from baojing.blueprints.formtools import Form, date_field, options, request_id_field, text_field
 from baojing.models.mentors import HONOURS
 from baojing.services.mentors.honours import ANSWERS
+from baojing.web.forms import Form, date_field, options, request_id_field, text_field
 
 
 class RecommendForm(Form):

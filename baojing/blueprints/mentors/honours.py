@@ -3,14 +3,6 @@
 from flask import abort, flash, redirect, render_template, request, url_for
 from flask_login import current_user
 
-from baojing.blueprints.formtools import (
-    commit_or_errors,
-    first_error,
-    flash_saved,
-    new_request_id,
-    options,
-)
-from baojing.blueprints.guards import require_role
 from baojing.blueprints.mentors import bp
 from baojing.blueprints.mentors.forms_honours import (
     AnswerForm,
@@ -20,7 +12,6 @@ from baojing.blueprints.mentors.forms_honours import (
     InviteForm,
     RecommendForm,
 )
-from baojing.blueprints.params import int_param
 from baojing.dates import local_today
 from baojing.models.mentors import (
     HONOUR_STATUSES,
@@ -41,6 +32,15 @@ from baojing.scoping import (
 from baojing.services import members as member_search
 from baojing.services.mentors import honours as svc
 from baojing.services.points.ledger import balance_of
+from baojing.web.forms import (
+    commit_or_errors,
+    first_error,
+    flash_saved,
+    new_request_id,
+    options,
+)
+from baojing.web.guards import require_role
+from baojing.web.params import int_param
 
 LABELS = {
     "honours": HONOURS,

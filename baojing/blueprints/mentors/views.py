@@ -4,9 +4,6 @@ from flask import abort, flash, redirect, render_template, request, url_for
 from flask_login import current_user
 from sqlalchemy import select
 
-from baojing import htmx
-from baojing.blueprints.formtools import commit_or_errors, first_error, flash_saved, new_request_id
-from baojing.blueprints.guards import require_role
 from baojing.blueprints.mentors import bp
 from baojing.blueprints.mentors.forms import (
     AcceptForm,
@@ -16,7 +13,6 @@ from baojing.blueprints.mentors.forms import (
     MentorProfileForm,
     ProposeForm,
 )
-from baojing.blueprints.params import int_param
 from baojing.dates import local_today
 from baojing.extensions import db
 from baojing.models.mentors import (
@@ -29,6 +25,10 @@ from baojing.models.mentors import (
 from baojing.models.users import MEMBER
 from baojing.scoping import REGISTRY_ROLES, get_member_or_404
 from baojing.services.mentors import mentoring, suggestions
+from baojing.web import htmx
+from baojing.web.forms import commit_or_errors, first_error, flash_saved, new_request_id
+from baojing.web.guards import require_role
+from baojing.web.params import int_param
 
 LABELS = {"statuses": MENTORSHIP_STATUSES, "situations": SITUATIONS, "outcomes": OUTCOMES}
 

@@ -18,9 +18,9 @@ from wtforms.validators import (
     ValidationError,
 )
 
-from baojing.blueprints.formtools import Form, options, request_id_field, strip_text
 from baojing.models.points import AUTO_SOURCES
 from baojing.models.users import COUNTY_ADMIN, TOWNSHIP_OFFICER, VILLAGE_SECRETARY
+from baojing.web.forms import Form, options, request_id_field, strip_text
 
 AWARDER_ROLES = {
     VILLAGE_SECRETARY: "村党支部书记",

@@ -5,10 +5,6 @@ from flask import abort, flash, redirect, render_template, request, url_for
 from flask_login import current_user
 from sqlalchemy import select
 
-from baojing.blueprints.downloads import asked_full_ids, send_xlsx
-from baojing.blueprints.formtools import commit_or_errors, new_request_id, options
-from baojing.blueprints.guards import require_role
-from baojing.blueprints.params import int_param
 from baojing.blueprints.points import bp
 from baojing.blueprints.points.forms import (
     AWARDER_ROLES,
@@ -31,6 +27,10 @@ from baojing.scoping import (
 )
 from baojing.services import RuleViolation, exports
 from baojing.services.points import awards, catalog, counter, expiry, history, ledger
+from baojing.web.downloads import asked_full_ids, send_xlsx
+from baojing.web.forms import commit_or_errors, new_request_id, options
+from baojing.web.guards import require_role
+from baojing.web.params import int_param
 
 # --- rules and the expiry policy (county) ----------------------------------------------
 

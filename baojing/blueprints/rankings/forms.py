@@ -3,7 +3,7 @@
 from wtforms import SelectField, StringField, TextAreaField
 from wtforms.validators import DataRequired, Length
 
-from baojing.blueprints.formtools import Form, request_id_field, strip_text
+from baojing.web.forms import Form, request_id_field, strip_text
 
 
 class PublishForm(Form):

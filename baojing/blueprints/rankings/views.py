@@ -4,9 +4,6 @@ from flask import abort, flash, redirect, render_template, url_for
 from flask_login import current_user
 from sqlalchemy import select
 
-from baojing.blueprints.downloads import send_xlsx
-from baojing.blueprints.formtools import commit_or_errors, new_request_id, options
-from baojing.blueprints.guards import require_role
 from baojing.blueprints.rankings import bp
 from baojing.blueprints.rankings.forms import AmendForm, AnswerForm, ObjectionForm, PublishForm
 from baojing.dates import local_today
@@ -22,6 +19,9 @@ from baojing.models.users import (
 )
 from baojing.scoping import ranking_condition
 from baojing.services import rankings as svc
+from baojing.web.downloads import send_xlsx
+from baojing.web.forms import commit_or_errors, new_request_id, options
+from baojing.web.guards import require_role
 
 PUBLISHER_ROLES = (COUNTY_ADMIN, TOWNSHIP_OFFICER)
 RANKING_ROLES = (*PUBLISHER_ROLES, VILLAGE_SECRETARY, ORG_LEADER, MEMBER)

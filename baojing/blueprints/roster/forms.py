@@ -2,7 +2,7 @@
 
 from wtforms import BooleanField, FileField
 
-from baojing.blueprints.formtools import Form
+from baojing.web.forms import Form
 
 
 class UploadForm(Form):

@@ -4,9 +4,6 @@ from flask import abort, current_app, redirect, render_template, request, url_fo
 from flask_login import current_user
 from sqlalchemy import select
 
-from baojing.blueprints.downloads import send_xlsx
-from baojing.blueprints.formtools import apply_errors, commit_or_errors, first_error
-from baojing.blueprints.guards import require_role
 from baojing.blueprints.roster import bp
 from baojing.blueprints.roster.forms import ConfirmForm, UploadForm
 from baojing.db import done_writing
@@ -16,7 +13,10 @@ from baojing.models.users import COUNTY_ADMIN, TOWNSHIP_OFFICER
 from baojing.scoping import get_scoped_or_404, member_condition
 from baojing.services import RuleViolation
 from baojing.services.roster import fields, jobs
-from baojing.uploads import accepts_upload
+from baojing.web.downloads import send_xlsx
+from baojing.web.forms import apply_errors, commit_or_errors, first_error
+from baojing.web.guards import require_role
+from baojing.web.uploads import accepts_upload
 
 IMPORTER_ROLES = (COUNTY_ADMIN, TOWNSHIP_OFFICER)
 RECENT_SHOWN = 10

@@ -2,14 +2,14 @@
 
 from flask import abort, flash, redirect, render_template, url_for
 
-from baojing.blueprints.formtools import commit_or_errors
-from baojing.blueprints.guards import require_role
 from baojing.blueprints.store import bp
 from baojing.blueprints.store.forms import ItemForm, SessionForm
 from baojing.extensions import db
 from baojing.models.points import ITEM_KINDS, CatalogItem
 from baojing.models.users import COUNTY_ADMIN
 from baojing.services.points import catalog, counter
+from baojing.web.forms import commit_or_errors
+from baojing.web.guards import require_role
 
 
 def _get_item_or_404(item_id: int) -> CatalogItem:

@@ -16,9 +16,9 @@ from wtforms.validators import (
     ValidationError,
 )
 
-from baojing.blueprints.formtools import Form, options, request_id_field, strip_text
 from baojing.models.points import ITEM_KINDS
 from baojing.services.points.redemption import MAX_QUANTITY
+from baojing.web.forms import Form, options, request_id_field, strip_text
 
 _MAX_ID = 2**63 - 1
 

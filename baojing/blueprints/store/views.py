@@ -7,17 +7,18 @@ with htmx fragments. Without JavaScript every form still works as a full page.
 from flask import abort, redirect, render_template, request, url_for
 from flask_login import current_user
 
-from baojing import htmx
-from baojing.blueprints.formtools import commit_or_errors, new_request_id
-from baojing.blueprints.guards import require_role
-from baojing.blueprints.params import SQLITE_MAX_INT, int_param
 from baojing.blueprints.store import bp
 from baojing.blueprints.store.forms import RedeemForm, ReverseForm, VoucherForm
 from baojing.extensions import db
+from baojing.models.types import LARGEST_INTEGER
 from baojing.models.users import CLERK, COUNTY_ADMIN, MEMBER
 from baojing.scoping import COUNTER_ROLES, redemption_visible
 from baojing.services.points import counter, ledger, redemption
 from baojing.services.points.redemption import RedeemRequest
+from baojing.web import htmx
+from baojing.web.forms import commit_or_errors, new_request_id
+from baojing.web.guards import require_role
+from baojing.web.params import int_param
 
 # Who may undo a redemption or mark a voucher used: the counter's own staff.
 REVERSE_ROLES = COUNTER_ROLES
@@ -104,7 +105,7 @@ def redeem():
     member_id = form.member_id.data if isinstance(form.member_id.data, int) else None
     if member_id is None:
         member_id = int_param("member_id")
-    if member_id is None or not 0 < member_id <= SQLITE_MAX_INT:
+    if member_id is None or not 0 < member_id <= LARGEST_INTEGER:
         abort(400)
     valid = form.validate_on_submit()
     member = _counter_member_or_404(member_id)

@@ -4,8 +4,8 @@ from flask import redirect, render_template, request, url_for
 
 from baojing.blueprints.verify import bp
 from baojing.dates import local_today
-from baojing.ratelimit import limited
 from baojing.services.certificates import issue, verify
+from baojing.web.ratelimit import limited
 
 
 @bp.get("/")

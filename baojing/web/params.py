@@ -3,14 +3,14 @@
 from flask import request
 from werkzeug.routing import IntegerConverter
 
-SQLITE_MAX_INT = 2**63 - 1
+from baojing.models.types import LARGEST_INTEGER
 
 
 class BoundedIntConverter(IntegerConverter):
-    """`<int:…>` that 404s on numbers SQLite cannot hold, instead of a 500."""
+    """`<int:…>` that 404s on numbers no column can hold, instead of a 500."""
 
     def __init__(self, map, fixed_digits=0, min=None, max=None, signed=False):  # noqa: A002
-        super().__init__(map, fixed_digits, min, SQLITE_MAX_INT if max is None else max, signed)
+        super().__init__(map, fixed_digits, min, LARGEST_INTEGER if max is None else max, signed)
 
 
 def int_param(name: str) -> int | None:
@@ -19,4 +19,4 @@ def int_param(name: str) -> int | None:
         value = int(request.values.get(name, ""))
     except ValueError:
         return None
-    return value if 0 < value <= SQLITE_MAX_INT else None
+    return value if 0 < value <= LARGEST_INTEGER else None

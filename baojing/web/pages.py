@@ -12,10 +12,10 @@ from werkzeug.exceptions import HTTPException
 from baojing import audit
 from baojing.dates import SHANGHAI
 from baojing.extensions import db
-from baojing.htmx import wants_fragment
 from baojing.models.meta import is_demo_marked
 from baojing.money import wan, yuan
 from baojing.validators import mask_id, mask_phone
+from baojing.web.htmx import wants_fragment
 
 CSP = (
     "default-src 'self'; script-src 'self'; style-src 'self'; img-src 'self' data:; "

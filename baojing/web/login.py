@@ -7,7 +7,7 @@ from flask_login import current_user
 
 from baojing import security
 from baojing.extensions import login_manager
-from baojing.htmx import wants_fragment
+from baojing.web.htmx import wants_fragment
 
 # Everything else needs a logged-in user (default deny; SECURITY.md item 11).
 PUBLIC_ENDPOINTS = {
