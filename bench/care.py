@@ -276,7 +276,12 @@ def run(args, tmp: Path) -> dict:
     load_demo(env, args.members)
     wal_after_load, db_bytes = db_size(db_path)
     cases = db_scalar(db_path, "SELECT count(*) FROM care_cases")
-    pending = db_scalar(db_path, "SELECT count(*) FROM care_cases WHERE status IN (?, ?)", *PENDING)
+    pending = db_scalar(
+        db_path,
+        "SELECT count(*) FROM care_cases WHERE status IN (:first, :second)",
+        first=PENDING[0],
+        second=PENDING[1],
+    )
     # The size: 50,000 cases at 20,000 members. Below 20,000 members (a smoke run)
     # the check does not apply.
     cases_needed = CASES_PER_20K if args.members >= 20000 else None

@@ -4,6 +4,11 @@ The three benches build the same throwaway demo database, serve it with the same
 set-up, log in through the same form and report in the same shape; keeping those steps here
 means a fix to one of them (a stray gunicorn left behind, a login that quietly fails) reaches
 every bench, and the numbers of different benches stay comparable. See bench/README.md.
+
+The database is SQLite by default; members.py and store.py also run on PostgreSQL
+(--engine postgresql), on a database made for the run. Every read of the database outside
+the app goes through SQLAlchemy (db_rows, db_scalar, db_execute) with :named parameters, so
+the same SQL serves both engines.
 """
 
 import http.client
@@ -13,6 +18,7 @@ import os
 import platform
 import random
 import re
+import secrets
 import shutil
 import signal
 import socket
@@ -26,8 +32,14 @@ import urllib.error
 import urllib.parse
 import urllib.request
 from collections.abc import Callable
-from contextlib import closing
+from dataclasses import dataclass
+from functools import cache
 from pathlib import Path
+
+from sqlalchemy import create_engine, text
+from sqlalchemy.engine import Engine
+from sqlalchemy.exc import SQLAlchemyError
+from sqlalchemy.pool import NullPool
 
 from baojing.demo import DEMO_PASSWORD as PASSWORD  # "baojing-demo-2020"
 
@@ -37,6 +49,10 @@ SECRET_KEY = "bench-only-secret-key-0123456789abcdef"  # noqa: S105 - throwaway 
 # to STOCK before the servers start so that stock never runs out during the bench.
 STOCK = 10_000_000
 RECEIPT = re.compile(r"小票号 <strong>(JF\d{8}-\d{6,})</strong>")
+ENGINES = {"sqlite": "SQLite", "postgresql": "PostgreSQL"}
+# The URL template tools/with-postgresql exports (and tests/conftest.py reads): a literal
+# {name} stands for the database.
+POSTGRESQL_URL = "BAOJING_TEST_POSTGRESQL"
 
 
 class BenchError(RuntimeError):
@@ -66,12 +82,50 @@ def add_recycle_option(parser) -> None:
     )
 
 
-def add_output_options(parser, out: Path) -> None:
+def add_output_options(parser, out: Path, per_engine: bool = False) -> None:
     """--wrk, --keep-tmp, --out: every bench names wrk in its machine notes, may keep its
-    temp dir for inspection and writes a JSON report."""
+    temp dir for inspection and writes a JSON report.
+
+    per_engine adds --engine; --out's default is then settled by check_engine() after
+    parsing, because it depends on the engine.
+    """
     parser.add_argument("--wrk", default=shutil.which("wrk") or "/usr/bin/wrk")
-    parser.add_argument("--keep-tmp", action="store_true", help="keep the temp dir and its DB")
-    parser.add_argument("--out", type=Path, default=out)
+    parser.add_argument(
+        "--keep-tmp",
+        action="store_true",
+        help="keep the temp dir and the database (a PostgreSQL one too)",
+    )
+    if not per_engine:
+        parser.add_argument("--out", type=Path, default=out)
+        return
+    parser.add_argument(
+        "--engine",
+        choices=sorted(ENGINES),
+        default="sqlite",
+        help=f"database engine (default sqlite); postgresql needs {POSTGRESQL_URL}, "
+        "e.g. tools/with-postgresql .venv/bin/python bench/... --engine postgresql",
+    )
+    names = f"{out.name}, or {engine_out(out, 'postgresql').name} with --engine postgresql"
+    parser.add_argument("--out", type=Path, help=f"JSON report (default bench/out/{names})")
+
+
+def engine_out(out: Path, engine: str) -> Path:
+    """The report of a run on `engine`: SQLite keeps the plain name (earlier reports and
+    docs point at it); another engine gets its own file, so the runs to compare don't
+    overwrite each other."""
+    return out if engine == "sqlite" else out.with_name(f"{out.stem}-{engine}{out.suffix}")
+
+
+def check_engine(parser, args, out: Path) -> None:
+    """After parse_args (with add_output_options(per_engine=True)): refuse PostgreSQL
+    without a server to make the database on, before anything is built; settle --out."""
+    if args.engine == "postgresql" and "{name}" not in os.environ.get(POSTGRESQL_URL, ""):
+        parser.error(
+            f"--engine postgresql needs {POSTGRESQL_URL}, a URL template with {{name}}: "
+            "run the bench under tools/with-postgresql"
+        )
+    if args.out is None:
+        args.out = engine_out(out, args.engine)
 
 
 def run_bench(args, run: Callable, tmp_prefix: str, passed: str) -> int:
@@ -84,6 +138,9 @@ def run_bench(args, run: Callable, tmp_prefix: str, passed: str) -> int:
     """
     signal.signal(signal.SIGTERM, _on_signal)
     signal.signal(signal.SIGHUP, _on_signal)
+    # A failed run keeps its temp dir, but a PostgreSQL database lives in a server that may
+    # outlast the run (and fill up with big demo databases): only --keep-tmp keeps it.
+    keep_database = args.keep_tmp
     tmp = Path(tempfile.mkdtemp(prefix=tmp_prefix))
     try:
         report = run(args, tmp)
@@ -97,7 +154,8 @@ def run_bench(args, run: Callable, tmp_prefix: str, passed: str) -> int:
         args.keep_tmp = True
         return 2
     finally:
-        stop_servers()
+        stop_servers()  # first: the app's connections would hold the database
+        drop_databases(keep=keep_database)
         if args.keep_tmp:
             print(f"temp dir kept: {tmp}", file=sys.stderr)
         else:
@@ -107,6 +165,139 @@ def run_bench(args, run: Callable, tmp_prefix: str, passed: str) -> int:
 def _on_signal(signum, _frame):
     # SystemExit unwinds through run_bench's `finally`, which stops the servers.
     raise SystemExit(128 + signum)
+
+
+# --- the bench's database --------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class Database:
+    """Where a bench's demo lives: a SQLite file in the temp dir, or a PostgreSQL database
+    made for the run (dropped at the end by run_bench). `folder` is the temp dir either
+    way: the demo's uploads go there."""
+
+    engine: str  # a key of ENGINES
+    uri: str  # what the app gets as BAOJING_SQLALCHEMY_DATABASE_URI
+    folder: Path
+    path: Path | None = None  # SQLite's file
+    name: str | None = None  # PostgreSQL's database
+
+    @property
+    def label(self) -> str:
+        return ENGINES[self.engine]
+
+
+# PostgreSQL databases made by this process, for drop_databases() on every exit path.
+_databases: list[Database] = []
+
+
+def sqlite_database(path: Path) -> Database:
+    return Database("sqlite", f"sqlite:///{path}", path.parent, path=path)  # absolute: ////tmp
+
+
+def as_database(db: Database | Path) -> Database:
+    """The SQLite-only benches (care, mentors, store_fault …) pass their database file."""
+    return db if isinstance(db, Database) else sqlite_database(db)
+
+
+def open_database(args, tmp: Path) -> Database:
+    """The run's empty database on args.engine (see check_engine)."""
+    if args.engine == "sqlite":
+        return sqlite_database(tmp / "bench.db")
+    return create_postgresql_database(tmp)
+
+
+def create_postgresql_database(tmp: Path) -> Database:
+    """A fresh database on the server of BAOJING_TEST_POSTGRESQL, registered for dropping.
+
+    UTF8 with the C.UTF-8 collation whatever the server's default: names then sort and
+    match by code point, as on SQLite and as tools/with-postgresql's cluster does, so
+    member searches stay ranges on their index. template0 because a collation other than
+    template1's may only be chosen from it.
+    """
+    name = f"baojing_bench_{secrets.token_hex(6)}"
+    with _postgresql_admin() as admin:
+        admin.execute(
+            text(
+                f"CREATE DATABASE {name} ENCODING 'UTF8' TEMPLATE template0 "
+                "LC_COLLATE 'C.UTF-8' LC_CTYPE 'C.UTF-8'"
+            )
+        )
+    db = Database("postgresql", os.environ[POSTGRESQL_URL].format(name=name), tmp, name=name)
+    _databases.append(db)
+    print(f"PostgreSQL database {name}", flush=True)
+    return db
+
+
+def _postgresql_admin():
+    """A connection to the server's own database, for CREATE and DROP DATABASE (which
+    cannot run in a transaction: autocommit)."""
+    url = os.environ[POSTGRESQL_URL].format(name="postgres")
+    return create_engine(url, isolation_level="AUTOCOMMIT", poolclass=NullPool).connect()
+
+
+def drop_databases(keep: bool) -> None:
+    """Drop the PostgreSQL databases of this run (after stop_servers); with keep, say where
+    they are instead."""
+    while _databases:
+        db = _databases.pop()
+        if keep:
+            print(f"PostgreSQL database kept: {db.uri}", file=sys.stderr)
+            continue
+        try:
+            with _postgresql_admin() as admin:
+                # FORCE: a connection left open (a gunicorn worker that outlived its
+                # master) must not keep the database.
+                admin.execute(text(f"DROP DATABASE IF EXISTS {db.name} WITH (FORCE)"))
+        except SQLAlchemyError as exc:  # report it, but don't hide why the run ended
+            print(f"could not drop PostgreSQL database {db.name}: {exc}", file=sys.stderr)
+
+
+@cache
+def _engine(uri: str) -> Engine:
+    """One engine per database, without a pool: no connection of the bench stays open
+    between reads. On SQLite the last connection to close checkpoints the WAL (whose size
+    is reported), and a DROP DATABASE must not meet an idle connection of ours."""
+    connect_args = {"timeout": 30} if uri.startswith("sqlite") else {}
+    return create_engine(uri, poolclass=NullPool, connect_args=connect_args)
+
+
+def db_rows(db: Database | Path, sql: str, **params) -> list[tuple]:
+    """Read the database outside the server (it must be stopped or idle for exact counts).
+    `sql` takes :named parameters, which SQLAlchemy turns into each driver's own style."""
+    with _engine(as_database(db).uri).connect() as conn:
+        return [tuple(row) for row in conn.execute(text(sql), params)]
+
+
+def db_scalar(db: Database | Path, sql: str, **params):
+    return db_rows(db, sql, **params)[0][0]
+
+
+def db_execute(db: Database | Path, sql: str, **params) -> None:
+    """One write, committed."""
+    with _engine(as_database(db).uri).begin() as conn:
+        conn.execute(text(sql), params)
+
+
+def analyze(db: Database) -> None:
+    """On PostgreSQL, VACUUM ANALYZE after the demo load: autovacuum would do it a minute
+    or so later, i.e. in the middle of the measured runs, and the planner would change its
+    plans then. A database in use has been vacuumed and analysed long since. SQLite keeps
+    no such statistics unless asked (the app does not), so there is nothing to do there."""
+    if db.engine != "postgresql":
+        return
+    started = time.perf_counter()
+    with _engine(db.uri).execution_options(isolation_level="AUTOCOMMIT").connect() as conn:
+        conn.execute(text("VACUUM (ANALYZE)"))
+    print(f"VACUUM (ANALYZE) ({time.perf_counter() - started:.1f} s)", flush=True)
+
+
+def server_version(db: Database) -> str | None:
+    """PostgreSQL's version for the machine notes (None on SQLite, whose library version
+    the notes carry anyway)."""
+    if db.engine != "postgresql":
+        return None
+    return db_scalar(db, "SHOW server_version")
 
 
 # --- the demo database -----------------------------------------------------------------
@@ -119,16 +310,17 @@ def venv_bin(name: str) -> str:
     raise BenchError(f"{name} not found next to {sys.executable} or in .venv/bin")
 
 
-def bench_env(db_path: Path) -> dict:
-    """The environment of `flask` and gunicorn: the temp database and a fixed secret key,
-    with nothing from the caller's shell that would point the app elsewhere."""
+def bench_env(db: Database | Path) -> dict:
+    """The environment of `flask` and gunicorn: the bench's database and a fixed secret
+    key, with nothing from the caller's shell that would point the app elsewhere."""
+    db = as_database(db)
     env = dict(os.environ)
     env.update(
-        BAOJING_SQLALCHEMY_DATABASE_URI=f"sqlite:///{db_path}",  # absolute: sqlite:////tmp/...
+        BAOJING_SQLALCHEMY_DATABASE_URI=db.uri,
         BAOJING_SECRET_KEY=SECRET_KEY,
-        # The demo's certificate PDFs and photos go beside the temp database, never into
-        # the developer's instance/uploads.
-        BAOJING_UPLOAD_FOLDER=str(db_path.parent / "uploads"),
+        # The demo's certificate PDFs and photos go into the temp dir, never into the
+        # developer's instance/uploads.
+        BAOJING_UPLOAD_FOLDER=str(db.folder / "uploads"),
         PYTHONDONTWRITEBYTECODE="1",
     )
     for var in ("FLASK_APP", "FLASK_DEBUG", "BAOJING_BIND", "BAOJING_WORKERS"):
@@ -156,16 +348,24 @@ def load_demo(env: dict, members: int) -> None:
     run_flask(env, "demo", "load", "--members", str(members))
 
 
-def wal_bytes(db_path: Path) -> int | None:
-    wal = Path(f"{db_path}-wal")
+def wal_bytes(db: Database | Path) -> int | None:
+    """The SQLite WAL file's size; None when there is none, and always on PostgreSQL."""
+    db = as_database(db)
+    if db.path is None:
+        return None
+    wal = Path(f"{db.path}-wal")
     return wal.stat().st_size if wal.exists() else None
 
 
-def db_size(db_path: Path) -> tuple[int | None, int]:
+def db_size(db: Database | Path) -> tuple[int | None, int]:
     """(WAL bytes, database bytes): right after the load the data may still be in the WAL,
-    so the database's size counts both."""
-    wal = wal_bytes(db_path)
-    return wal, db_path.stat().st_size + (wal or 0)
+    so SQLite's size counts both. PostgreSQL's is pg_database_size (its WAL is the
+    server's, not the database's: None)."""
+    db = as_database(db)
+    if db.path is None:
+        return None, db_scalar(db, "SELECT pg_database_size(current_database())")
+    wal = wal_bytes(db)
+    return wal, db.path.stat().st_size + (wal or 0)
 
 
 def fmt_size(n: int | None) -> str:
@@ -174,21 +374,16 @@ def fmt_size(n: int | None) -> str:
     return f"{n} B ({n / 1024 / 1024:.2f} MiB)"
 
 
-def print_wal(after_load: int | None, during: int | None, after: int | None) -> None:
-    """The WAL sizes at the three moments every bench reports them."""
+def print_wal(
+    after_load: int | None, during: int | None, after: int | None, engine: str = "sqlite"
+) -> None:
+    """The WAL sizes at the three moments every bench reports them (SQLite only)."""
+    if engine != "sqlite":
+        print(f"SQLite WAL: n/a on {ENGINES[engine]}")
+        return
     print(f"SQLite WAL after demo load: {fmt_size(after_load)}")
     print(f"SQLite WAL at end of run (servers up): {fmt_size(during)}")
     print(f"SQLite WAL after gunicorn stopped: {fmt_size(after)}")
-
-
-def db_rows(db_path: Path, sql: str, *params) -> list[tuple]:
-    """Read the database outside the server (it must be stopped or idle for exact counts)."""
-    with closing(sqlite3.connect(db_path, timeout=30)) as conn:
-        return conn.execute(sql, params).fetchall()
-
-
-def db_scalar(db_path: Path, sql: str, *params):
-    return db_rows(db_path, sql, *params)[0][0]
 
 
 def points_verify(env: dict) -> tuple[int, str]:
@@ -203,22 +398,24 @@ def points_verify(env: dict) -> tuple[int, str]:
 # --- the points store ------------------------------------------------------------------
 
 
-def prepare_store(db_path: Path, rng: random.Random) -> dict:
+def prepare_store(db: Database | Path, rng: random.Random) -> dict:
     """Pick the cheapest goods item, give it a stock that cannot run out, and list the
     members who can afford it: one line per redemption each can pay for, interleaved."""
     item_id, price, name = db_rows(
-        db_path,
+        db,
         "SELECT id, price, name FROM catalog_items WHERE kind = 'goods' AND active "
         "AND stock IS NOT NULL ORDER BY price, id LIMIT 1",
     )[0]
-    with closing(sqlite3.connect(db_path, timeout=30)) as conn, conn:
-        conn.execute("UPDATE catalog_items SET stock = ? WHERE id = ?", (STOCK, item_id))
+    db_execute(
+        db, "UPDATE catalog_items SET stock = :stock WHERE id = :id", stock=STOCK, id=item_id
+    )
+    # Integer division on both engines (balance and price are integers on both).
     funded = db_rows(
-        db_path,
-        "SELECT a.member_id, a.balance / ? FROM point_accounts a JOIN members m "
-        "ON m.id = a.member_id WHERE m.status = 'active' AND a.balance >= ?",
-        price, price,
-    )  # fmt: skip
+        db,
+        "SELECT a.member_id, a.balance / :price FROM point_accounts a JOIN members m "
+        "ON m.id = a.member_id WHERE m.status = 'active' AND a.balance >= :price",
+        price=price,
+    )
     slots: list[int] = []
     rounds = max(n for _, n in funded)
     for r in range(rounds):
@@ -234,26 +431,24 @@ def prepare_store(db_path: Path, rng: random.Random) -> dict:
     }
 
 
-def store_counts(db_path: Path) -> dict:
+def store_counts(db: Database | Path) -> dict:
     """Counts taken before and after a run: the difference is what the run stored."""
     return {
-        "redemptions": db_scalar(db_path, "SELECT count(*) FROM redemptions"),
-        "redeem_entries": db_scalar(
-            db_path, "SELECT count(*) FROM point_entries WHERE kind = 'redeem'"
-        ),
-        "max_redemption_id": db_scalar(db_path, "SELECT coalesce(max(id), 0) FROM redemptions"),
+        "redemptions": db_scalar(db, "SELECT count(*) FROM redemptions"),
+        "redeem_entries": db_scalar(db, "SELECT count(*) FROM point_entries WHERE kind = 'redeem'"),
+        "max_redemption_id": db_scalar(db, "SELECT coalesce(max(id), 0) FROM redemptions"),
     }
 
 
-def new_redemptions(db_path: Path, after_id: int) -> list[tuple]:
+def new_redemptions(db: Database | Path, after_id: int) -> list[tuple]:
     """Redemptions with an id above after_id, each as (id, serial, request_id, item_id,
     quantity, number of its 'redeem' ledger entries): what both store benches check."""
     return db_rows(
-        db_path,
+        db,
         "SELECT r.id, r.serial, r.request_id, r.item_id, r.quantity, "
         "(SELECT count(*) FROM point_entries e WHERE e.redemption_id = r.id "
-        " AND e.kind = 'redeem') FROM redemptions r WHERE r.id > ?",
-        after_id,
+        " AND e.kind = 'redeem') FROM redemptions r WHERE r.id > :after_id",
+        after_id=after_id,
     )
 
 
@@ -566,12 +761,13 @@ def sessions_still_good(port: int, path: str, cookies) -> None:
             )
 
 
-def start_run(args) -> tuple[str, dict]:
-    """(start time, machine notes with the commit), after checking wrk is there; printed."""
+def start_run(args, db: Database | None = None) -> tuple[str, dict]:
+    """(start time, machine notes with the commit), after checking wrk is there; printed.
+    With db, the notes name its engine's version."""
     if not Path(args.wrk).exists():
         raise BenchError(f"wrk not found at {args.wrk}")
     started = now()
-    machine = machine_notes(args)
+    machine = machine_notes(args, db)
     machine["commit"] = code_version()
     print(machine_line(machine) + f", commit {machine['commit']}", flush=True)
     return started, machine
@@ -584,8 +780,12 @@ def now() -> str:
     return time.strftime("%Y-%m-%dT%H:%M:%S%z")
 
 
-def machine_notes(args) -> dict:
-    """What the numbers depend on besides the code: CPUs, versions, the load before."""
+def machine_notes(args, db: Database | None = None) -> dict:
+    """What the numbers depend on besides the code: CPUs, versions, the load before.
+
+    The SQLite library's version when the app runs on SQLite (db None or SQLite), the
+    PostgreSQL server's when it runs there; the other one is None.
+    """
     cpu = ""
     try:
         for line in Path("/proc/cpuinfo").read_text().splitlines():
@@ -608,6 +808,7 @@ def machine_notes(args) -> dict:
         load = os.getloadavg()
     except OSError:
         load = None
+    postgresql = server_version(db) if db is not None else None
     return {
         "nproc": os.cpu_count(),
         "sched_affinity": len(os.sched_getaffinity(0))
@@ -615,7 +816,8 @@ def machine_notes(args) -> dict:
         else None,
         "cpu": cpu,
         "python": platform.python_version(),
-        "sqlite": sqlite3.sqlite_version,
+        "sqlite": sqlite3.sqlite_version if postgresql is None else None,
+        "postgresql": postgresql,
         "platform": platform.platform(),
         "loadavg_before": load,
         **versions,
@@ -624,9 +826,14 @@ def machine_notes(args) -> dict:
 
 def machine_line(machine: dict) -> str:
     """The machine notes in one line, printed before the wrk benches start."""
+    engine = (
+        f"postgresql={machine['postgresql']}"
+        if machine.get("postgresql")
+        else f"sqlite={machine['sqlite']}"
+    )
     return (
         f"machine: nproc={machine['nproc']} cpu={machine['cpu']!r} python={machine['python']} "
-        f"sqlite={machine['sqlite']} {machine['gunicorn']} / {machine['wrk'][:20]}"
+        f"{engine} {machine['gunicorn']} / {machine['wrk'][:20]}"
     )
 
 

@@ -1,12 +1,15 @@
 """Benchmark the member registry pages against a bare-Flask floor.
 
     .venv/bin/python bench/members.py [--members 20000] [--duration 10]
+    tools/with-postgresql .venv/bin/python bench/members.py --engine postgresql
 
-Builds a fresh SQLite database in a temp directory (`flask db upgrade`, `flask demo load`),
-serves the app and bench/floor_app.py with the project's gunicorn config (2 sync workers,
+Builds a fresh demo database (`flask db upgrade`, `flask demo load`): SQLite in a temp
+directory, or with --engine postgresql a database made for the run on the server of
+BAOJING_TEST_POSTGRESQL (dropped at the end). Serves the app and bench/floor_app.py with the project's gunicorn config (2 sync workers,
 access log off), logs in as `secretary` and `township`, then runs wrk alternately against
 the floor and each page. A page's ratio is its req/s over the mean of the two floor runs
-next to it. Prints a markdown table and writes bench/out/members.json. See bench/README.md.
+next to it. Prints a markdown table and writes bench/out/members.json (members-postgresql.json
+on PostgreSQL). See bench/README.md.
 """
 
 import argparse
@@ -22,7 +25,9 @@ from common import (
     add_load_options,
     add_output_options,
     add_recycle_option,
+    analyze,
     bench_env,
+    check_engine,
     db_rows,
     db_scalar,
     db_size,
@@ -30,10 +35,8 @@ from common import (
     load_config,
     load_demo,
     login,
-    machine_line,
-    machine_notes,
     measure_alternating,
-    now,
+    open_database,
     page_results,
     per_second,
     print_run_quality,
@@ -44,6 +47,7 @@ from common import (
     run_wrk,
     sessions_still_good,
     start_app_and_floor,
+    start_run,
     stop_servers,
     targets_met,
     wal_bytes,
@@ -163,44 +167,42 @@ def main(argv=None) -> int:
     add_load_options(parser)
     parser.add_argument("--workers", type=int, default=2, help="gunicorn sync workers")
     add_recycle_option(parser)
-    add_output_options(parser, OUT)
+    add_output_options(parser, OUT, per_engine=True)
     args = parser.parse_args(argv)
+    check_engine(parser, args, OUT)
     return run_bench(args, run, "baojing-bench-", passed="all_pass")
 
 
 def run(args, tmp: Path) -> dict:
-    if not Path(args.wrk).exists():
-        raise BenchError(f"wrk not found at {args.wrk}")
-    started = now()
-    machine = machine_notes(args)
-    print(machine_line(machine), flush=True)
-    db_path = tmp / "bench.db"
-    env = bench_env(db_path)
+    db = open_database(args, tmp)
+    started, machine = start_run(args, db)
+    env = bench_env(db)
 
     load_demo(env, args.members)
-    wal_after_load, db_bytes = db_size(db_path)
+    analyze(db)
+    wal_after_load, db_bytes = db_size(db)
 
     app_port, floor_port = start_app_and_floor(args, env, tmp)
 
     sec_cookie = login(app_port, "secretary")
     town_cookie = login(app_port, "township")
     clerk_cookie = login(app_port, "clerk")
-    village = db_scalar(db_path, "SELECT org_unit_id FROM users WHERE username = 'secretary'")
+    village = db_scalar(db, "SELECT org_unit_id FROM users WHERE username = 'secretary'")
     # The member of the secretary's village with the longest history: points, care cases
     # and certificates (the profile lists all three).
     long_history = db_scalar(
-        db_path,
-        "SELECT m.id FROM members m WHERE m.village_id = ? AND m.status = 'active' ORDER BY "
+        db,
+        "SELECT m.id FROM members m WHERE m.village_id = :village AND m.status = 'active' ORDER BY "
         "(SELECT count(*) FROM point_entries p WHERE p.member_id = m.id)"
         " + (SELECT count(*) FROM care_cases c WHERE c.member_id = m.id)"
         " + (SELECT count(*) FROM certificates c WHERE c.member_id = m.id) DESC, m.id LIMIT 1",
-        village,
+        village=village,
     )
     phone, id_tail = db_rows(
-        db_path,
-        "SELECT phone, id_tail FROM members WHERE village_id = ? AND status = 'active' "
+        db,
+        "SELECT phone, id_tail FROM members WHERE village_id = :village AND status = 'active' "
         "ORDER BY id LIMIT 1 OFFSET 3",
-        village,
+        village=village,
     )[0]
     sec, town, clerk = {"Cookie": sec_cookie}, {"Cookie": town_cookie}, {"Cookie": clerk_cookie}
     fragment = {"HX-Request": "true"}
@@ -227,31 +229,32 @@ def run(args, tmp: Path) -> dict:
     sessions_still_good(app_port, "/members/", (sec_cookie, town_cookie))
     sessions_still_good(app_port, "/store/counter", (clerk_cookie,))
 
-    wal_during = wal_bytes(db_path)
+    wal_during = wal_bytes(db)
     stop_servers()
-    wal_after = wal_bytes(db_path)
+    wal_after = wal_bytes(db)
 
     results = page_results(
         pages, measured, floors, TARGETS, keep=("fragment", "bytes", "total_rows")
     )
     all_pass = targets_met(results)
 
-    table = render_table(results, "page")
+    table = render_table(results, f"page ({db.label})")
     print()
     print(table)
     print()
     print(
         f"wrk -t{args.threads} -c{args.connections} -d{args.duration:g}s, gunicorn {args.workers} "
-        f"sync workers, {args.members} members (DB {db_bytes / 1024 / 1024:.1f} MiB), "
+        f"sync workers, {args.members} members ({db.label} DB {db_bytes / 1024 / 1024:.1f} MiB), "
         f"nproc={machine['nproc']}"
     )
     floor_cv = print_run_quality(runs, floors, machine)
-    print_wal(wal_after_load, wal_during, wal_after)
+    print_wal(wal_after_load, wal_during, wal_after, db.engine)
     print("result:", "all pages meet their targets" if all_pass else "SOME PAGES MISS THEIR TARGET")
 
     report = {
         **report_head(started, machine),
         "config": {
+            "engine": db.engine,
             "members": args.members,
             **load_config(args),
             "db_bytes": db_bytes,

@@ -445,17 +445,19 @@ def run(args, tmp: Path) -> dict:
     accounts = dict(
         db_rows(
             db_path,
-            "SELECT username, member_id FROM users WHERE username IN (?, ?)",
-            MENTEE_ACCOUNT,
-            MENTOR_ACCOUNT,
+            "SELECT username, member_id FROM users WHERE username IN (:mentee, :mentor)",
+            mentee=MENTEE_ACCOUNT,
+            mentor=MENTOR_ACCOUNT,
         )
     )
     if set(accounts) != {MENTEE_ACCOUNT, MENTOR_ACCOUNT}:
         raise BenchError(f"demo accounts missing: found {sorted(accounts)}")
     mentee_id = accounts[MENTEE_ACCOUNT]
-    mentee_name = db_scalar(db_path, "SELECT name FROM members WHERE id = ?", mentee_id)
+    mentee_name = db_scalar(db_path, "SELECT name FROM members WHERE id = :id", id=mentee_id)
     mentor_profile_id = db_scalar(
-        db_path, "SELECT id FROM mentor_profiles WHERE member_id = ?", accounts[MENTOR_ACCOUNT]
+        db_path,
+        "SELECT id FROM mentor_profiles WHERE member_id = :id",
+        id=accounts[MENTOR_ACCOUNT],
     )
     print(
         f"  {members:,} members, {mentors:,} mentors ({mentors / max(members, 1):.1%}); "

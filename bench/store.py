@@ -1,8 +1,10 @@
 """Benchmark the points store counter against a bare-Flask floor.
 
     .venv/bin/python bench/store.py [--members 20000] [--duration 10]
+    tools/with-postgresql .venv/bin/python bench/store.py --engine postgresql
 
-Same set-up as bench/members.py (a fresh SQLite demo database in a temp directory, the app
+Same set-up as bench/members.py (a fresh demo database, SQLite in a temp directory or with
+--engine postgresql a database made for the run on BAOJING_TEST_POSTGRESQL's server; the app
 and bench/floor_app.py under the project's gunicorn config with 2 sync workers, the access
 log off), then logs in as the demo `clerk` several times (several counters) and runs wrk
 alternately against the floor and:
@@ -15,7 +17,8 @@ alternately against the floor and:
 After the runs the servers are stopped and the database is counted: every 200 answer of a
 redemption (its receipt serial, captured by the Lua script) must be one new redemption with
 exactly one 'redeem' ledger entry, nothing duplicated or lost, and `flask points verify`
-must pass. Prints a markdown table and writes bench/out/store.json. See bench/README.md.
+must pass. Prints a markdown table and writes bench/out/store.json (store-postgresql.json on
+PostgreSQL). See bench/README.md.
 """
 
 import argparse
@@ -33,10 +36,13 @@ from common import (
     REPO,
     STOCK,
     BenchError,
+    Database,
     add_load_options,
     add_output_options,
     add_recycle_option,
+    analyze,
     bench_env,
+    check_engine,
     clerk_session,
     db_scalar,
     db_size,
@@ -45,6 +51,7 @@ from common import (
     load_demo,
     measure_alternating,
     new_redemptions,
+    open_database,
     page_results,
     per_second,
     points_verify,
@@ -262,7 +269,7 @@ def wrk(args, lua: Path, port: int, path: str, duration: int, allow_non200=False
 # --- the database, read outside the server ---------------------------------------------
 
 
-def account_for_redemptions(db_path: Path, before: dict, runs: list[dict], item_id: int) -> dict:
+def account_for_redemptions(db: Database, before: dict, runs: list[dict], item_id: int) -> dict:
     """Compare what wrk was told (200 answers and their serials) with what the DB holds."""
     answered: list[str] = []
     for r in runs:
@@ -270,14 +277,14 @@ def account_for_redemptions(db_path: Path, before: dict, runs: list[dict], item_
     ok200 = sum(r["ok200"] for r in runs)
     sent = sum(r["sent"] for r in runs)
     completed = sum(r["requests"] for r in runs)
-    after = store_counts(db_path)
-    new = new_redemptions(db_path, before["max_redemption_id"])
+    after = store_counts(db)
+    new = new_redemptions(db, before["max_redemption_id"])
     new_serials = {row[1] for row in new}
     answered_set = set(answered)
     lost = sorted(answered_set - new_serials)
     unanswered = sorted(new_serials - answered_set)
     prefixes = tuple(r["prefix"] + "-" for r in runs)
-    stock_after = db_scalar(db_path, "SELECT stock FROM catalog_items WHERE id = ?", item_id)
+    stock_after = db_scalar(db, "SELECT stock FROM catalog_items WHERE id = :id", id=item_id)
     return {
         "requests_sent": sent,
         "responses": completed,
@@ -309,19 +316,20 @@ def main(argv=None) -> int:
     parser.add_argument("--clerks", type=int, default=4, help="clerk logins (counters) for redeem")
     parser.add_argument("--q", default=SURNAME, help=f"look-up text (default {SURNAME})")
     add_recycle_option(parser)
-    add_output_options(parser, OUT)
+    add_output_options(parser, OUT, per_engine=True)
     args = parser.parse_args(argv)
+    check_engine(parser, args, OUT)
     return run_bench(args, run, "baojing-bench-store-", passed="all_pass")
 
 
 def run(args, tmp: Path) -> dict:
-    started, machine = start_run(args)
-    db_path = tmp / "bench.db"
-    env = bench_env(db_path)
+    db = open_database(args, tmp)
+    started, machine = start_run(args, db)
+    env = bench_env(db)
 
     load_demo(env, args.members)
-    entries = db_scalar(db_path, "SELECT count(*) FROM point_entries")
-    store = prepare_store(db_path, random.Random(20200522))
+    entries = db_scalar(db, "SELECT count(*) FROM point_entries")
+    store = prepare_store(db, random.Random(20200522))
     members_file = tmp / "redeem-members.txt"
     members_file.write_text("\n".join(map(str, store["slots"])) + "\n")
     print(
@@ -332,7 +340,8 @@ def run(args, tmp: Path) -> dict:
     rc, out = points_verify(env)
     if rc != 0:
         raise BenchError(f"flask points verify fails on the fresh demo ({rc}):\n{out}")
-    wal_after_load, db_bytes = db_size(db_path)
+    analyze(db)
+    wal_after_load, db_bytes = db_size(db)
 
     app_port, floor_port = start_app_and_floor(args, env, tmp)
 
@@ -342,7 +351,7 @@ def run(args, tmp: Path) -> dict:
 
     # The member whose panel is measured: one with receipts to list and the most points.
     panel_member = db_scalar(
-        db_path,
+        db,
         "SELECT r.member_id FROM redemptions r JOIN point_accounts a "
         "ON a.member_id = r.member_id ORDER BY a.balance DESC, r.member_id LIMIT 1",
     )
@@ -432,7 +441,7 @@ def run(args, tmp: Path) -> dict:
          "run": lambda d: redeem_run("m", d)},
     ]  # fmt: skip
 
-    before = store_counts(db_path)  # the probe is in here already
+    before = store_counts(db)  # the probe is in here already
     if args.warmup > 0:
         print(f"warm-up: {args.warmup:g}s per URL", flush=True)
         wrk(args, floor_lua, floor_port, "/", args.warmup)
@@ -451,11 +460,11 @@ def run(args, tmp: Path) -> dict:
     if status != 200:
         raise BenchError(f"session lost after the runs: HTTP {status} {headers.get('Location')}")
 
-    wal_during = wal_bytes(db_path)
+    wal_during = wal_bytes(db)
     stop_servers()  # graceful: requests still in flight when wrk stopped finish first
-    wal_after = wal_bytes(db_path)
+    wal_after = wal_bytes(db)
 
-    accounting = account_for_redemptions(db_path, before, redeem_runs, store["item_id"])
+    accounting = account_for_redemptions(db, before, redeem_runs, store["item_id"])
     verify_rc, verify_out = points_verify(env)
     non200 = sum(r["non200"] for r in redeem_runs)
     a = accounting
@@ -483,14 +492,14 @@ def run(args, tmp: Path) -> dict:
     met = targets_met(results)
     all_pass = met and exact and verify_rc == 0
 
-    table = render_table(results, "endpoint")
+    table = render_table(results, f"endpoint ({db.label})")
     print()
     print(table)
     print()
     print(
         f"wrk -t{args.threads} -c{args.connections} -d{args.duration:g}s, gunicorn {args.workers} "
         f"sync workers, {args.members} members, {entries} ledger entries "
-        f"(DB {db_bytes / 1024 / 1024:.1f} MiB), nproc={machine['nproc']}"
+        f"({db.label} DB {db_bytes / 1024 / 1024:.1f} MiB), nproc={machine['nproc']}"
     )
     print(f"look-up q={args.q}: {lookup_rows} rows; panel: {panel_bytes} B")
     floor_cv = print_run_quality(runs, floors, machine)
@@ -521,7 +530,7 @@ def run(args, tmp: Path) -> dict:
     )
     print(f"  accounting: {'EXACT' if exact else 'MISMATCH'}")
     print()
-    print_wal(wal_after_load, wal_during, wal_after)
+    print_wal(wal_after_load, wal_during, wal_after, db.engine)
     print(
         "result:",
         "all targets met, redemptions accounted for exactly"
@@ -533,6 +542,7 @@ def run(args, tmp: Path) -> dict:
     report = {
         **report_head(started, machine),
         "config": {
+            "engine": db.engine,
             "members": args.members,
             "ledger_entries": entries,
             **load_config(args),

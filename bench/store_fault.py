@@ -468,7 +468,7 @@ def check_db(db_path: Path, before: dict, stream: Stream, kills: list[dict], sho
     by_rid = {r[2]: r for r in rows}
     sent = {j.request_id for j in stream.sent}
     after = store_counts(db_path)
-    stock = db_scalar(db_path, "SELECT stock FROM catalog_items WHERE id = ?", shop["item_id"])
+    stock = db_scalar(db_path, "SELECT stock FROM catalog_items WHERE id = :id", id=shop["item_id"])
     answered_missing = [rid for rid in stream.ok if rid not in by_rid]
     serial_mismatch = [
         rid for rid, (serial, *_) in stream.ok.items() if rid in by_rid and by_rid[rid][1] != serial

@@ -14,7 +14,7 @@ from baojing import audit
 from baojing.cli.backup import copy_database
 from baojing.extensions import db
 from baojing.models import AuditEntry, Member, User
-from tests.conftest import make_app, sqlite_only
+from tests.conftest import empty_database, make_app, sqlite_only
 
 
 @sqlite_only
@@ -114,6 +114,22 @@ def test_demo_load_is_deterministic_and_marks_the_instance(tmp_path, migrated_db
             db.engine.dispose()
     assert digests[0] == digests[1]
     assert len(digests[0]) == 120
+
+
+def test_demo_load_fills_an_empty_database_on_either_engine(tmp_path):
+    """What the benches do first on both engines: an empty database, then `flask demo load`;
+    a second load starts the demo over."""
+    for database in empty_database(tmp_path):
+        app = make_app(database)
+        with app.app_context():
+            for members in (30, 20):
+                result = app.test_cli_runner().invoke(
+                    args=["demo", "load", "--members", str(members)]
+                )
+                assert result.exit_code == 0, result.output
+                assert db.session.scalar(select(func.count()).select_from(Member)) == members
+            db.session.remove()
+            db.engine.dispose()
 
 
 def test_demo_load_refuses_real_data(app, org):

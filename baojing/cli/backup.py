@@ -13,7 +13,12 @@ backup_cli = AppGroup("backup", help="在线备份与恢复 SQLite 数据库")
 
 
 def checkpoint() -> None:
-    """Copy the WAL into the database and truncate it (outside any transaction)."""
+    """Copy SQLite's WAL into the database and truncate it (outside any transaction).
+
+    PostgreSQL's WAL belongs to the server, which checkpoints it itself: nothing to do.
+    """
+    if db.engine.dialect.name != "sqlite":
+        return
     raw = db.engine.raw_connection()
     try:
         raw.driver_connection.execute("PRAGMA wal_checkpoint(TRUNCATE)")
