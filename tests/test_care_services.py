@@ -73,6 +73,24 @@ def test_help_from_last_quarter_does_not_count_for_this_one(org, login):
     assert f'href="/care/pairings/{pairing.id}"' in page and last_quarter.isoformat() in page
 
 
+def test_help_logged_late_for_an_earlier_day_keeps_the_family_off_the_idle_list(org, login):
+    """Help this quarter, then last quarter's written up late: the family was still
+    looked in on this quarter, and the lists show the latest help."""
+    c = login("secretary")
+    start(c, org, started_on=(local_today() - timedelta(days=200)).isoformat())
+    pairing = db.session.scalar(select(FamilyPairing))
+    last_quarter = quarter_start(local_today()) - timedelta(days=1)
+    for n, day in enumerate((local_today(), last_quarter)):
+        form = {"helped_on": day.isoformat(), "kind": "farming", "description": "帮忙收稻谷",
+                "request_id": f"help-late-{n}"}  # fmt: skip
+        assert c.post(f"/care/pairings/{pairing.id}/help", form).status_code == 303
+    idle = c.get("/care/pairings?idle=1").get_data(as_text=True)
+    assert f'href="/care/pairings/{pairing.id}"' not in idle
+    assert f'href="/care/pairings/{pairing.id}"' not in c.get("/care/").get_data(as_text=True)
+    listed = c.get("/care/pairings").get_data(as_text=True)
+    assert local_today().isoformat() in listed and last_quarter.isoformat() not in listed
+
+
 def test_one_standing_pairing_per_family_and_ending_keeps_history(org, login):
     c = login("secretary")
     start(c, org)

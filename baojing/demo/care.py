@@ -8,7 +8,7 @@ bulk: 20,000 members give about 50,000 cases (the to-do benchmark's size).
 import random
 from datetime import date, timedelta
 
-from sqlalchemy import insert, select
+from sqlalchemy import func, insert, select, update
 
 from baojing.dates import quarter_start
 from baojing.models.care import (
@@ -164,6 +164,13 @@ def _pairings(session, rng, today, members, users, now) -> tuple[int, int]:
             day = season + timedelta(days=rng.randint(0, (today - season).days))
             helps.append(_help(rng, pairing_id, day, users, now))
     session.execute(insert(PairingHelp), helps)
+    # What log_help keeps on the pairing as help is logged.
+    latest = (
+        select(func.max(PairingHelp.helped_on))
+        .where(PairingHelp.pairing_id == FamilyPairing.id)
+        .scalar_subquery()
+    )
+    session.execute(update(FamilyPairing).values(last_helped_on=latest))
     return len(rows), len(helps)
 
 

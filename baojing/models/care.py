@@ -131,8 +131,13 @@ class FamilyPairing(Idempotent, db.Model):
 
     __tablename__ = "family_pairings"
     __table_args__ = (
-        Index("ix_family_pairings_village", "village_id", "ended_on"),
-        Index("ix_family_pairings_township", "township_id", "ended_on"),
+        # The to-do counts a scope's idle pairings and lists the oldest from these alone.
+        Index(
+            "ix_family_pairings_village", "village_id", "ended_on", "last_helped_on", "started_on"
+        ),
+        Index(
+            "ix_family_pairings_township", "township_id", "ended_on", "last_helped_on", "started_on"
+        ),
         # One standing pairing per family; an ended one stays as history.
         Index(
             "uq_family_pairings_active",
@@ -153,6 +158,9 @@ class FamilyPairing(Idempotent, db.Model):
     family_note: Mapped[str] = mapped_column(String(200), default="")
     started_on: Mapped[date]
     ended_on: Mapped[date | None]
+    # The latest helped_on among its helps (None: never helped), kept by log_help so
+    # that "idle this quarter" is a comparison on the row, not a search of the helps.
+    last_helped_on: Mapped[date | None]
     end_reason: Mapped[str] = mapped_column(String(100), default="")
     created_by_id: Mapped[int] = mapped_column(ForeignKey("users.id"))
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)

@@ -3,7 +3,7 @@
 from dataclasses import dataclass
 from datetime import date
 
-from sqlalchemy import exists, func, select
+from sqlalchemy import select
 
 from baojing.dates import quarter_start
 from baojing.extensions import db
@@ -16,7 +16,6 @@ from baojing.models.care import (
     SERVICE_WAITING,
     CareCase,
     FamilyPairing,
-    PairingHelp,
     ServiceRequest,
 )
 from baojing.models.members import Member
@@ -24,6 +23,7 @@ from baojing.models.org import OrgUnit
 from baojing.models.users import User
 from baojing.scoping import member_condition
 from baojing.services import exports
+from baojing.services.care.pairings import idle_since
 from baojing.services.paging import Page, fetch_page
 
 
@@ -101,11 +101,6 @@ def export_cases(user: User, *, status: str, kind: str, today: date) -> exports.
 
 def pairings(user: User, today: date, *, idle_only: bool, page: int) -> Page:
     """Standing pairings in scope, with the last help; idle = no help this quarter."""
-    last_help = (
-        select(func.max(PairingHelp.helped_on))
-        .where(PairingHelp.pairing_id == FamilyPairing.id)
-        .scalar_subquery()
-    )
     village = _village()
     stmt = (
         select(
@@ -114,7 +109,7 @@ def pairings(user: User, today: date, *, idle_only: bool, page: int) -> Page:
             FamilyPairing.started_on,
             Member.name.label("member_name"),
             village.c.name.label("village_name"),
-            last_help.label("last_help"),
+            FamilyPairing.last_helped_on.label("last_help"),
         )  # fmt: skip
         .join(Member, Member.id == FamilyPairing.member_id)
         .join(village, village.c.id == FamilyPairing.village_id)
@@ -122,11 +117,7 @@ def pairings(user: User, today: date, *, idle_only: bool, page: int) -> Page:
         .order_by(FamilyPairing.village_id, Member.name, FamilyPairing.id)
     )
     if idle_only:
-        helped = exists().where(
-            PairingHelp.pairing_id == FamilyPairing.id,
-            PairingHelp.helped_on >= quarter_start(today),
-        )
-        stmt = stmt.where(~helped)
+        stmt = stmt.where(idle_since(quarter_start(today)))
     return fetch_page(stmt, page)
 
 

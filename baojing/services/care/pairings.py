@@ -1,6 +1,6 @@
 """结对帮扶: a branch and named party members paired with a mobile member's family at home."""
 
-from sqlalchemy import select
+from sqlalchemy import and_, or_, select
 
 from baojing import audit
 from baojing.dates import local_today
@@ -11,6 +11,15 @@ from baojing.models.org import OrgUnit
 from baojing.models.users import User
 from baojing.services import RuleViolation
 from baojing.services.idempotency import keyed, logged_key, replayed, replayed_in_log
+
+
+def idle_since(season):
+    """Standing pairings with no help on or after `season` (a date or a bind parameter):
+    the families the branch has not looked in on this quarter."""
+    return and_(
+        FamilyPairing.ended_on.is_(None),
+        or_(FamilyPairing.last_helped_on.is_(None), FamilyPairing.last_helped_on < season),
+    )
 
 
 def start_pairing(
@@ -74,6 +83,9 @@ def log_help(
         pairing_id=pairing.id, recorded_by_id=actor.id, **data, **keyed(request_id, data)
     )
     db.session.add(help_row)
+    # Help may be logged late, for a day before the latest one: keep the latest.
+    if pairing.last_helped_on is None or help_row.helped_on > pairing.last_helped_on:
+        pairing.last_helped_on = help_row.helped_on
     db.session.flush()
     audit.record(
         "care.pairing_help", help_row,
