@@ -69,7 +69,8 @@ def index():
         "cutoffs": cutoffs,
         "alert_labels": svc.ALERT_LABELS,
         "rows": list_rows(result.rows, show_village=user.role != VILLAGE_SECRETARY),
-        "profile_prefix": url_for("members.index"),
+        # The list's URL; a profile is the list's URL and the id (routes are /members/<id>).
+        "list_url": url_for("members.index"),
         "may_export_full_ids": exports.may_include_full_ids(user),
     }
     if htmx.wants_fragment():

@@ -24,7 +24,9 @@ class InsufficientPoints(Exception):
 
 
 def balance_of(member_id: int, conn=None) -> int:
-    conn = conn if conn is not None else db.session
+    # A Core read on the session's connection: accounts are only ever changed by
+    # statements (post() below), never by pending ORM objects an autoflush would write.
+    conn = conn if conn is not None else db.session.connection()
     value = conn.execute(
         select(PointAccount.balance).where(PointAccount.member_id == member_id)
     ).scalar()
