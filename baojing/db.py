@@ -131,6 +131,24 @@ def done_writing() -> None:
     write_intent.set(False)
 
 
+def refresh_statistics() -> None:
+    """Tell the query planner the shape of the data, after a bulk change (a demo load, a
+    roster import); the caller commits.
+
+    Without statistics SQLite guesses that an equality on an indexed column finds about
+    ten rows, so a village of 3,400 members looks like ten, and a search by ID tail walks
+    the village on the list's (village, status, name) index for its ORDER BY, reading
+    every row (23 ms at 200,000 members), instead of looking up the one member its own
+    index finds (0.2 ms). analysis_limit samples each index (70 ms at 200,000 members);
+    the proportions it records hold as a registry grows. PostgreSQL's autovacuum
+    analyses on its own, but only some time after the change.
+    """
+    conn = db.session.connection()
+    if conn.dialect.name == "sqlite":
+        conn.exec_driver_sql("PRAGMA analysis_limit=1000")
+    conn.exec_driver_sql("ANALYZE")
+
+
 # --- engine quirks: the few SQL spellings the two engines do not share ---------------------
 
 _INSERTS = {"sqlite": sqlite.insert, "postgresql": postgresql.insert}

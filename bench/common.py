@@ -41,9 +41,14 @@ from sqlalchemy.engine import Engine
 from sqlalchemy.exc import SQLAlchemyError
 from sqlalchemy.pool import NullPool
 
-from baojing.demo import DEMO_PASSWORD as PASSWORD  # "baojing-demo-2020"
-
 REPO = Path(__file__).resolve().parent.parent
+# The servers run this checkout's code (their working directory is REPO); what a bench
+# runs in-process (query plans, statement timings) must too, not whatever copy of the
+# package the virtualenv happens to have installed (a second checkout's, say).
+sys.path.insert(0, str(REPO))
+
+from baojing.demo import DEMO_PASSWORD as PASSWORD  # noqa: E402 - "baojing-demo-2020"
+
 SECRET_KEY = "bench-only-secret-key-0123456789abcdef"  # noqa: S105 - throwaway DB
 # The cheapest goods item of the demo catalogue (洗衣液 2 瓶, 30 points); its stock is set
 # to STOCK before the servers start so that stock never runs out during the bench.

@@ -128,6 +128,12 @@ def test_demo_load_fills_an_empty_database_on_either_engine(tmp_path):
                 )
                 assert result.exit_code == 0, result.output
                 assert db.session.scalar(select(func.count()).select_from(Member)) == members
+            # The planner has the data's statistics (db.refresh_statistics).
+            stats = {
+                "sqlite": "SELECT count(*) FROM sqlite_stat1 WHERE tbl = 'members'",
+                "postgresql": "SELECT count(*) FROM pg_stats WHERE tablename = 'members'",
+            }[db.engine.dialect.name]
+            assert db.session.execute(text(stats)).scalar() > 0
             db.session.remove()
             db.engine.dispose()
 

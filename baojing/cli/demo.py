@@ -9,7 +9,7 @@ from flask.cli import AppGroup
 from flask_migrate import downgrade, upgrade
 
 from baojing.cli.backup import checkpoint, database_path
-from baojing.db import writing
+from baojing.db import refresh_statistics, writing
 from baojing.extensions import db
 
 demo_cli = AppGroup("demo", help="演示数据")
@@ -41,6 +41,8 @@ def _demo_load(members: int, keep: bool):
         upgrade()
     started = time.perf_counter()
     counts = demo_data.load(members=members)
+    db.session.commit()
+    refresh_statistics()
     db.session.commit()
     checkpoint()
     current_app.extensions["baojing_demo"] = True

@@ -24,7 +24,7 @@ from sqlalchemy.exc import IntegrityError
 
 from baojing import audit, files
 from baojing.dates import local_today
-from baojing.db import write_now, writing
+from baojing.db import refresh_statistics, write_now, writing
 from baojing.extensions import db
 from baojing.models.members import ACTIVE, Member
 from baojing.models.org import VILLAGE, OrgUnit
@@ -433,6 +433,8 @@ def _run(job: RosterImport, user: User) -> RosterImport:
     job.status, job.finished_at = DONE, utcnow()
     job.preview = "{}"
     audit.record("roster.done", job, after=counts_of(job))
+    db.session.commit()
+    refresh_statistics()  # a county's registry usually starts as one roster import
     db.session.commit()
     _file(job).unlink(missing_ok=True)  # the upload is gone once the rows are in
     return job
