@@ -331,6 +331,26 @@ def test_an_interrupted_import_resumes_after_its_last_batch(login, org, tmp_path
     assert _members() == 3 + 10
 
 
+def test_an_import_is_done_even_if_the_statistics_cannot_be_refreshed(
+    login, org, tmp_path, monkeypatch
+):
+    """ANALYZE after an import is best effort: a busy database must not fail the import."""
+    from sqlalchemy.exc import OperationalError
+
+    from baojing.services.roster import jobs
+
+    def busy():
+        raise OperationalError("ANALYZE", {}, Exception("database is locked"))
+
+    monkeypatch.setattr(jobs, "refresh_statistics", busy)
+    client = login("admin")
+    job = _job(_upload(client, write_xlsx(tmp_path / "a.xlsx", [member_row("踏梯村")])))
+    assert client.post(f"/members/import/{job.id}/confirm").status_code == 303
+    db.session.refresh(job)
+    assert (job.status, job.created_count) == ("done", 1)
+    assert _members() == 4
+
+
 # --- the command line ---------------------------------------------------------------------
 
 

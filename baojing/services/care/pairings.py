@@ -1,6 +1,6 @@
 """结对帮扶: a branch and named party members paired with a mobile member's family at home."""
 
-from sqlalchemy import and_, or_, select
+from sqlalchemy import and_, or_, select, update
 
 from baojing import audit
 from baojing.dates import local_today
@@ -83,9 +83,22 @@ def log_help(
         pairing_id=pairing.id, recorded_by_id=actor.id, **data, **keyed(request_id, data)
     )
     db.session.add(help_row)
-    # Help may be logged late, for a day before the latest one: keep the latest.
-    if pairing.last_helped_on is None or help_row.helped_on > pairing.last_helped_on:
-        pairing.last_helped_on = help_row.helped_on
+    # Help may be logged late, for a day before the latest one: keep the latest. One
+    # conditional UPDATE, not read-compare-write: on PostgreSQL two helps logged at once
+    # would otherwise both compare with the old value, and the earlier day could win.
+    db.session.execute(
+        update(FamilyPairing)
+        .where(
+            FamilyPairing.id == pairing.id,
+            or_(
+                FamilyPairing.last_helped_on.is_(None),
+                FamilyPairing.last_helped_on < help_row.helped_on,
+            ),
+        )
+        .values(last_helped_on=help_row.helped_on)
+        .execution_options(synchronize_session=False)
+    )
+    db.session.expire(pairing, ["last_helped_on"])
     db.session.flush()
     audit.record(
         "care.pairing_help", help_row,

@@ -20,7 +20,7 @@ from pathlib import Path
 
 from flask import current_app
 from sqlalchemy import and_, or_, select, update
-from sqlalchemy.exc import IntegrityError
+from sqlalchemy.exc import IntegrityError, OperationalError
 
 from baojing import audit, files
 from baojing.dates import local_today
@@ -434,8 +434,13 @@ def _run(job: RosterImport, user: User) -> RosterImport:
     job.preview = "{}"
     audit.record("roster.done", job, after=counts_of(job))
     db.session.commit()
-    refresh_statistics()  # a county's registry usually starts as one roster import
-    db.session.commit()
+    try:  # a county's registry usually starts as one roster import
+        refresh_statistics()
+        db.session.commit()
+    except OperationalError:
+        # Best effort: the rows are in and the job is done whatever the planner knows.
+        db.session.rollback()
+        current_app.logger.warning("could not refresh the planner's statistics after an import")
     _file(job).unlink(missing_ok=True)  # the upload is gone once the rows are in
     return job
 
