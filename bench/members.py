@@ -232,6 +232,8 @@ def run(args, tmp: Path) -> dict:
     wal_during = wal_bytes(db)
     stop_servers()
     wal_after = wal_bytes(db)
+    plans = explain_lists(db, [("secretary", ""), ("secretary", SURNAME), ("secretary", phone[:5]),
+                               ("secretary", id_tail), ("township", "")])  # fmt: skip
 
     results = page_results(
         pages, measured, floors, TARGETS, keep=("fragment", "bytes", "total_rows")
@@ -249,6 +251,7 @@ def run(args, tmp: Path) -> dict:
     )
     floor_cv = print_run_quality(runs, floors, machine)
     print_wal(wal_after_load, wal_during, wal_after, db.engine)
+    print_plans(plans)
     print("result:", "all pages meet their targets" if all_pass else "SOME PAGES MISS THEIR TARGET")
 
     report = {
@@ -270,9 +273,63 @@ def run(args, tmp: Path) -> dict:
         "wal_bytes_after_stop": wal_after,
         "all_pass": all_pass,
         "table": table,
+        "plans": plans,
     }
     write_report(args.out, report)
     return report
+
+
+def explain_lists(db, lists: list[tuple[str, str]]) -> list[dict]:
+    """The plan of every statement the member list sends for each (user, search), on the
+    bench's own engine (servers stopped): what shows whether a page reads only the rows
+    it shows or walks its whole scope. SQLite's EXPLAIN QUERY PLAN, PostgreSQL's EXPLAIN."""
+    from sqlalchemy import event, select
+
+    from baojing import create_app
+    from baojing.extensions import db as app_db
+    from baojing.models.users import User
+    from baojing.services import members as svc
+
+    app = create_app({"SQLALCHEMY_DATABASE_URI": db.uri, "SECRET_KEY": "bench-explain"})
+    explain = "EXPLAIN QUERY PLAN " if db.engine == "sqlite" else "EXPLAIN "
+    out = []
+    with app.app_context():
+        for username, q in lists:
+            user = app_db.session.scalar(select(User).where(User.username == username))
+            sent: list[tuple[str, object]] = []
+
+            def record(_conn, _cursor, statement, parameters, _context, _many, into=sent):
+                into.append((statement, parameters))
+
+            event.listen(app_db.engine, "before_cursor_execute", record)
+            try:
+                svc.list_members(user, q=q, cutoffs=svc.AlertCutoffs.today(), per_page=20)
+            finally:
+                event.remove(app_db.engine, "before_cursor_execute", record)
+            app_db.session.rollback()
+            raw = app_db.engine.raw_connection()
+            try:
+                cur = raw.cursor()
+                for sql, params in sent:
+                    if not sql.lstrip().upper().startswith("SELECT"):
+                        continue  # BEGIN
+                    cur.execute(explain + sql, params)
+                    rows = cur.fetchall()
+                    plan = [r[3] if db.engine == "sqlite" else r[0] for r in rows]
+                    out.append({"user": username, "q": q, "sql": " ".join(sql.split())[:160],
+                                "plan": plan})  # fmt: skip
+            finally:
+                raw.close()
+        app_db.engine.dispose()
+    return out
+
+
+def print_plans(plans: list[dict]) -> None:
+    print("plans of the member list's statements (servers stopped):")
+    for p in plans:
+        print(f"  {p['user']} q={p['q']!r}: {p['sql'][:100]} …")
+        for line in p["plan"]:
+            print(f"       {line}")
 
 
 if __name__ == "__main__":
