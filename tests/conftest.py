@@ -105,15 +105,7 @@ def database_copy(template, folder: Path):
         shutil.copy(template, target)
         yield target
         return
-    target = PostgresDatabase(f"baojing_test_{uuid.uuid4().hex[:12]}", folder)
-    engine, admin = _postgres_admin()
-    admin.execute(text(f"CREATE DATABASE {target.name} TEMPLATE {template.name}"))
-    try:
-        yield target
-    finally:
-        admin.execute(text(f"DROP DATABASE IF EXISTS {target.name} WITH (FORCE)"))
-        admin.close()
-        engine.dispose()
+    yield from _postgres_database(folder, f"TEMPLATE {template.name}")
 
 
 def empty_database(folder: Path, name: str = "baojing.db"):
@@ -121,9 +113,14 @@ def empty_database(folder: Path, name: str = "baojing.db"):
     if not POSTGRESQL:
         yield folder / name
         return
+    yield from _postgres_database(folder)
+
+
+def _postgres_database(folder: Path, options: str = ""):
+    """A PostgreSQL database of the test's own (CREATE DATABASE … options), dropped after."""
     target = PostgresDatabase(f"baojing_test_{uuid.uuid4().hex[:12]}", folder)
     engine, admin = _postgres_admin()
-    admin.execute(text(f"CREATE DATABASE {target.name}"))
+    admin.execute(text(f"CREATE DATABASE {target.name} {options}"))
     try:
         yield target
     finally:
