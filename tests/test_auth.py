@@ -329,8 +329,51 @@ def test_hashes_are_argon2id(app, org):
 def test_change_password_rejects_wrong_current(login, org):
     c = login("secretary")
     response = c.change_password("wrong current pass", "a long walk up the hill")
-    assert response.status_code == 422
+    assert response.status_code == 401
     assert "当前密码不正确" in response.get_data(as_text=True)
+    assert ("user.change_password", "bad_password") in audit_actions()
+
+
+def test_guessing_on_the_change_password_page_locks_the_account(login, org):
+    """An unattended phone with a live session is not a password-guessing machine."""
+    c = login("secretary")
+    for _ in range(9):
+        assert c.change_password("a guess at it", "a long walk up the hill").status_code == 401
+    response = c.change_password("a guess at it", "a long walk up the hill")
+    assert response.headers["Location"].endswith("/login")
+    secretary = db.session.get(User, org.users["secretary"].id)
+    assert secretary.locked_until is not None
+    assert c.get("/members/").status_code == 302  # the lock ended the session
+    assert ("user.change_password", "locked_now") in audit_actions()
+
+
+def test_a_locked_account_cannot_change_its_password_even_with_the_right_one(
+    login, org, new_client
+):
+    c = login("secretary")
+    for _ in range(10):  # someone guesses at the login page meanwhile
+        new_client().login("secretary", "somebody else's guess")
+    before = db.session.get(User, org.users["secretary"].id).password_hash
+    response = c.change_password(PASSWORD, "a long walk up the hill")
+    assert response.status_code == 429
+    assert "账户已临时锁定" in response.get_data(as_text=True)
+    db.session.expire_all()
+    assert db.session.get(User, org.users["secretary"].id).password_hash == before
+    assert ("user.change_password", "locked") in audit_actions()
+
+
+def test_a_disabled_account_is_told_so_whatever_the_password(client, org):
+    """The answer must not differ with the password, or it would confirm a guess."""
+    secretary = db.session.get(User, org.users["secretary"].id)
+    secretary.active = False
+    db.session.commit()
+    right = client.login("secretary")
+    wrong = client.login("secretary", "not the password at all")
+    assert right.status_code == wrong.status_code == 403
+    for response in (right, wrong):
+        page = response.get_data(as_text=True)
+        assert "该账户已停用" in page and "用户名或密码错误" not in page
+    assert db.session.scalar(select(func.count()).select_from(LoginFailure)) == 0
 
 
 def test_next_parameter_cannot_leave_the_site(client, org):

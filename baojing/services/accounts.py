@@ -56,6 +56,11 @@ def authenticate(username: str, password: str, lock_minutes: int) -> LoginResult
     if user is not None and security.is_locked(user):
         audit.record("auth.login", user, outcome="locked", user=user)
         return LoginResult(None, error=LOCKED.format(minutes=lock_minutes), status=429)
+    if user is not None and not user.active:
+        # Said whatever the password: an answer that changed with it would confirm
+        # a guessed password of a disabled account.
+        audit.record("auth.login", user, outcome="disabled", user=user)
+        return LoginResult(None, error=DISABLED, status=403)
     if not password_ok:
         if user is None:
             audit.record("auth.login", entity_type="users", outcome="unknown_user")
@@ -68,9 +73,6 @@ def authenticate(username: str, password: str, lock_minutes: int) -> LoginResult
             return LoginResult(None, error=LOCKED.format(minutes=lock_minutes), status=429)
         return LoginResult(None, error=BAD_CREDENTIALS, status=401)
     security.rehash_if_needed(user, password)
-    if not user.active:
-        audit.record("auth.login", user, outcome="disabled", user=user)
-        return LoginResult(None, error=DISABLED, status=403)
     if user.totp_enabled:
         audit.record("auth.login", user, outcome="password_ok", user=user)
         return LoginResult(user, needs_totp=True)
@@ -79,26 +81,45 @@ def authenticate(username: str, password: str, lock_minutes: int) -> LoginResult
     return LoginResult(user, token)
 
 
-def reauthenticate(session_user, password: str) -> tuple[bool, bool]:
-    """Confirm the password mid-session: (accepted, account now locked).
+# What confirm_password found: the password was right; wrong; wrong once too often,
+# so the account is locked now and every session ended; or the account was locked
+# already (say by guesses at the login page), whatever the password.
+CONFIRMED, WRONG, LOCKED_NOW, LOCKED_ALREADY = "confirmed", "wrong", "locked_now", "locked"
+
+
+def confirm_password(session_user, password: str, action: str) -> str:
+    """Check the password of a signed-in user (re-authentication, a password change).
 
     Wrong answers count towards the same lockout as the login, so a stolen phone
     with a live session is not a password-guessing machine; locking ends every
-    session of the account.
+    session of the account. A locked account is refused whatever the password, so
+    the page can't tell a guesser which one was right. Audited as `action`; the
+    caller commits, whichever the outcome.
     """
     account = account_of(session_user)
     ok = not security.is_locked(account) and security.verify_password(account, password)
     write_now()
-    account = account_of(session_user)
+    account = account_of(session_user)  # a lock set meanwhile still counts
+    if security.is_locked(account):
+        audit.record(action, account, outcome=LOCKED_ALREADY)
+        return LOCKED_ALREADY
     if ok:
-        security.mark_reauthenticated(session_user)
-        audit.record("auth.reauth", account)
-        return True, False
+        return CONFIRMED
     locked = security.register_failure(account)
-    audit.record("auth.reauth", account, outcome="locked_now" if locked else "bad_password")
+    audit.record(action, account, outcome="locked_now" if locked else "bad_password")
     if locked:
         security.end_all_sessions(account.id, "locked")
-    return False, locked
+        return LOCKED_NOW
+    return WRONG
+
+
+def reauthenticate(session_user, password: str) -> str:
+    """Confirm the password mid-session before a privileged action (confirm_password)."""
+    outcome = confirm_password(session_user, password, "auth.reauth")
+    if outcome == CONFIRMED:
+        security.mark_reauthenticated(session_user)
+        audit.record("auth.reauth", account_of(session_user))
+    return outcome
 
 
 BAD_CODE = "验证码不正确，请看手机上最新的 6 位数字"
@@ -162,9 +183,11 @@ def logout(user, token: str | None) -> None:
 
 
 def change_password(user: User, current: str, new: str) -> str:
-    """Change one's own password; ends every session and returns a fresh token."""
-    if not security.verify_password(user, current):
-        raise RuleViolation({"current_password": "当前密码不正确"})
+    """Change one's own password; ends every session and returns a fresh token.
+
+    `current` has been confirmed already (confirm_password, committed on its own so
+    that a wrong guess counts even though the change is refused).
+    """
     if new == current:
         raise RuleViolation({"new_password": "新密码不能与当前密码相同"})
     try:

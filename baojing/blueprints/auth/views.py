@@ -152,18 +152,27 @@ def change_password():
     form = ChangePasswordForm()
     status = 200
     if form.validate_on_submit():
-        user = accounts.account_of(current_user)
-        ok, token = commit_or_errors(
-            form,
-            lambda: accounts.change_password(
-                user, form.current_password.data, form.new_password.data
-            ),
+        outcome = accounts.confirm_password(
+            current_user, form.current_password.data, "user.change_password"
         )
-        if ok:
-            _establish(user, token)
-            flash("密码已修改，其他设备上的登录已全部退出", "success")
-            return redirect(url_for("main.home"))
-        status = 422
+        db.session.commit()  # a wrong guess counts even though the change is refused
+        if outcome == accounts.CONFIRMED:
+            user = accounts.account_of(current_user)
+            ok, token = commit_or_errors(
+                form,
+                lambda: accounts.change_password(
+                    user, form.current_password.data, form.new_password.data
+                ),
+            )
+            if ok:
+                _establish(user, token)
+                flash("密码已修改，其他设备上的登录已全部退出", "success")
+                return redirect(url_for("main.home"))
+            status = 422
+        else:
+            status = _refuse_password(outcome, form.current_password, "当前密码不正确")
+            if status is None:
+                return _locked_out()
     elif form.is_submitted():
         status = 422
     policy = {
@@ -181,17 +190,34 @@ def reauth():
     status = 200
     target = safe_next(request.args.get("next")) or url_for("main.home")
     if form.validate_on_submit():
-        accepted, locked = accounts.reauthenticate(current_user, form.password.data)
+        outcome = accounts.reauthenticate(current_user, form.password.data)
         db.session.commit()
-        if accepted:
+        if outcome == accounts.CONFIRMED:
             return redirect(target)
-        if locked:
-            logout_user()
-            session.clear()
-            flash("密码错误次数过多，账户已临时锁定并已退出", "error")
-            return redirect(url_for("auth.login"))
-        form.password.errors.append("密码不正确")
-        status = 401
+        status = _refuse_password(outcome, form.password, "密码不正确")
+        if status is None:
+            return _locked_out()
     elif form.is_submitted():
         status = 422
     return render_template("auth/reauth.html", form=form), status
+
+
+def _refuse_password(outcome: str, field, wrong: str) -> int | None:
+    """The message and status for a refused password, or None once the account locked."""
+    if outcome == accounts.LOCKED_NOW:
+        return None
+    if outcome == accounts.LOCKED_ALREADY:
+        field.errors.append(
+            accounts.LOCKED.format(minutes=current_app.config["LOGIN_LOCK_MINUTES"])
+        )
+        return 429
+    field.errors.append(wrong)
+    return 401
+
+
+def _locked_out():
+    """Too many wrong passwords in a session: the lock ended it (confirm_password)."""
+    logout_user()
+    session.clear()
+    flash("密码错误次数过多，账户已临时锁定并已退出", "error")
+    return redirect(url_for("auth.login"))
