@@ -12,6 +12,7 @@ import re
 import shutil
 import uuid
 from dataclasses import dataclass
+from datetime import timedelta
 from pathlib import Path
 
 import pytest
@@ -256,3 +257,17 @@ def login(new_client, org):
         return c
 
     return _login
+
+
+def login_long_ago(user_id: int, minutes: int = 30) -> None:
+    """Make the user's open sessions look logged in `minutes` ago: past REAUTH_MINUTES,
+    so that a privileged action asks for the password again."""
+    from baojing.models import UserSession
+    from baojing.models.types import utcnow
+
+    db.session.execute(
+        UserSession.__table__.update()
+        .where(UserSession.user_id == user_id, UserSession.ended_at.is_(None))
+        .values(authenticated_at=utcnow() - timedelta(minutes=minutes))
+    )
+    db.session.commit()

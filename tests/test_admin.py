@@ -2,14 +2,13 @@
 
 import json
 import re
-from datetime import timedelta
 from urllib.parse import unquote
 
 from sqlalchemy import select
 
 from baojing.extensions import db
-from baojing.models import AuditEntry, User, UserSession
-from baojing.models.types import utcnow
+from baojing.models import AuditEntry, User
+from tests.conftest import login_long_ago
 
 
 def test_create_a_secretary_with_a_single_use_password(login, org, new_client):
@@ -81,13 +80,7 @@ def test_changing_a_role_logs_the_user_out(login, org):
 
 def test_privileged_changes_ask_for_the_password_again(login, org):
     admin = login("admin")
-    row = db.session.scalar(
-        select(UserSession).where(
-            UserSession.user_id == org.users["admin"].id, UserSession.ended_at.is_(None)
-        )
-    )
-    row.authenticated_at = utcnow() - timedelta(minutes=30)
-    db.session.commit()
+    login_long_ago(org.users["admin"].id)
     response = admin.get("/admin/users/new")
     assert "/reauth" in response.headers["Location"]
     assert (
@@ -143,16 +136,8 @@ def test_org_tree(login, org):
 
 
 def test_reauth_after_a_post_returns_to_the_form(login, org):
-    from baojing.models import UserSession
-
     admin = login("admin")
-    row = db.session.scalar(
-        select(UserSession).where(
-            UserSession.user_id == org.users["admin"].id, UserSession.ended_at.is_(None)
-        )
-    )
-    row.authenticated_at = utcnow() - timedelta(minutes=30)
-    db.session.commit()
+    login_long_ago(org.users["admin"].id)
     back = f"/admin/users/{org.users['secretary'].id}"
     response = admin.post(f"{back}/reset-password", headers={"Referer": f"http://localhost{back}"})
     assert unquote(response.headers["Location"]) == f"/reauth?next={back}"

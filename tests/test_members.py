@@ -12,7 +12,7 @@ from baojing.dates import local_today
 from baojing.extensions import db
 from baojing.models import AuditEntry, ContactLog, LiaisonAssignment, Member, RegistrationVisit
 from tests import factories
-from tests.conftest import sqlite_only
+from tests.conftest import login_long_ago, sqlite_only
 
 VALID_NEW = {
     "name": "龙小兵",
@@ -616,15 +616,8 @@ def test_reveal_full_id_is_audited(login, org):
 
 
 def test_changing_ones_phone_asks_for_the_password_after_a_while(login, org):
-    from baojing.models import UserSession
-    from baojing.models.types import utcnow
-
     c = login("member")
-    row = db.session.scalar(
-        select(UserSession).where(UserSession.user_id == org.users["member"].id)
-    )
-    row.authenticated_at = utcnow() - timedelta(minutes=30)
-    db.session.commit()
+    login_long_ago(org.users["member"].id)
     url = f"/members/{org.members['tati'].id}/contact-info"
     response = c.post(url, {"phone": "13722223333", "dest_address": "杭州"})
     assert "/reauth" in response.headers["Location"]

@@ -18,7 +18,7 @@ from baojing.models import (
     Voucher,
 )
 from baojing.services.points import ledger, verify
-from tests.conftest import sqlite_only
+from tests.conftest import PASSWORD, login_long_ago, sqlite_only
 from tests.points_factories import build_store, fund
 
 
@@ -473,3 +473,64 @@ def test_a_member_moved_while_the_redemption_waited_for_the_lock_is_not_served(
     assert db.session.scalar(select(func.count()).select_from(Redemption)) == 0
     assert ledger.balance_of(m.id) == 120
     assert db.session.scalar(select(Member.status).where(Member.id == m.id)) == "active"
+
+
+def test_points_by_hand_ask_for_the_password_after_ten_minutes(login, org, store):
+    """Award, deduct, reverse, batch award and a store reversal: a phone left unlocked on
+    a table must not be enough to change anyone's points. Reading stays open."""
+    from baojing.dates import local_today
+
+    m = org.members["tati"]
+    fund(m.id, 100)
+    db.session.commit()
+    clerk, secretary = login("clerk"), login("secretary")
+    redeem(clerk, m, store.rice)
+    serial = db.session.scalar(select(Redemption.serial))
+    award = {"rule_id": store.rule.id, "occurred_on": local_today().isoformat(),
+             "reason": "11 月主题党日", "request_id": rid()}  # fmt: skip
+    assert secretary.post(f"/points/members/{m.id}", award).status_code == 303
+    earned = entries(m.id)[-1]
+    login_long_ago(org.users["secretary"].id)
+    login_long_ago(org.users["clerk"].id)
+    before = [(e.id, e.kind, e.points) for e in entries(m.id)]
+    tries = [
+        (secretary, f"/points/members/{m.id}", award | {"request_id": rid()}),
+        (secretary, f"/points/members/{m.id}",
+         award | {"rule_id": store.deduction.id, "request_id": rid()}),
+        (secretary, f"/points/members/{m.id}/entries/{earned.id}/reverse", {"reason": "记错了"}),
+        (secretary, "/points/award", award | {"request_id": rid(), "member_ids": [m.id]}),
+        (clerk, f"/store/receipts/{serial}/reverse", {"reason": "拿错了东西"}),
+    ]  # fmt: skip
+    for c, url, form in tries:
+        response = c.post(url, form)
+        assert response.status_code == 302 and "/reauth" in response.headers["Location"], url
+    db.session.expire_all()
+    assert [(e.id, e.kind, e.points) for e in entries(m.id)] == before
+    assert db.session.get(CatalogItem, store.rice.id).stock == 2
+    assert secretary.get(f"/points/members/{m.id}").status_code == 200
+    back = f"/points/members/{m.id}"
+    assert (
+        secretary.post(f"/reauth?next={back}", {"password": PASSWORD}).headers["Location"] == back
+    )
+    assert secretary.post(back, award | {"request_id": rid()}).status_code == 303
+    assert ledger.balance_of(m.id) == 100 - 50 + 20
+
+
+def test_a_batch_replayed_with_other_members_is_refused(login, org, store):
+    """The key of a batch names what it was sent: extra members on a replay get nothing."""
+    from baojing.dates import local_today
+    from tests import factories
+
+    tati = org.members["tati"]
+    second = factories.member(org.villages["tati"], name="石秀英")
+    db.session.commit()
+    c = login("secretary")
+    form = {"rule_id": store.rule.id, "occurred_on": local_today().isoformat(),
+            "reason": "11 月主题党日", "request_id": rid(), "member_ids": [tati.id]}  # fmt: skip
+    assert c.post("/points/award", form).status_code == 200
+    assert c.post("/points/award", form).status_code == 200  # the same form again: no change
+    assert ledger.balance_of(tati.id) == 10
+    replay = c.post("/points/award", form | {"member_ids": [tati.id, second.id]})
+    assert replay.status_code == 409
+    assert ledger.balance_of(second.id) == 0 and ledger.balance_of(tati.id) == 10
+    assert c.post("/points/award", form | {"reason": "12 月主题党日"}).status_code == 409

@@ -15,10 +15,24 @@ def recent_auth_required(view):
     For granting roles, resetting passwords and changing a phone number (SECURITY.md
     item 10): a phone left unlocked on a table must not be enough.
     """
+    return _asking_again(view, methods=None)
 
+
+def recent_auth_to_write(view):
+    """recent_auth_required for a page that anyone in scope may read and whose form
+    makes a privileged change (points by hand, a reversal): asked on POST only.
+
+    The POST is not replayed after the password; its form keeps a draft (data-draft),
+    so the page it comes back to still holds what was typed.
+    """
+    return _asking_again(view, methods=frozenset({"POST"}))
+
+
+def _asking_again(view, methods: frozenset | None):
     @wraps(view)
     def wrapper(*args, **kwargs):
-        if not security.recently_authenticated(current_user):
+        asks = methods is None or request.method in methods
+        if asks and not security.recently_authenticated(current_user):
             # After a GET the user comes back to the same page; after a POST, to the
             # page its form was on (the POST itself is not replayed).
             back = request.path if request.method == "GET" else _same_site_referrer()

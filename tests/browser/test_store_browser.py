@@ -13,7 +13,12 @@ from baojing.dates import local_today, quarter_of
 from baojing.extensions import db
 from baojing.models.members import Member
 from baojing.models.points import CatalogItem, PointAccount, PointEntry, PointRule, Redemption
-from tests.browser.conftest import PageProblems, assert_no_horizontal_scroll, sign_in
+from tests.browser.conftest import (
+    DEMO_PASSWORD,
+    PageProblems,
+    assert_no_horizontal_scroll,
+    sign_in,
+)
 
 pytestmark = pytest.mark.browser
 
@@ -295,5 +300,51 @@ def test_secretary_awards_points_to_two_members(live_server, page):
             == 1
         )
     assert_no_horizontal_scroll(page)
+    problems = page.problems.unexpected()
+    assert problems == [], "console errors / CSP violations:\n" + "\n".join(problems)
+
+
+def test_an_award_after_ten_minutes_asks_the_password_and_keeps_what_was_typed(live_server, page):
+    """Points by hand ask for the password again once the login is 10 minutes old; the
+    award is not replayed, but the form comes back as it was typed, and then saves."""
+    from baojing.models.users import User
+    from tests.conftest import login_long_ago
+
+    rule_name = "参加组织生活"
+    rule_id = live_server.scalar(select(PointRule.id).where(PointRule.name == rule_name))
+    member_id = live_server.member_id
+    sign_in(page, "secretary")
+    page.goto(f"/points/members/{member_id}")
+    before = _balance(live_server, member_id)
+    page.get_by_text("登记加分 / 扣分").click()
+    page.locator("#rule_id").select_option(str(rule_id))
+    reason = "帮村里修水渠（浏览器测试）"
+    page.locator("#reason").fill(reason)
+    with live_server.app.app_context():
+        secretary = db.session.scalar(select(User.id).where(User.username == "secretary"))
+        login_long_ago(secretary)
+        db.session.remove()
+
+    with page.expect_navigation():
+        page.get_by_role("button", name="登记", exact=True).click()
+    assert urlsplit(page.url).path == "/reauth"
+    assert _balance(live_server, member_id) == before  # not saved without the password
+    page.fill("#password", DEMO_PASSWORD)
+    with page.expect_navigation():
+        page.get_by_role("button", name="确认").click()
+    assert urlsplit(page.url).path == f"/points/members/{member_id}"
+    expect(page.locator("#reason")).to_be_visible()  # the folded form opened to show it
+    expect(page.locator("#reason")).to_have_value(reason)
+    expect(page.locator("#rule_id")).to_have_value(str(rule_id))
+    expect(page.locator(".draft-note")).to_be_visible()
+    assert_no_horizontal_scroll(page)
+
+    with page.expect_navigation():
+        page.get_by_role("button", name="登记", exact=True).click()
+    expect(page.locator(".flash.success")).to_contain_text("+10 分")
+    assert _balance(live_server, member_id) == before + 10
+    # Saved, so the draft is gone: the form opens empty.
+    page.reload()
+    expect(page.locator("#reason")).to_have_value("")
     problems = page.problems.unexpected()
     assert problems == [], "console errors / CSP violations:\n" + "\n".join(problems)

@@ -28,8 +28,8 @@ from baojing.scoping import (
 from baojing.services import RuleViolation, exports
 from baojing.services.points import awards, catalog, counter, expiry, history, ledger
 from baojing.web.downloads import asked_full_ids, send_xlsx
-from baojing.web.forms import commit_or_errors, new_request_id, options
-from baojing.web.guards import require_role
+from baojing.web.forms import commit_or_errors, flash_saved, new_request_id, options
+from baojing.web.guards import recent_auth_to_write, require_role
 from baojing.web.params import int_param
 
 # --- rules and the expiry policy (county) ----------------------------------------------
@@ -110,6 +110,7 @@ def _rule_or_error(form) -> PointRule | None:
 
 
 @bp.route("/members/<int:member_id>", methods=["GET", "POST"])
+@recent_auth_to_write
 def member_points(member_id: int):
     """A member's balance and ledger; secretaries award or deduct here."""
     require_role(*REGISTRY_ROLES)
@@ -128,7 +129,10 @@ def member_points(member_id: int):
             )  # fmt: skip
             if ok:
                 sign = "+" if entry.points > 0 else ""
-                flash(f"已登记：{member.name} {sign}{entry.points} 分（{rule.name}）", "success")
+                flash_saved(
+                    f"已登记：{member.name} {sign}{entry.points} 分（{rule.name}）",
+                    f"points-award-{member.id}",
+                )
                 return redirect(url_for("points.member_points", member_id=member.id), 303)
     page = int_param("page") or 1
     lines, pages = history.entries(member.id, page, viewer=current_user)
@@ -175,6 +179,7 @@ def village_export():
 
 
 @bp.post("/members/<int:member_id>/entries/<int:entry_id>/reverse")
+@recent_auth_to_write
 def reverse_entry(member_id: int, entry_id: int):
     """Undo a mistaken award or deduction with a compensating entry."""
     require_role(*REGISTRY_ROLES)
@@ -195,7 +200,7 @@ def reverse_entry(member_id: int, entry_id: int):
 
         ok, _ = commit_or_errors(form, undo)
         if ok:
-            flash("已冲正", "success")
+            flash_saved("已冲正", f"points-reverse-{entry.id}")
             return redirect(url_for("points.member_points", member_id=member.id), 303)
     for message in form.reason.errors:
         flash(message, "error")
@@ -214,6 +219,7 @@ def _batch_village():
 
 
 @bp.route("/award", methods=["GET", "POST"])
+@recent_auth_to_write
 def batch_award():
     require_role(*REGISTRY_ROLES)
     villages, village = _batch_village()
@@ -246,7 +252,7 @@ def batch_award():
             ok, result = commit_or_errors(
                 form,
                 lambda: awards.award_batch(
-                    current_user, chosen, rule, occurred_on=form.occurred_on.data,
+                    current_user, village, chosen, rule, occurred_on=form.occurred_on.data,
                     reason=form.reason.data, request_id=form.request_id.data,
                 ),
             )  # fmt: skip

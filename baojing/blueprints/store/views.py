@@ -4,7 +4,7 @@ The counter page never reloads: the look-up, the panel and the redemption answer
 with htmx fragments. Without JavaScript every form still works as a full page.
 """
 
-from flask import abort, redirect, render_template, request, url_for
+from flask import abort, flash, redirect, render_template, request, url_for
 from flask_login import current_user
 
 from baojing.blueprints.store import bp
@@ -17,7 +17,7 @@ from baojing.services.points import counter, ledger, redemption
 from baojing.services.points.redemption import RedeemRequest
 from baojing.web import htmx
 from baojing.web.forms import commit_or_errors, new_request_id
-from baojing.web.guards import require_role
+from baojing.web.guards import recent_auth_to_write, require_role
 from baojing.web.params import int_param
 
 # Who may undo a redemption or mark a voucher used: the counter's own staff.
@@ -180,6 +180,7 @@ def receipt(serial: str):
 
 
 @bp.post("/receipts/<serial>/reverse")
+@recent_auth_to_write
 def reverse(serial: str):
     """Undo a mistaken redemption with a compensating entry and a reason."""
     require_role(*REVERSE_ROLES)
@@ -191,6 +192,7 @@ def reverse(serial: str):
         )
         if ok:
             counter.catalogue_changed()
+            flash(f"store-reverse-{found.serial}", "clear-draft")
             return redirect(url_for("store.receipt", serial=found.serial, reversed=1), 303)
     return render_template("store/receipt.html", **_receipt_context(found, form)), 422
 

@@ -13,9 +13,10 @@ from baojing import audit
 from baojing.dates import local_today, quarter_of, quarter_start
 from baojing.extensions import db
 from baojing.models.members import Member
+from baojing.models.org import OrgUnit
 from baojing.models.points import DEDUCT, EARN, REVERSE, PointEntry, PointRule
 from baojing.models.users import User
-from baojing.services import DuplicateRequest, RuleViolation
+from baojing.services import DuplicateRequest, RuleViolation, idempotency
 from baojing.services.points import ledger
 
 
@@ -98,6 +99,10 @@ def _apply_rule(
     return Outcome(entry, note)
 
 
+# The audit row of a whole batch, about its village: it holds the batch's idempotency key.
+BATCH_ACTION = "points.award_batch"
+
+
 def _replayed_entry(
     request_id: str | None, member: Member, rule: PointRule, occurred_on: date, reason: str
 ) -> PointEntry | None:
@@ -143,16 +148,23 @@ class BatchResult:
 
 
 def award_batch(
-    actor: User, members: list[Member], rule: PointRule, *, occurred_on: date, reason: str,
-    request_id: str,
+    actor: User, village: OrgUnit, members: list[Member], rule: PointRule, *,
+    occurred_on: date, reason: str, request_id: str,
 ) -> BatchResult:  # fmt: skip
-    """The same rule for many members (all who came to this month's 主题党日).
+    """The same rule for many members of one village (all who came to this month's 主题党日).
 
-    Members at their cap are skipped and listed, the others get their points; a
-    replay of the same form finds each member's entry by its derived key.
+    Members at their cap are skipped and listed, the others get their points. A replay
+    of the same form finds each member's entry by its derived key. The key with anything
+    else (another member list above all, whose extra members would each get a fresh
+    derived key) is a 409: the batch's own audit row keeps the hash of what it was sent.
     """
     _check_rule(actor, rule)
     check_award_date(occurred_on)
+    sent = {
+        "rule": rule.id, "occurred_on": occurred_on, "reason": reason,
+        "members": sorted(m.id for m in members),
+    }  # fmt: skip
+    replay = idempotency.replayed_in_log(BATCH_ACTION, village, request_id, sent) is not None
     result = BatchResult()
     for member in members:
         key = f"{request_id}:{member.id}"
@@ -167,6 +179,9 @@ def award_batch(
             result.skipped.append((member, outcome.note))
         else:
             result.awarded.append((member, outcome.entry, outcome.note))
+    if not replay:
+        after = {"rule": rule.id, "members": len(members), "awarded": len(result.awarded)}
+        audit.record(BATCH_ACTION, village, after=after | idempotency.logged_key(request_id, sent))
     return result
 
 

@@ -65,6 +65,9 @@
       }
     });
     if (restored) {
+      // A form folded away in <details> (the award form, a reversal) opens to show it.
+      var fold = form.closest("details");
+      if (fold) fold.open = true;
       var note = form.querySelector(".draft-note");
       if (!note) return;
       note.hidden = false;
