@@ -96,6 +96,34 @@ def test_paging(login, org, app):
     assert c.get("/members/?page=999").status_code == 200  # clamps to the last page
 
 
+def test_a_list_too_long_to_count_says_more_than_and_still_pages(login, org, app, monkeypatch):
+    """Counts stop past COUNT_UP_TO, so a page costs the same at any county size; the
+    pager still finds every member, one page after another."""
+    from baojing.services import members as svc
+
+    monkeypatch.setattr(svc, "COUNT_UP_TO", 30)
+    svc._list_statements.cache_clear()  # built with the limit of the moment
+    for i in range(44):
+        factories.member(org.villages["tati"], name=f"党员{i:02d}")
+    db.session.commit()
+    app.config["MEMBERS_PER_PAGE"] = 20
+    c = login("secretary")
+    seen = []
+    for number in (1, 2, 3):
+        text = c.get("/members/", query_string={"page": number}).get_data(as_text=True)
+        assert "超过 30 人" in text and "共 " not in text, number
+        assert f"第 {number} 页" in text and "导出 Excel（全部）" in text
+        assert ("下一页" in text) == (number < 3) and ("上一页" in text) == (number > 1)
+        seen += re.findall(r'row-title">([^<]+)<', text)
+    assert len(seen) == len(set(seen)) == 45  # 44 and the village's own 向光明
+    past = c.get("/members/", query_string={"page": 9}).get_data(as_text=True)
+    assert "没有找到" in past and "上一页" in past
+    found = c.get("/members/", query_string={"q": "党员"}).get_data(as_text=True)
+    assert "超过 30 人" in found and "下一页" in found  # a search past a page, too
+    monkeypatch.undo()
+    svc._list_statements.cache_clear()
+
+
 def test_search_counts_on_either_side_of_a_full_page(login, org, app):
     # A search that fits on one page is counted from its rows; a full page asks SQLite.
     for i in range(21):

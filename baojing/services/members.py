@@ -124,13 +124,26 @@ LIST_COLUMNS = (
 @dataclass
 class MemberPage:
     rows: list
-    total: int
+    total: int  # exact up to COUNT_UP_TO; above it, COUNT_UP_TO + 1 ("more than")
     page: int
     per_page: int
+    more: bool = False  # a next page exists
 
     @property
-    def pages(self) -> int:
-        return max(1, -(-self.total // self.per_page))
+    def counted_all(self) -> bool:
+        return self.total <= COUNT_UP_TO
+
+    @property
+    def pages(self) -> int | None:
+        """How many pages, when the count is exact."""
+        return max(1, -(-self.total // self.per_page)) if self.counted_all else None
+
+
+# A list counts its members up to here and says "more than" beyond: the count reads at
+# most this many index entries, so a page costs the same in a province of 200,000 as in
+# a county of 20,000 (a township's whole list would otherwise be counted on every page).
+# Nobody pages through a thousand names; they search or filter.
+COUNT_UP_TO = 1000
 
 
 # Every string that begins with q sorts at or after q and before q + this character:
@@ -194,7 +207,8 @@ def _list_statements(scope: str, search: str, by_province: bool, alert: str, by_
     the end, and the page alone for searches (see list_members).
     """
     where = _list_where(scope, search, by_province, alert, by_village)
-    count = select(func.count()).select_from(Member).where(where)
+    up_to = select(Member.id).where(where).limit(COUNT_UP_TO + 1).subquery()
+    count = select(func.count()).select_from(up_to)
     rows = (
         select(*LIST_COLUMNS)
         .outerjoin(BranchContact, BranchContact.id == Member.liaison_id)
@@ -244,18 +258,25 @@ def list_members(
     count, rows, counted = _list_statements(*shape)
     run = db.session.connection().execute
     page = max(1, page)
+    # One row past the page tells whether a next page exists, whatever the count says.
+    window = params | {"limit": per_page + 1, "offset": (page - 1) * per_page}
     if shape.search and page == 1:
         # Most searches fit on one page, and then the rows are their own count: the
         # count subquery would scan the village a second time for nothing.
-        found = run(rows, params | {"limit": per_page, "offset": 0}).all()
-        total = len(found) if len(found) < per_page else run(count, params).scalar()
-        return MemberPage(found, total, 1, per_page)
-    found = run(counted, params | {"limit": per_page, "offset": (page - 1) * per_page}).all()
+        found = run(rows, window).all()
+        if len(found) <= per_page:
+            return MemberPage(found, len(found), 1, per_page)
+        return MemberPage(found[:per_page], run(count, params).scalar(), 1, per_page, True)
+    found = run(counted, window).all()
     if found:
-        return MemberPage(found, found[0].total, page, per_page)
+        more = len(found) > per_page
+        return MemberPage(found[:per_page], found[0].total, page, per_page, more)
     total = run(count, params).scalar()
     if total == 0 or page == 1:
         return MemberPage([], total, 1, per_page)
+    if total > COUNT_UP_TO:
+        # Past the end of a list too long to count: an empty page that leads back.
+        return MemberPage([], total, page, per_page)
     # Past the last page (the list shrank, or a typed URL): show the last one.
     last = -(-total // per_page)
     found = run(rows, params | {"limit": per_page, "offset": (last - 1) * per_page}).all()
