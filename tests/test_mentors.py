@@ -153,6 +153,29 @@ def test_propose_accept_and_contacts_only_once_both_said_yes(org, pool, login, s
     assert "带 向光明" in member.get("/mentors/").get_data(as_text=True)
 
 
+def test_a_mentor_who_left_the_register_cannot_be_proposed_nor_named(org, pool, login):
+    """A mentor id is checked like the suggestions: a member transferred out is not
+    proposable, and the refusal (a 404) names nobody."""
+    from baojing.services.certificates.transfers import TRANSFERRED
+
+    mentee, mentors = pool
+    gone = mentors["trade_city"]
+    gone.member.status = TRANSFERRED
+    db.session.commit()
+    township = login("township")
+    response = _propose(township, mentee, gone)
+    assert response.status_code == 404 and "龙同城" not in response.get_data(as_text=True)
+    assert db.session.scalar(select(func.count()).select_from(Mentorship)) == 0
+    nobody = township.post(
+        f"/mentors/propose/{mentee.id}",
+        {"mentor_id": "999999", "situation": "business", "request_id": "propose-key-2"},
+    )
+    assert nobody.status_code == 404
+    # A mentor still on the register but full is refused with the rule's own words.
+    full = _propose(township, mentee, mentors["full"], key="propose-key-3")
+    assert full.status_code == 422 and "没有名额" in full.get_data(as_text=True)
+
+
 def login_as(server, user):
     from tests.conftest import Client
 

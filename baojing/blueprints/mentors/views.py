@@ -19,7 +19,6 @@ from baojing.models.mentors import (
     MENTORSHIP_STATUSES,
     OUTCOMES,
     SITUATIONS,
-    MentorProfile,
     Mentorship,
 )
 from baojing.models.users import MEMBER
@@ -100,7 +99,7 @@ def propose(member_id: int):
     mentee = get_member_or_404(current_user, member_id)
     form = ProposeForm()
     mentor_id = int_param("mentor_id")
-    mentor = db.session.get(MentorProfile, mentor_id) if mentor_id else None
+    mentor = mentoring.mentor_to_propose(mentor_id) if mentor_id else None
     if mentor is None:
         abort(404)
     if form.validate_on_submit():

@@ -137,6 +137,17 @@ def sides_staff_may_confirm(ms: Mentorship, actor: User) -> set[str]:
 # --- the life of a mentorship -------------------------------------------------------------
 
 
+def mentor_to_propose(mentor_id: int) -> MentorProfile | None:
+    """A mentor of the pool as the suggestions show it: one whose member is still on the
+    county's active register. Anyone else (transferred out, deceased, no such id) is
+    None, a 404, so that the refusal page never names whoever an id belongs to."""
+    return db.session.scalar(
+        select(MentorProfile)
+        .join(Member, Member.id == MentorProfile.member_id)
+        .where(MentorProfile.id == mentor_id, Member.status == MEMBER_ACTIVE)
+    )
+
+
 def propose(
     mentor: MentorProfile, mentee: Member, actor: User, data: dict, request_id: str | None = None
 ) -> Mentorship:
