@@ -211,6 +211,7 @@ def test_expired_csrf_token_keeps_what_was_typed(login, org):
             "channel": "电话",
             "note": "在宁波工地",
         },
+        headers={"Sec-Fetch-Site": "same-origin"},
     )
     assert response.status_code == 400
     page = response.get_data(as_text=True)
@@ -486,11 +487,35 @@ def test_csrf_failure_from_another_site_echoes_nothing(login, org):
     assert "重新提交" not in response.get_data(as_text=True)
 
 
+@pytest.mark.parametrize(
+    ("headers", "ours"),
+    [
+        ({}, False),  # nothing says where it came from
+        ({"Origin": "https://evil.example"}, False),
+        ({"Referer": "https://evil.example/form"}, False),
+        ({"Origin": "http://localhost"}, True),  # an older browser on our own page
+        ({"Referer": "http://localhost/members/"}, True),
+        ({"Sec-Fetch-Site": "same-site", "Origin": "http://localhost"}, False),
+    ],
+)
+def test_csrf_resubmit_is_offered_only_to_our_own_pages(login, org, headers, ours):
+    c = login("secretary")
+    response = c.post(
+        f"/members/{org.members['tati'].id}/contact",
+        {"csrf_token": "stale", "note": "在宁波工地"},
+        headers=headers,
+    )
+    assert response.status_code == 400
+    page = response.get_data(as_text=True)
+    assert ("在宁波工地" in page) == ours and ("重新提交" in page) == ours
+
+
 def test_csrf_resubmit_keeps_the_query_string(login, org):
     c = login("township")
     response = c.post(
         f"/members/liaisons?village={org.villages['angdong'].id}",
         {"csrf_token": "stale", "action": "add", "add-name": "新人"},
+        headers={"Sec-Fetch-Site": "same-origin"},
     )
     assert response.status_code == 400
     assert f'action="/members/liaisons?village={org.villages["angdong"].id}"' in response.get_data(

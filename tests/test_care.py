@@ -503,6 +503,26 @@ def test_a_stranger_does_not_get_the_upload_limit(org, new_client, app):
     assert count(CareVisit) == 0
 
 
+def test_an_ended_session_does_not_get_the_upload_limit(org, login, new_client, app):
+    """A cookie kept after its session ended still names the user: not enough."""
+    case = open_case(org, "tati")
+    c = login("secretary")
+    kept = c.get_cookie("baojing_session").value
+    c.logout()
+    replay = new_client()
+    replay.set_cookie("baojing_session", kept)
+    photo = b"\xff" * (app.config["MAX_CONTENT_LENGTH"] + 1024)
+    body = (
+        b'--x\r\nContent-Disposition: form-data; name="photos"; filename="a.jpg"\r\n'
+        b"Content-Type: image/jpeg\r\n\r\n" + photo + b"\r\n--x--\r\n"
+    )
+    response = replay.c.post(
+        f"/care/cases/{case.id}/visit", data=body, content_type="multipart/form-data; boundary=x"
+    )
+    assert response.status_code == 413
+    assert count(CareVisit) == 0
+
+
 def test_at_most_four_photos(org, login):
     case = open_case(org, "tati")
     photos = [(f"p{i}.jpg", jpeg(size=(100, 100))) for i in range(5)]

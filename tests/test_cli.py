@@ -66,9 +66,14 @@ def test_users_create_refuses_bad_input(app, org, args, message):
 
 def test_deploy_check_rules(app):
     assert app.test_cli_runner().invoke(args=["setup"]).exit_code == 0
-    app.config.update(SESSION_COOKIE_SECURE=True, SECRET_KEY="x" * 40, DEBUG=False)
+    app.config.update(
+        SESSION_COOKIE_SECURE=True, SECRET_KEY="x" * 40, DEBUG=False,
+        PUBLIC_BASE_URL="https://dangyuan.baojing.gov.cn",
+    )  # fmt: skip
     assert deploy_problems(app) == []
     for change, word in (
+        ({"PUBLIC_BASE_URL": ""}, "PUBLIC_BASE_URL"),  # QR codes would follow the Host header
+        ({"PUBLIC_BASE_URL": "http://dangyuan.baojing.gov.cn"}, "PUBLIC_BASE_URL"),
         ({"DEBUG": True}, "DEBUG"),
         ({"SECRET_KEY": "dev"}, "SECRET_KEY"),
         ({"SESSION_COOKIE_SECURE": False}, "SECURE"),

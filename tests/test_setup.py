@@ -84,7 +84,10 @@ def test_setup_refuses_a_bad_admin_name(app, username):
 
 
 def _production_settings(app):
-    app.config.update(SESSION_COOKIE_SECURE=True, SECRET_KEY="x" * 40, DEBUG=False)
+    app.config.update(
+        SESSION_COOKIE_SECURE=True, SECRET_KEY="x" * 40, DEBUG=False,
+        PUBLIC_BASE_URL="https://dangyuan.baojing.gov.cn",
+    )  # fmt: skip
 
 
 def test_deploy_check_passes_after_setup_and_fails_before(app):

@@ -32,6 +32,13 @@ def deploy_problems(app) -> list[str]:
         problems.append("SESSION_COOKIE_HTTPONLY 未开启")
     if app.config.get("SESSION_COOKIE_SAMESITE") not in ("Lax", "Strict"):
         problems.append("SESSION_COOKIE_SAMESITE 应为 Lax 或 Strict")
+    base = app.config.get("PUBLIC_BASE_URL") or ""
+    if not base.startswith("https://"):
+        # Without it a certificate's QR code points at whatever Host header the issuing
+        # request carried: a forged one would print a stranger's address on the paper.
+        problems.append(
+            "PUBLIC_BASE_URL 未设置或不是 https:// 地址：证件二维码须指向本站的正式地址"
+        )
     problems += _data_problems()
     response = app.test_client().get("/healthz")
     csp = response.headers.get("Content-Security-Policy", "")

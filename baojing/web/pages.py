@@ -3,6 +3,7 @@
 import hashlib
 from datetime import date, datetime
 from pathlib import Path
+from urllib.parse import urlsplit
 
 from flask import render_template, request, url_for
 from flask_login import current_user
@@ -71,7 +72,7 @@ def init_app(app):
         db.session.rollback()
         # Offer to re-send only what our own pages posted: a form on another site
         # gets a plain refusal, not a ready-made button with its fields.
-        if request.headers.get("Sec-Fetch-Site", "same-origin") != "same-origin":
+        if not _from_our_pages():
             return _error_response("errors/http.html", 400, error=exc)
         fields = [(k, v) for k, v in request.form.items(multi=True) if k not in _NOT_ECHOED]
         return _error_response(
@@ -101,6 +102,23 @@ def init_app(app):
         db.session.rollback()
         app.logger.exception("unhandled error on %s %s", request.method, request.path)
         return _error_response("errors/http.html", 500, error=None)
+
+
+def _from_our_pages() -> bool:
+    """Whether a POST came from one of this site's own pages.
+
+    Sec-Fetch-Site says so in every current browser. An older one (a WebView without
+    Fetch Metadata) is judged by its Origin, else its Referer; a request with none of
+    them is not taken for ours.
+    """
+    site = request.headers.get("Sec-Fetch-Site")
+    if site is not None:
+        return site == "same-origin"
+    source = request.headers.get("Origin") or request.referrer
+    if not source:
+        return False
+    parts = urlsplit(source)
+    return (parts.scheme, parts.netloc) == (request.scheme, request.host)
 
 
 def _error_response(template: str, status: int, headers: dict | None = None, **context):
