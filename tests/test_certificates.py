@@ -5,7 +5,7 @@ import math
 import re
 import shutil
 import subprocess
-from datetime import timedelta
+from datetime import date, timedelta
 
 import pytest
 from PIL import Image
@@ -822,24 +822,53 @@ def test_receipt_phone_must_be_a_mobile_or_an_office_line(org, login):
     assert db.session.get(Transfer, transfer.id).receipt_phone == "0743-8721234"
 
 
+def test_a_receipt_is_due_a_month_after_the_letter_expires(app, org):
+    """DOMAIN.md: the receiving committee returns the receipt within one month, counted
+    from the end of the letter's validity, not from the day it was written."""
+    from baojing.services import settings
+    from baojing.services.certificates import transfers
+
+    with app.test_request_context():
+        assert transfers.receipt_due_on(date(2026, 1, 20), 30) == date(2026, 3, 19)
+        assert transfers.receipt_due_on(date(2026, 12, 25), 10) == date(2027, 2, 4)
+        settings.save(dict(settings.values(), receipt_months=2), org.users["admin"])
+        assert transfers.receipt_due_on(date(2026, 1, 20), 30) == date(2026, 4, 19)
+
+
 def test_overdue_receipts_are_listed(org, login):
     from baojing.models.certificates import Transfer
     from baojing.services.certificates import transfers
 
-    transfer = transfers.open_transfer(org.members["tati"], org.users["township"], {
-        "to_org": "中共某某委员会", "to_address": "", "dues_paid_until": local_today().strftime("%Y-%m"),
-        "valid_days": 10,
-    })  # fmt: skip
+    def letter(member, valid_days):
+        return transfers.open_transfer(member, org.users["township"], {
+            "to_org": "中共某某委员会", "to_address": "",
+            "dues_paid_until": local_today().strftime("%Y-%m"), "valid_days": valid_days,
+        })  # fmt: skip
+
+    def written_ago(transfer, days):
+        issued = local_today() - timedelta(days=days)
+        due = transfers.receipt_due_on(issued, transfer.valid_days)
+        db.session.execute(
+            text("UPDATE transfers SET issued_on = :i, receipt_due_on = :d WHERE id = :id"),
+            {"i": issued, "d": due, "id": transfer.id},
+        )
+
+    from tests import factories
+
+    late = letter(org.members["tati"], 10)
+    in_time = letter(factories.member(org.villages["tati"], name="按时"), 30)
     db.session.commit()
     on = " ON transfers" if db.engine.dialect.name == "postgresql" else ""
-    db.session.execute(text(f"DROP TRIGGER transfers_facts_fixed{on}"))  # test only: age it
-    db.session.execute(
-        text("UPDATE transfers SET issued_on = :d"), {"d": local_today() - timedelta(days=40)}
-    )
+    db.session.execute(text(f"DROP TRIGGER transfers_facts_fixed{on}"))  # test only: age them
+    written_ago(late, 10 + 31 + 10)  # ten days, a month and ten days: ten-odd days late
+    written_ago(in_time, 45)  # 45 days after writing, but only 15 past its 30 days
     db.session.commit()
     page = login("township").get("/certificates/transfers?status=overdue").get_data(as_text=True)
-    assert f"/certificates/transfers/{transfer.id}" in page and "回执逾期 10 天" in page
-    assert db.session.get(Transfer, transfer.id).status == "pending"
+    assert f"/certificates/transfers/{late.id}" in page and "回执逾期" in page
+    assert f"/certificates/transfers/{in_time.id}" not in page
+    overdue_days = (local_today() - db.session.get(Transfer, late.id).receipt_due_on).days
+    assert 10 <= overdue_days <= 13 and f"回执逾期 {overdue_days} 天" in page
+    assert db.session.get(Transfer, late.id).status == "pending"
 
 
 def test_a_second_valid_card_is_refused_and_receipt_voids_the_papers(org, login, client):
@@ -879,7 +908,8 @@ def test_transfers_are_listed_a_page_at_a_time(org, login):
             serial=f"433125-Z-TEST-{i:05d}", member_id=member.id, village_id=member.village_id,
             township_id=member.township_id, from_org="中共保靖县塔提村支部委员会",
             to_org=f"中共某某委员会{i:02d}", to_address="", dues_paid_until=today.strftime("%Y-%m"),
-            valid_days=10, issued_on=today, status="pending",
+            valid_days=10, issued_on=today, receipt_due_on=today + timedelta(days=40),
+            status="pending",
             issued_by_id=org.users["township"].id, pdf_sha256="", pdf_size=0,
         ))  # fmt: skip
     db.session.commit()

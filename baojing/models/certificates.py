@@ -14,8 +14,6 @@ from baojing.extensions import db
 from baojing.models.types import Idempotent, UTCDateTime, utcnow
 
 CERT_KINDS = {"letter": "流动党员证明信", "card": "流动党员活动证"}
-# A letter covers a short trip; a card is checked every year (年审, DOMAIN.md).
-DEFAULT_VALID_MONTHS = {"letter": 6, "card": 12}
 
 VALID, REVOKED, RETURNED = "valid", "revoked", "returned"
 CERT_STATUSES = {VALID: "有效", REVOKED: "已作废", RETURNED: "已交回"}
@@ -115,6 +113,9 @@ class Transfer(Idempotent, db.Model):
     dues_paid_until: Mapped[str] = mapped_column(String(7))
     valid_days: Mapped[int]
     issued_on: Mapped[date]
+    # The receipt comes back within a month (the county's setting) after the letter's
+    # validity ends (DOMAIN.md); fixed at issue, so a later setting moves no due date.
+    receipt_due_on: Mapped[date]
     status: Mapped[str] = mapped_column(String(10), default=PENDING_RECEIPT)
     receipt_on: Mapped[date | None]
     receipt_handler: Mapped[str] = mapped_column(String(40), default="")

@@ -26,10 +26,8 @@ from baojing.models.rankings import (
 from baojing.models.types import utcnow
 from baojing.models.users import User
 from baojing.scoping import ranking_condition, ranking_townships_condition
-from baojing.services import DuplicateRequest, RuleViolation, exports
+from baojing.services import DuplicateRequest, RuleViolation, exports, settings
 from baojing.validators import mask_name
-
-OBJECTION_DAYS = 7
 
 
 @dataclass(frozen=True)
@@ -97,7 +95,7 @@ def publish(actor: User, township: OrgUnit, quarter: str) -> RankingPublication:
     lines = standings(township.id, quarter)
     publication = RankingPublication(
         township_id=township.id, quarter=quarter, published_by_id=actor.id,
-        objections_until=local_today() + timedelta(days=OBJECTION_DAYS), member_count=len(lines),
+        objections_until=local_today() + timedelta(days=settings.value("objection_days")), member_count=len(lines),
     )  # fmt: skip
     db.session.add(publication)
     db.session.flush()

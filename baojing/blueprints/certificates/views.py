@@ -329,7 +329,7 @@ def transfers():
     )
     return render_template(
         "certificates/transfers.html", page=page, status=status, today=local_today(),
-        receipt_days=transfer_svc.RECEIPT_DAYS, can_issue=current_user.role in ISSUER_ROLES,
+        can_issue=current_user.role in ISSUER_ROLES,
     )  # fmt: skip
 
 
@@ -366,7 +366,7 @@ def new_transfer():
 def _transfer_page(transfer: Transfer, form: ReceiptForm, status: int = 200):
     return render_template(
         "certificates/transfer.html", t=transfer, form=form, today=local_today(),
-        receipt_due=transfer_svc.receipt_due(transfer),
+        receipt_due=transfer.receipt_due_on,
     ), status  # fmt: skip
 
 

@@ -23,7 +23,7 @@ from baojing.models.members import ACTIVE, Member
 from baojing.models.org import OrgUnit
 from baojing.models.types import utcnow
 from baojing.models.users import User
-from baojing.services import RuleViolation, serials
+from baojing.services import RuleViolation, serials, settings
 from baojing.services.care import photos
 from baojing.services.certificates import pdf
 from baojing.services.idempotency import keyed, replayed
@@ -260,6 +260,6 @@ def _months_after(day: date, months: int) -> date:
 
 
 def default_valid_until(kind: str, today: date) -> date:
-    from baojing.models.certificates import DEFAULT_VALID_MONTHS
-
-    return _months_after(today, DEFAULT_VALID_MONTHS.get(kind, 12)) - timedelta(days=1)
+    """A letter's validity, or a card's next yearly check: the county's settings."""
+    months = settings.value("letter_valid_months" if kind == "letter" else "card_check_months")
+    return _months_after(today, months) - timedelta(days=1)

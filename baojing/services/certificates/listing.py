@@ -18,13 +18,8 @@ from baojing.models.members import Member
 from baojing.models.org import OrgUnit
 from baojing.models.users import User
 from baojing.scoping import member_condition
-from baojing.services import exports
+from baojing.services import exports, settings
 from baojing.services.paging import Page, fetch_page
-
-RENEWAL_WINDOW_DAYS = 30
-# The receiving committee returns the receipt within a month (DOMAIN.md).
-RECEIPT_DAYS = 30
-
 
 # What a row of a certificate list shows.
 _ROW_COLUMNS = (
@@ -48,7 +43,8 @@ def _certificates(user: User, status: str, today: date, *more_columns):
     if status == "due":
         stmt = stmt.where(
             Certificate.status == VALID,
-            Certificate.valid_until <= today + timedelta(days=RENEWAL_WINDOW_DAYS),
+            Certificate.valid_until
+            <= today + timedelta(days=settings.value("renewal_window_days")),
         ).order_by(Certificate.valid_until, Certificate.id)
     else:
         if status in ("valid", "revoked", "returned"):
@@ -109,7 +105,7 @@ def _due_conditions(user: User, today: date) -> list:
         member_condition(user, Certificate),
         Certificate.status == VALID,
         Certificate.kind == "card",
-        Certificate.valid_until <= today + timedelta(days=RENEWAL_WINDOW_DAYS),
+        Certificate.valid_until <= today + timedelta(days=settings.value("renewal_window_days")),
     ]
 
 
@@ -143,6 +139,7 @@ def transfers(user: User, *, status: str, today: date, page: int = 1) -> Page:
             Transfer.serial,
             Transfer.status,
             Transfer.issued_on,
+            Transfer.receipt_due_on,
             Transfer.to_org,
             Transfer.receipt_on,
             Member.name.label("member_name"),
@@ -154,7 +151,7 @@ def transfers(user: User, *, status: str, today: date, page: int = 1) -> Page:
     if status in ("pending", "overdue"):
         stmt = stmt.where(Transfer.status == PENDING_RECEIPT)
     if status == "overdue":
-        stmt = stmt.where(Transfer.issued_on < today - timedelta(days=RECEIPT_DAYS))
+        stmt = stmt.where(Transfer.receipt_due_on < today)
     if status == "returned":
         stmt = stmt.where(Transfer.status == RECEIPT_RETURNED)
     return fetch_page(stmt, page)

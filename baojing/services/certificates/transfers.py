@@ -12,7 +12,7 @@ from flask import current_app
 from sqlalchemy import select
 
 from baojing import audit, files
-from baojing.dates import local_today
+from baojing.dates import local_today, months_before
 from baojing.extensions import db
 from baojing.models.certificates import (
     PENDING_RECEIPT,
@@ -24,9 +24,8 @@ from baojing.models.certificates import (
 from baojing.models.members import ACTIVE, Member
 from baojing.models.org import OrgUnit
 from baojing.models.users import User
-from baojing.services import RuleViolation
+from baojing.services import RuleViolation, settings
 from baojing.services.certificates import issue, pdf
-from baojing.services.certificates.listing import RECEIPT_DAYS
 from baojing.services.idempotency import keyed, replayed
 
 TRANSFERRED = "transferred"
@@ -78,6 +77,7 @@ def open_transfer(
         from_org=f"中共保靖县{village.name}支部委员会", to_org=data["to_org"],
         to_address=data["to_address"], dues_paid_until=data["dues_paid_until"],
         valid_days=data["valid_days"], issued_on=today, status=PENDING_RECEIPT,
+        receipt_due_on=receipt_due_on(today, data["valid_days"]),
         issued_by_id=actor.id, pdf_sha256="", pdf_size=0, **keyed(request_id, data),
     )  # fmt: skip
     data_pdf = render_pdf(transfer, member)
@@ -147,5 +147,7 @@ def record_receipt(transfer: Transfer, actor: User, data: dict) -> Transfer:
     return transfer
 
 
-def receipt_due(transfer: Transfer) -> date:
-    return transfer.issued_on + timedelta(days=RECEIPT_DAYS)
+def receipt_due_on(issued_on: date, valid_days: int) -> date:
+    """The receipt is due the county's receipt period (a month) after the validity ends."""
+    valid_until = issued_on + timedelta(days=valid_days)
+    return months_before(valid_until, -settings.value("receipt_months"))
