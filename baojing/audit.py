@@ -10,9 +10,9 @@ from flask_login import current_user
 from sqlalchemy import insert
 from sqlalchemy.exc import OperationalError
 
-from baojing.db import write_now
+from baojing.db import upsert_insert, write_apart, write_now
 from baojing.extensions import db
-from baojing.models.audit import AuditEntry
+from baojing.models.audit import AccessDenial, AuditEntry
 from baojing.models.types import utcnow
 from baojing.validators import mask_id, mask_phone
 
@@ -87,24 +87,41 @@ def _entry_values(action, *, entity_type, entity_id, before, after, outcome, act
     }
 
 
-def record_now(action: str, *, outcome: str, entity_type: str = "", after: dict | None = None):
-    """Write one audit row at once, on its own connection, best effort.
+def record_denied(outcome: str, *, endpoint: str, path: str) -> None:
+    """Count a refused request (403, 404) of the signed-in user in access_denials.
 
-    For refusals (access denied): the request's own transaction is rolled back,
-    and the row must survive that.
+    One row per user, endpoint and minute, its count going up: one statement (an upsert)
+    on its own short transaction, so that a flood of refusals neither fills the disk nor
+    holds the write lock for long. The request's own transaction is rolled back, and the
+    count must survive that. Best effort: a busy database loses the count, not the page.
     """
-    actor = current_user if has_request_context() and current_user.is_authenticated else None
-    values = _entry_values(
-        action, entity_type=entity_type, entity_id=None, before=None, after=after,
-        outcome=outcome, actor=actor, username="",
-    )  # fmt: skip
+    if not (has_request_context() and current_user.is_authenticated):
+        return
+    user = current_user
+    table = AccessDenial.__table__
+    statement = (
+        upsert_insert(table)
+        .values(
+            minute=utcnow().replace(second=0, microsecond=0),
+            user_id=user.id,
+            username=user.username,
+            role=user.role,
+            endpoint=endpoint[:80],
+            outcome=outcome,
+            ip=(request.remote_addr or "")[:45],
+            path=path[:200],
+            count=1,
+        )
+        .on_conflict_do_update(
+            index_elements=["user_id", "endpoint", "minute"],
+            set_={"count": table.c["count"] + 1},
+        )
+    )
     try:
-        with db.engine.connect() as conn:
-            conn = conn.execution_options(sqlite_immediate=True)
-            with conn.begin():
-                conn.execute(AuditEntry.__table__.insert().values(at=utcnow(), **values))
+        with write_apart() as conn:
+            conn.execute(statement)
     except OperationalError:
-        current_app.logger.warning("could not write the audit row for %s (database busy)", action)
+        current_app.logger.warning("could not count the refusal of %s (database busy)", endpoint)
 
 
 def record(

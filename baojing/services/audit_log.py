@@ -6,7 +6,7 @@ from dataclasses import dataclass
 from sqlalchemy import or_, select
 
 from baojing.extensions import db
-from baojing.models.audit import AuditEntry
+from baojing.models.audit import AccessDenial, AuditEntry
 from baojing.models.users import ROLE_LABELS, User
 
 
@@ -37,6 +37,25 @@ def list_entries(
         stmt = stmt.where(AuditEntry.entity_id == entity_id)
     if before_id:
         stmt = stmt.where(AuditEntry.id < before_id)
+    rows = list(db.session.scalars(stmt))
+    more = len(rows) > per_page
+    rows = rows[:per_page]
+    return AuditPage(rows, rows[-1].id if more else None)
+
+
+# The action refusals were logged under: now counted in access_denials, listed by list_denials.
+DENIED = "access.denied"
+
+
+def list_denials(
+    *, username: str = "", before_id: int | None = None, per_page: int = 50
+) -> AuditPage:
+    """Refusals counted per user, endpoint and minute, newest first; keyset paging on id."""
+    stmt = select(AccessDenial).order_by(AccessDenial.id.desc()).limit(per_page + 1)
+    if username:
+        stmt = stmt.where(AccessDenial.username == username)
+    if before_id:
+        stmt = stmt.where(AccessDenial.id < before_id)
     rows = list(db.session.scalars(stmt))
     more = len(rows) > per_page
     rows = rows[:per_page]
@@ -120,7 +139,7 @@ FIELD_LABELS = {
     "location": "所在地", "host_org": "依托单位", "code": "代码", "township_id": "乡镇",
     "from_unit_id": "原组织", "rows": "行数", "full_id": "含完整身份证号", "filters": "筛选条件",
     "created": "新增", "updated": "更新", "unchanged": "未变", "refused": "出错",
-    "source": "来源",
+    "source": "来源", "denials": "拒绝访问汇总",
 }  # fmt: skip
 _VALUE_LABELS = {True: "是", False: "否", None: "（空）", "full": "正式党员",
                  "probationary": "预备党员", "active": "在册", "roster": "花名册导入"}  # fmt: skip
