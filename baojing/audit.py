@@ -1,4 +1,10 @@
-"""Writing the audit log: who, when, from where, what, before/after (SECURITY.md item 30)."""
+"""Writing the audit log: who, when, from where, what, before/after (SECURITY.md item 30).
+
+Every page that shows a private record in full writes one read entry (record_read): a
+care case with its visits, a visit photo, a profile's full phone and address, and every
+later module's private records (thought reports …). Refusals are counted, not logged one
+by one (record_denied).
+"""
 
 import json
 from contextlib import contextmanager
@@ -10,7 +16,7 @@ from flask_login import current_user
 from sqlalchemy import insert
 from sqlalchemy.exc import OperationalError
 
-from baojing.db import upsert_insert, write_apart, write_now
+from baojing.db import upsert_insert, write_apart, write_now, writing_now
 from baojing.extensions import db
 from baojing.models.audit import AccessDenial, AuditEntry
 from baojing.models.types import utcnow
@@ -167,6 +173,42 @@ def record_access(action: str, entity=None, **kwargs) -> AuditEntry:
     the read itself is what is written, so the request writes from here on."""
     write_now()
     return record(action, entity, **kwargs)
+
+
+READ = "sensitive.read"
+
+
+def record_read(
+    entity_type: str, entity_id: int, *, member_id: int | None = None, after: dict | None = None
+) -> None:
+    """Record that the signed-in user was shown a private record: who, which, what kind.
+
+    The one way to audit a read, for every module: health and family data (a care case
+    with its visits, a visit photo), full contact details (a profile's phone and address),
+    and each later module's private records (thought reports …). Call it once per page
+    view, after the scope check (a refusal is a denial, not a read), and not on lists
+    that show masked values. Name the record by its table and id; `after` may name the
+    related rows shown (ids), never the personal data itself or a name. `member_id` is
+    the member the record is about: a member reading their own is not recorded.
+
+    A page that only reads stays one: the row is written at once on its own short
+    transaction, so the request keeps its snapshot and renders without the write lock.
+    If the insert fails the page fails: nothing private is shown unrecorded.
+    """
+    if not has_request_context() or not current_user.is_authenticated:
+        return
+    if member_id is not None and current_user.member_id == member_id:
+        return
+    if writing_now():
+        # The request holds (or will take) the lock: the row commits with its write.
+        record(READ, entity_type=entity_type, entity_id=entity_id, after=after)
+        return
+    values = _entry_values(
+        READ, entity_type=entity_type, entity_id=entity_id, before=None, after=after,
+        outcome="ok", actor=current_user, username="",
+    )  # fmt: skip
+    with write_apart() as conn:
+        conn.execute(insert(AuditEntry).values(at=utcnow(), **values))
 
 
 def insert_all(entries) -> None:

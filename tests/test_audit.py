@@ -1,4 +1,4 @@
-"""The audit log under load: refusals counted per user, endpoint and minute."""
+"""The audit log: refusals counted per user, endpoint and minute; reads of private records."""
 
 import re
 from datetime import UTC, datetime, timedelta
@@ -8,8 +8,11 @@ from sqlalchemy import event, func, select, text
 from sqlalchemy.exc import IntegrityError
 
 from baojing import audit
+from baojing.dates import local_today
 from baojing.extensions import db
 from baojing.models.audit import AccessDenial, AuditEntry
+from baojing.services.care import cases, photos
+from tests.test_care import jpeg
 
 NOON = datetime(2026, 12, 8, 4, 0, 30, tzinfo=UTC)  # 12:00:30 in Shanghai
 
@@ -131,3 +134,125 @@ def test_refusal_rows_only_count_up_and_stay_six_months(app, org):
     assert result.exit_code == 0, result.output
     assert db.session.scalars(select(AccessDenial.username)).all() == ["recent"]
     assert "1 条拒绝访问汇总" in result.output
+
+
+# --- item 6: reads of private records ----------------------------------------------------
+
+READ = "sensitive.read"
+
+
+@pytest.fixture
+def visited(org):
+    """踏梯村's member's care case with one visit (shared with the member) and its photo."""
+    member, secretary = org.members["tati"], org.users["secretary"]
+    case = cases.open_case(
+        member, secretary,
+        {"kind": "illness", "event_on": local_today(), "description": "母亲住院",
+         "reported_via": "liaison"},
+    )  # fmt: skip
+    visit = cases.record_visit(
+        case, secretary,
+        {"visited_on": local_today(), "visitors": "彭书记", "method": "hospital",
+         "findings": "已出院回家休养", "money_fen": 0, "goods": "", "help_arranged": "",
+         "follow_up": True, "follow_up_on": None, "shared_with_member": True},
+        [photos.process(jpeg(), 1)],
+    )  # fmt: skip
+    db.session.commit()
+    return case, visit, visit.photos[0]
+
+
+def reads():
+    """The read entries written so far: (user, what kind, which record, what else)."""
+    return db.session.execute(
+        select(AuditEntry.username, AuditEntry.entity_type, AuditEntry.entity_id, AuditEntry.after)
+        .where(AuditEntry.action == READ)
+        .order_by(AuditEntry.id)
+    ).all()  # fmt: skip
+
+
+@pytest.mark.parametrize("who", ["secretary", "township", "admin"])
+def test_opening_a_care_case_records_one_read_naming_it_and_its_visits(login, visited, who):
+    case, visit, _photo = visited
+    c = login(who)
+    assert c.get(f"/care/cases/{case.id}").status_code == 200
+    assert reads() == [(who, "care_cases", case.id, f'{{"visits": [{visit.id}]}}')]
+
+
+def test_opening_a_visit_photo_records_one_read_naming_it(login, visited):
+    _case, _visit, photo = visited
+    c = login("secretary")
+    response = c.get(f"/care/photos/{photo.id}")
+    response.get_data()
+    response.close()
+    assert response.status_code == 200
+    assert reads() == [("secretary", "care_photos", photo.id, None)]
+    # The thumbnails are part of the case page, whose read names the visit.
+    response = c.get(f"/care/photos/{photo.id}/thumb")
+    response.get_data()
+    response.close()
+    assert response.status_code == 200 and len(reads()) == 1
+
+
+@pytest.mark.parametrize("who", ["secretary", "township"])
+def test_opening_a_profile_records_one_read_of_its_phone_and_address(login, org, who):
+    member = org.members["tati"]
+    page = login(who).get(f"/members/{member.id}").get_data(as_text=True)
+    assert member.phone in page  # shown in full
+    assert reads() == [(who, "members", member.id, None)]
+
+
+def test_a_member_reading_their_own_records_is_not_recorded(login, org, visited):
+    case, _visit, photo = visited
+    c = login("member")
+    assert c.get(f"/members/{org.members['tati'].id}").status_code == 200
+    assert c.get(f"/care/cases/{case.id}").status_code == 200
+    response = c.get(f"/care/photos/{photo.id}")
+    response.get_data()
+    response.close()
+    assert response.status_code == 200
+    assert reads() == []
+
+
+def test_another_villages_case_is_a_denial_not_a_read(login, org, visited):
+    case, _visit, photo = visited
+    c = login("secretary2")
+    assert c.get(f"/care/cases/{case.id}").status_code == 404
+    assert c.get(f"/care/photos/{photo.id}").status_code == 404
+    assert c.get(f"/members/{org.members['tati'].id}").status_code == 404
+    assert reads() == []
+    assert count(AccessDenial) == 3
+
+
+def test_list_pages_with_masked_values_record_no_read(login, visited):
+    c = login("secretary")
+    for url in ("/members/", "/care/", "/care/cases"):
+        assert c.get(url).status_code == 200, url
+    assert reads() == []
+
+
+def test_a_read_is_one_insert_and_the_page_takes_no_write_lock(server, login, org):
+    c = login("secretary")
+    url = f"/members/{org.members['tati'].id}"
+    c.get(url)  # warm up: per-process caches fill once
+    seen = []
+    with server.app_context():
+        engine = db.engine
+    listener = lambda *a: seen.append(a[2])  # noqa: E731
+    event.listen(engine, "before_cursor_execute", listener)
+    try:
+        assert c.get(url).status_code == 200
+    finally:
+        event.remove(engine, "before_cursor_execute", listener)
+    writes = [s for s in seen if s.startswith(("INSERT", "UPDATE", "DELETE"))]
+    assert len(writes) == 1 and writes[0].startswith("INSERT INTO audit_log"), writes
+    # On SQLite, the lock is taken for that insert alone, on its own transaction.
+    assert seen.count("BEGIN IMMEDIATE") <= 1
+
+
+def test_the_admin_sees_reads_by_record(login, visited):
+    case, visit, _photo = visited
+    login("secretary").get(f"/care/cases/{case.id}")
+    page = login("admin").get("/admin/audit?action=sensitive.read").get_data(as_text=True)
+    assert "查看个人敏感信息" in page and f"care_cases #{case.id}" in page
+    assert f"走访记录：{visit.id}" in page
+    assert "母亲住院" not in page and "向光明" not in page  # never the data itself

@@ -67,8 +67,9 @@ ACTION_LABELS = {
     "member.create": "登记党员", "member.update": "修改党员信息",
     "member.self_update": "党员本人更新联系方式", "member.registration_visit": "上门登记",
     "member.contact": "记录联系", "member.assign_liaison": "更换联络人",
-    "member.reveal_id": "查看完整身份证号", "liaison.create": "添加联络人",
-    "liaison.handover": "联络人整体移交", "user.create": "新建账户", "user.update": "修改账户",
+    "member.reveal_id": "查看完整身份证号", "sensitive.read": "查看个人敏感信息",
+    "liaison.create": "添加联络人", "liaison.handover": "联络人整体移交",
+    "user.create": "新建账户", "user.update": "修改账户",
     "user.reset_password": "重置密码", "user.change_password": "修改密码",
     "user.enable": "启用账户", "user.disable": "停用账户", "user.unlock": "解锁账户",
     "demo.load": "载入演示数据", "auth.totp": "两步验证",
@@ -139,7 +140,7 @@ FIELD_LABELS = {
     "location": "所在地", "host_org": "依托单位", "code": "代码", "township_id": "乡镇",
     "from_unit_id": "原组织", "rows": "行数", "full_id": "含完整身份证号", "filters": "筛选条件",
     "created": "新增", "updated": "更新", "unchanged": "未变", "refused": "出错",
-    "source": "来源", "denials": "拒绝访问汇总",
+    "source": "来源", "denials": "拒绝访问汇总", "visits": "走访记录",
 }  # fmt: skip
 _VALUE_LABELS = {True: "是", False: "否", None: "（空）", "full": "正式党员",
                  "probationary": "预备党员", "active": "在册", "roster": "花名册导入"}  # fmt: skip
