@@ -1,4 +1,10 @@
-"""Writing the audit log: who, when, from where, what, before/after (SECURITY.md item 30)."""
+"""Writing the audit log: who, when, from where, what, before/after (SECURITY.md item 30).
+
+Every page that shows a private record in full writes one read entry (record_read): a
+care case with its visits, a visit photo, a profile's full phone and address, and every
+later module's private records (thought reports …). Refusals are counted, not logged one
+by one (record_denied).
+"""
 
 import json
 from contextlib import contextmanager
@@ -10,9 +16,9 @@ from flask_login import current_user
 from sqlalchemy import insert
 from sqlalchemy.exc import OperationalError
 
-from baojing.db import write_now
+from baojing.db import upsert_insert, write_apart, write_now, writing_now
 from baojing.extensions import db
-from baojing.models.audit import AuditEntry
+from baojing.models.audit import AccessDenial, AuditEntry
 from baojing.models.types import utcnow
 from baojing.validators import mask_id, mask_phone
 
@@ -87,24 +93,41 @@ def _entry_values(action, *, entity_type, entity_id, before, after, outcome, act
     }
 
 
-def record_now(action: str, *, outcome: str, entity_type: str = "", after: dict | None = None):
-    """Write one audit row at once, on its own connection, best effort.
+def record_denied(outcome: str, *, endpoint: str, path: str) -> None:
+    """Count a refused request (403, 404) of the signed-in user in access_denials.
 
-    For refusals (access denied): the request's own transaction is rolled back,
-    and the row must survive that.
+    One row per user, endpoint and minute, its count going up: one statement (an upsert)
+    on its own short transaction, so that a flood of refusals neither fills the disk nor
+    holds the write lock for long. The request's own transaction is rolled back, and the
+    count must survive that. Best effort: a busy database loses the count, not the page.
     """
-    actor = current_user if has_request_context() and current_user.is_authenticated else None
-    values = _entry_values(
-        action, entity_type=entity_type, entity_id=None, before=None, after=after,
-        outcome=outcome, actor=actor, username="",
-    )  # fmt: skip
+    if not (has_request_context() and current_user.is_authenticated):
+        return
+    user = current_user
+    table = AccessDenial.__table__
+    statement = (
+        upsert_insert(table)
+        .values(
+            minute=utcnow().replace(second=0, microsecond=0),
+            user_id=user.id,
+            username=user.username,
+            role=user.role,
+            endpoint=endpoint[:80],
+            outcome=outcome,
+            ip=(request.remote_addr or "")[:45],
+            path=path[:200],
+            count=1,
+        )
+        .on_conflict_do_update(
+            index_elements=["user_id", "endpoint", "minute"],
+            set_={"count": table.c["count"] + 1},
+        )
+    )
     try:
-        with db.engine.connect() as conn:
-            conn = conn.execution_options(sqlite_immediate=True)
-            with conn.begin():
-                conn.execute(AuditEntry.__table__.insert().values(at=utcnow(), **values))
+        with write_apart() as conn:
+            conn.execute(statement)
     except OperationalError:
-        current_app.logger.warning("could not write the audit row for %s (database busy)", action)
+        current_app.logger.warning("could not count the refusal of %s (database busy)", endpoint)
 
 
 def record(
@@ -150,6 +173,42 @@ def record_access(action: str, entity=None, **kwargs) -> AuditEntry:
     the read itself is what is written, so the request writes from here on."""
     write_now()
     return record(action, entity, **kwargs)
+
+
+READ = "sensitive.read"
+
+
+def record_read(
+    entity_type: str, entity_id: int, *, member_id: int | None = None, after: dict | None = None
+) -> None:
+    """Record that the signed-in user was shown a private record: who, which, what kind.
+
+    The one way to audit a read, for every module: health and family data (a care case
+    with its visits, a visit photo), full contact details (a profile's phone and address),
+    and each later module's private records (thought reports …). Call it once per page
+    view, after the scope check (a refusal is a denial, not a read), and not on lists
+    that show masked values. Name the record by its table and id; `after` may name the
+    related rows shown (ids), never the personal data itself or a name. `member_id` is
+    the member the record is about: a member reading their own is not recorded.
+
+    A page that only reads stays one: the row is written at once on its own short
+    transaction, so the request keeps its snapshot and renders without the write lock.
+    If the insert fails the page fails: nothing private is shown unrecorded.
+    """
+    if not has_request_context() or not current_user.is_authenticated:
+        return
+    if member_id is not None and current_user.member_id == member_id:
+        return
+    if writing_now():
+        # The request holds (or will take) the lock: the row commits with its write.
+        record(READ, entity_type=entity_type, entity_id=entity_id, after=after)
+        return
+    values = _entry_values(
+        READ, entity_type=entity_type, entity_id=entity_id, before=None, after=after,
+        outcome="ok", actor=current_user, username="",
+    )  # fmt: skip
+    with write_apart() as conn:
+        conn.execute(insert(AuditEntry).values(at=utcnow(), **values))
 
 
 def insert_all(entries) -> None:

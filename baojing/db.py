@@ -114,6 +114,26 @@ def write_now() -> None:
     db.session.connection(execution_options={"sqlite_immediate": True})
 
 
+@contextmanager
+def write_apart():
+    """A short write transaction on a connection of its own, beside the request's.
+
+    For an audit row that must not share the request's fate or cost: a refusal's (the
+    request's transaction was rolled back, and the row must survive that), a read's (a
+    page that only reads keeps its snapshot and never holds the lock while it renders).
+    Commits on leaving. Not while the request itself holds SQLite's write lock (it would
+    wait for it): a request that writes (writing_now) adds its rows to its own transaction.
+    """
+    with db.engine.connect() as conn:
+        with conn.execution_options(sqlite_immediate=True).begin():
+            yield conn
+
+
+def writing_now() -> bool:
+    """Whether the current work writes: its transaction holds, or will take, the write lock."""
+    return write_intent.get()
+
+
 def retry_after_conflict() -> bool:
     """Whether a write that hit a unique index is worth running again.
 

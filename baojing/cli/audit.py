@@ -1,4 +1,5 @@
-"""`flask audit purge`: audit rows past the retention period (never younger than 183 days)."""
+"""`flask audit purge`: audit rows and refusal counts past the retention period (never younger
+than 183 days)."""
 
 from datetime import timedelta
 
@@ -10,7 +11,7 @@ from sqlalchemy import delete, func, select
 from baojing import audit
 from baojing.db import writing
 from baojing.extensions import db
-from baojing.models.audit import AuditEntry
+from baojing.models.audit import AccessDenial, AuditEntry
 from baojing.models.types import utcnow
 
 audit_cli = AppGroup("audit", help="审计日志")
@@ -28,19 +29,26 @@ def audit_purge(days: int | None, yes: bool):
     if keep < MIN_AUDIT_DAYS:
         raise click.ClickException(f"审计日志至少保留 {MIN_AUDIT_DAYS} 天（网络安全法第二十一条）")
     cutoff = utcnow() - timedelta(days=keep)
-    count = db.session.scalar(
-        select(func.count()).select_from(AuditEntry).where(AuditEntry.at < cutoff)
+    tables = ((AuditEntry, AuditEntry.at), (AccessDenial, AccessDenial.minute))
+    rows, denials = (
+        db.session.scalar(select(func.count()).select_from(model).where(at < cutoff))
+        for model, at in tables
     )
     db.session.rollback()  # no snapshot held while the operator reads the question
     if not yes:
-        click.confirm(f"将删除 {count} 条早于 {keep} 天的审计记录，确定吗？", abort=True)
+        click.confirm(
+            f"将删除 {rows} 条审计记录和 {denials} 条拒绝访问汇总（早于 {keep} 天），确定吗？",
+            abort=True,
+        )
     with writing():
-        count = db.session.execute(delete(AuditEntry).where(AuditEntry.at < cutoff)).rowcount
+        rows, denials = (
+            db.session.execute(delete(model).where(at < cutoff)).rowcount for model, at in tables
+        )
         audit.record(
             "audit.purge",
             entity_type="audit_log",
-            after={"days": keep, "count": count},
+            after={"days": keep, "count": rows, "denials": denials},
             username="cli",
         )
         db.session.commit()
-    click.echo(f"已删除 {count} 条审计记录（保留最近 {keep} 天）")
+    click.echo(f"已删除 {rows} 条审计记录、{denials} 条拒绝访问汇总（保留最近 {keep} 天）")

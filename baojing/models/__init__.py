@@ -1,6 +1,6 @@
 """The data model, one module per domain."""
 
-from baojing.models.audit import AuditEntry
+from baojing.models.audit import AccessDenial, AuditEntry
 from baojing.models.care import (
     CareCase,
     CarePhoto,
@@ -51,6 +51,7 @@ from baojing.models.roster import RosterImport
 from baojing.models.users import LoginFailure, User, UserSession
 
 __all__ = [
+    "AccessDenial",
     "AppMeta",
     "AuditEntry",
     "BranchContact",

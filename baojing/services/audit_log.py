@@ -6,7 +6,7 @@ from dataclasses import dataclass
 from sqlalchemy import or_, select
 
 from baojing.extensions import db
-from baojing.models.audit import AuditEntry
+from baojing.models.audit import AccessDenial, AuditEntry
 from baojing.models.users import ROLE_LABELS, User
 
 
@@ -43,13 +43,33 @@ def list_entries(
     return AuditPage(rows, rows[-1].id if more else None)
 
 
+# The action refusals were logged under: now counted in access_denials, listed by list_denials.
+DENIED = "access.denied"
+
+
+def list_denials(
+    *, username: str = "", before_id: int | None = None, per_page: int = 50
+) -> AuditPage:
+    """Refusals counted per user, endpoint and minute, newest first; keyset paging on id."""
+    stmt = select(AccessDenial).order_by(AccessDenial.id.desc()).limit(per_page + 1)
+    if username:
+        stmt = stmt.where(AccessDenial.username == username)
+    if before_id:
+        stmt = stmt.where(AccessDenial.id < before_id)
+    rows = list(db.session.scalars(stmt))
+    more = len(rows) > per_page
+    rows = rows[:per_page]
+    return AuditPage(rows, rows[-1].id if more else None)
+
+
 ACTION_LABELS = {
     "auth.login": "登录", "auth.logout": "退出",
     "member.create": "登记党员", "member.update": "修改党员信息",
     "member.self_update": "党员本人更新联系方式", "member.registration_visit": "上门登记",
     "member.contact": "记录联系", "member.assign_liaison": "更换联络人",
-    "member.reveal_id": "查看完整身份证号", "liaison.create": "添加联络人",
-    "liaison.handover": "联络人整体移交", "user.create": "新建账户", "user.update": "修改账户",
+    "member.reveal_id": "查看完整身份证号", "sensitive.read": "查看个人敏感信息",
+    "liaison.create": "添加联络人", "liaison.handover": "联络人整体移交",
+    "user.create": "新建账户", "user.update": "修改账户",
     "user.reset_password": "重置密码", "user.change_password": "修改密码",
     "user.enable": "启用账户", "user.disable": "停用账户", "user.unlock": "解锁账户",
     "demo.load": "载入演示数据", "auth.totp": "两步验证",
@@ -120,7 +140,7 @@ FIELD_LABELS = {
     "location": "所在地", "host_org": "依托单位", "code": "代码", "township_id": "乡镇",
     "from_unit_id": "原组织", "rows": "行数", "full_id": "含完整身份证号", "filters": "筛选条件",
     "created": "新增", "updated": "更新", "unchanged": "未变", "refused": "出错",
-    "source": "来源",
+    "source": "来源", "denials": "拒绝访问汇总", "visits": "走访记录",
 }  # fmt: skip
 _VALUE_LABELS = {True: "是", False: "否", None: "（空）", "full": "正式党员",
                  "probationary": "预备党员", "active": "在册", "roster": "花名册导入"}  # fmt: skip

@@ -85,14 +85,9 @@ def init_app(app):
             return exc
         db.session.rollback()
         if exc.code in (403, 404) and current_user.is_authenticated:
-            # Someone logged in asked for what is not theirs (or not there): keep a
-            # record (SECURITY.md item 30). The URL holds only ids, never names.
-            audit.record_now(
-                "access.denied",
-                outcome=str(exc.code),
-                entity_type=(request.endpoint or "")[:30],
-                after={"path": request.path[:200]},
-            )
+            # Someone logged in asked for what is not theirs (or not there): count it
+            # (SECURITY.md item 30). The URL holds only ids, never names.
+            audit.record_denied(str(exc.code), endpoint=request.endpoint or "", path=request.path)
         # What the exception says besides its body: Retry-After on a 429, Allow on a 405.
         headers = {k: v for k, v in exc.get_headers() if k in ("Retry-After", "Allow")}
         return _error_response("errors/http.html", exc.code or 500, headers, error=exc)

@@ -1,7 +1,7 @@
 """a transfer's receipt is due a month after the letter's validity ends, kept on the row
 
 Revision ID: a4c1e7d93b20
-Revises: 3f6d2a9c8e41
+Revises: 06d32a24e348
 Create Date: 2026-12-07 23:10:00
 
 """
@@ -16,7 +16,7 @@ import rules
 
 # revision identifiers, used by Alembic.
 revision = "a4c1e7d93b20"
-down_revision = "3f6d2a9c8e41"
+down_revision = "06d32a24e348"
 branch_labels = None
 depends_on = None
 

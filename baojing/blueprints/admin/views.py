@@ -17,6 +17,9 @@ from baojing.web.forms import commit_or_errors, options
 from baojing.web.guards import recent_auth_required
 from baojing.web.params import int_param
 
+# The latest refusals shown above the whole log, with a link to all of them.
+DENIALS_BESIDE = 10
+
 
 @bp.before_request
 def _county_admin_only():
@@ -161,18 +164,27 @@ def user_unlock(user_id: int):
 
 @bp.get("/audit")
 def audit():
-    """The audit log, newest first, filterable."""
+    """The audit log, newest first, filterable; refusals, counted per minute, beside it."""
     filters = {
         "action": request.args.get("action", "").strip()[:40],
         "username": request.args.get("username", "").strip()[:40],
         "entity_type": request.args.get("entity_type", "").strip()[:30],
         "entity_id": int_param("entity_id"),
     }
-    page = audit_svc.list_entries(
-        **filters,
-        before_id=int_param("before"),
-        per_page=current_app.config["AUDIT_PER_PAGE"],
-    )
+    per_page = current_app.config["AUDIT_PER_PAGE"]
+    # Refusals are not log rows but counts (access_denials): 拒绝访问 lists those instead.
+    denied_only = filters["action"] == audit_svc.DENIED
+    denials = None
+    if denied_only:
+        page = audit_svc.list_denials(
+            username=filters["username"], before_id=int_param("before"), per_page=per_page
+        )
+    else:
+        page = audit_svc.list_entries(**filters, before_id=int_param("before"), per_page=per_page)
+        if not filters["action"] and not filters["entity_type"]:
+            denials = audit_svc.list_denials(
+                username=filters["username"], per_page=DENIALS_BESIDE
+            ).entries
     next_url = None
     if page.next_before:
         args = {k: v for k, v in request.args.items() if k != "before" and v}
@@ -180,6 +192,8 @@ def audit():
     return render_template(
         "admin/audit.html",
         page=page,
+        denied_only=denied_only,
+        denials=denials,
         filters=filters,
         describe=audit_svc.describe,
         next_url=next_url,

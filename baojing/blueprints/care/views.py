@@ -12,6 +12,7 @@ from flask import (
 )
 from flask_login import current_user
 
+from baojing import audit
 from baojing.blueprints.care import bp
 from baojing.blueprints.care.forms import (
     CaseForm,
@@ -167,16 +168,24 @@ def new_case():
 
 @bp.get("/cases/<int:case_id>")
 def case(case_id: int):
-    return _case_page(get_scoped_or_404(current_user, CareCase, case_id))
+    """A care case and its visits: health and family data, so the read is audited."""
+    return _case_page(get_scoped_or_404(current_user, CareCase, case_id), read=True)
 
 
-def _case_page(row: CareCase, cancel_form: ReasonForm | None = None, status: int = 200):
+def _case_page(
+    row: CareCase, cancel_form: ReasonForm | None = None, status: int = 200, read: bool = False
+):
     """The case; a refused cancel comes back in cancel_form with its message and reason."""
     member_view = current_user.role == MEMBER
+    visits = cases.case_visits(row, shared_only=member_view)
+    if read:
+        audit.record_read(
+            "care_cases", row.id, member_id=row.member_id, after={"visits": [v.id for v in visits]}
+        )
     return render_template(
         "care/case.html",
         case=row,
-        visits=cases.case_visits(row, shared_only=member_view),
+        visits=visits,
         member_view=member_view,
         cancel_form=cancel_form or ReasonForm(formdata=None, request_id=new_request_id()),
         today=local_today(),
@@ -260,14 +269,21 @@ def cancel_case(case_id: int):
 @bp.get("/photos/<int:photo_id>")
 @bp.get("/photos/<int:photo_id>/thumb", endpoint="photo_thumb")
 def photo(photo_id: int):
-    """A visit photo, to those who may see its case; never under its uploaded name."""
-    row = cases.photo_in_scope(current_user, photo_id)
-    if row is None:
+    """A visit photo, to those who may see its case; never under its uploaded name.
+
+    Opening the photo is an audited read; its thumbnail is part of the case page, whose
+    read names the visit.
+    """
+    found = cases.photo_in_scope(current_user, photo_id)
+    if found is None:
         abort(404)
+    row, member_id = found
     thumb = request.endpoint == "care.photo_thumb"
     path = photos.path_of(row.token, thumb=thumb)
     if not path.exists():
         abort(404)
+    if not thumb:
+        audit.record_read("care_photos", row.id, member_id=member_id)
     response = send_file(
         path, mimetype="image/jpeg", as_attachment=not thumb and "download" in request.args,
         download_name=f"visit-photo-{row.id}.jpg", conditional=True, max_age=0,

@@ -3,6 +3,7 @@
 from flask import abort, current_app, flash, redirect, render_template, request, url_for
 from flask_login import current_user
 
+from baojing import audit
 from baojing.blueprints.members import bp, merge
 from baojing.blueprints.members.forms import (
     AssignLiaisonForm,
@@ -230,8 +231,11 @@ def me():
 
 @bp.get("/<int:member_id>")
 def profile(member_id: int):
-    """Everything about one member that the viewer may see."""
-    return render_template("members/profile.html", **_profile_context(member_id))
+    """Everything about one member that the viewer may see; the full phone and address
+    make it an audited read."""
+    context = _profile_context(member_id)
+    audit.record_read("members", member_id, member_id=member_id)
+    return render_template("members/profile.html", **context)
 
 
 def _profile_context(member_id: int, full_id: str | None = None) -> dict:

@@ -215,14 +215,15 @@ def _iso(day: date | None) -> str | None:
     return day.isoformat() if day else None
 
 
-def photo_in_scope(user: User, photo_id: int) -> CarePhoto | None:
-    """A photo the user may see: its case in scope; for a member, a visit shared with them."""
+def photo_in_scope(user: User, photo_id: int) -> tuple[CarePhoto, int] | None:
+    """A photo the user may see, with the member its case is about: its case in scope;
+    for a member, a visit shared with them."""
     stmt = (
-        select(CarePhoto)
+        select(CarePhoto, CareCase.member_id)
         .join(CareVisit, CareVisit.id == CarePhoto.visit_id)
         .join(CareCase, CareCase.id == CareVisit.case_id)
         .where(CarePhoto.id == photo_id, member_condition(user, CareCase))
     )
     if user.role == MEMBER:
         stmt = stmt.where(CareVisit.shared_with_member.is_(True))
-    return db.session.scalar(stmt)
+    return db.session.execute(stmt).first()
