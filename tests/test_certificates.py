@@ -738,6 +738,7 @@ def transfer_form(**over):
 
 def test_transfer_letter_has_three_parts_and_the_receipt_moves_the_member_out(org, login, tmp_path):
     from baojing.models.certificates import Transfer
+    from baojing.services.certificates import transfers
 
     township = login("township")
     member = org.members["tati"]
@@ -749,6 +750,13 @@ def test_transfer_letter_has_three_parts_and_the_receipt_moves_the_member_out(or
     assert words.count(transfer.serial) == 3  # stub, letter, receipt: one serial
     for expected in ("存根", "回执", member.name, member.id_number, "叁拾", "北山街道"):
         assert expected in words
+    # Dates and the validity in capitals (大写), as the 2006 form has them (DOMAIN.md).
+    joined = re.sub(r"\s+", "", words)
+    assert joined.count(transfers.capital_date(transfer.issued_on)) == 2  # stub and letter
+    dues = transfers.capital_month(*map(int, transfer.dues_paid_until.split("-")))
+    assert f"党费已交到{dues}" in joined
+    assert transfers.capital_date(date(2026, 12, 7)) == "贰零贰陆年壹拾贰月柒日"
+    assert transfers.capital_date(date(2027, 1, 10)) == "贰零贰柒年壹月壹拾日"
     assert (
         township.post(
             f"/certificates/transfers/new?member_id={member.id}",

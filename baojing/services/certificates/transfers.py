@@ -34,11 +34,25 @@ UPPER = "零壹贰叁肆伍陆柒捌玖"
 
 
 def capital_number(n: int) -> str:
-    """拾, 叁拾, 玖拾: the validity in capital numerals, as the letter asks (1–99)."""
+    """壹拾, 叁拾, 玖拾玖: a number in capital numerals (大写), as the letter asks (1–99).
+
+    Ten is 壹拾, not 拾: capitals are there so that no stroke can be added to a figure,
+    and a bare 拾 could still become 贰拾.
+    """
     tens, ones = divmod(n, 10)
     if not tens:
         return UPPER[ones]
-    return ("" if tens == 1 else UPPER[tens]) + "拾" + (UPPER[ones] if ones else "")
+    return UPPER[tens] + "拾" + (UPPER[ones] if ones else "")
+
+
+def capital_month(year: int, month: int) -> str:
+    """贰零贰陆年壹拾月: a year and month in capitals (the dues line)."""
+    return "".join(UPPER[int(c)] for c in str(year)) + f"年{capital_number(month)}月"
+
+
+def capital_date(day: date) -> str:
+    """贰零贰陆年壹拾贰月柒日: the letter's dates in capitals (DOMAIN.md, the 2006 form)."""
+    return capital_month(day.year, day.month) + f"{capital_number(day.day)}日"
 
 
 def pdf_path(transfer: Transfer):
@@ -107,7 +121,8 @@ def render_pdf(transfer: Transfer, member: Member) -> bytes:
     year, month = transfer.dues_paid_until.split("-")
     return pdf.render(
         "certificates/pdf/transfer.html", t=transfer, member=member, age=age,
-        dues=f"{int(year)}年{int(month)}月", valid=capital_number(transfer.valid_days),
+        dues=capital_month(int(year), int(month)), valid=capital_number(transfer.valid_days),
+        issued=capital_date(transfer.issued_on),
         sender=cfg["TRANSFER_SENDER"],
     )  # fmt: skip
 
