@@ -938,3 +938,35 @@ def test_a_page_number_past_what_sqlite_can_count_is_an_empty_page_not_a_500(org
     for url in ("/certificates/transfers", "/certificates/", "/mentors/", "/care/cases"):
         answer = township.get(url, query_string={"page": str(2**63 - 1)})
         assert answer.status_code == 200, url
+
+
+def test_a_letter_never_prints_an_ethnicity_outside_the_56(org, login, tmp_path):
+    """GB 3304's 56 groups, no "其他": until the profile names one, no letter is written."""
+    from baojing.models.members import ETHNICITIES
+
+    assert len(ETHNICITIES) == len(set(ETHNICITIES)) == 56 and "其他" not in ETHNICITIES
+    member = org.members["tati"]
+    for unknown in ("其他", ""):
+        member.ethnicity = unknown
+        db.session.commit()
+        township = login("township")
+        response = post_issue(township, member)
+        assert response.status_code == 422
+        assert "民族未填或不是 56 个民族之一" in response.get_data(as_text=True)
+        response = township.post(
+            f"/certificates/transfers/new?member_id={member.id}", transfer_form()
+        )
+        assert response.status_code == 422 and "民族" in response.get_data(as_text=True)
+        assert db.session.scalar(select(func.count()).select_from(Certificate)) == 0
+    # The secretary names it on the profile's form (all 56 offered), and the letter follows.
+    secretary = login("secretary")
+    form = secretary.get(f"/members/{member.id}/edit").get_data(as_text=True)
+    menu = re.search(r'<select[^>]*id="ethnicity".*?</select>', form, re.S).group(0)
+    assert menu.count("<option") == 57 and ">布依族<" in menu and "其他" not in menu
+    member.ethnicity = "布依族"
+    db.session.commit()
+    response = post_issue(login("township"), member)
+    assert response.status_code == 303
+    cert = db.session.scalar(select(Certificate))
+    words = pdf_text(fetch(login("township"), f"/certificates/{cert.id}.pdf").data, tmp_path)
+    assert "布依族" in words and "其他" not in words

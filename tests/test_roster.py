@@ -581,3 +581,18 @@ def test_an_id_number_ending_in_a_lower_case_x_is_stored_with_a_capital(login, o
     client.post(f"/members/import/{_job(_upload(client, path)).id}/confirm")
     member = db.session.scalar(select(Member).where(Member.name == "小写x"))
     assert member.id_number == f"{first17}X" and member.id_tail.endswith("X")
+
+
+@pytest.mark.parametrize(
+    ("cell", "expected"),
+    [("土家族", "土家族"), ("土家", "土家族"), ("土", "土家族"), ("土族", "土族"), ("苗", "苗族"),
+     ("布依族", "布依族"), ("柯尔克孜", "柯尔克孜族"), ("", "")],
+)  # fmt: skip
+def test_a_roster_ethnicity_becomes_one_of_the_56(cell, expected):
+    assert fields.ethnicity(cell) == expected
+
+
+@pytest.mark.parametrize("cell", ["其他", "外国", "穿青人"])
+def test_a_roster_ethnicity_outside_the_56_is_refused_with_its_reason(cell):
+    with pytest.raises(InvalidValue, match="不是 56 个民族之一"):
+        fields.ethnicity(cell)

@@ -273,7 +273,7 @@ def load(members: int = 300, today: date | None = None) -> dict:
         member_rows.append({
             "village_id": village.id, "township_id": village.township_id, "name": name,
             "gender": "男" if male else "女",
-            "ethnicity": rng.choices(("土家族", "苗族", "汉族", "其他"), weights=(55, 30, 13, 2))[0],
+            "ethnicity": rng.choices(("土家族", "苗族", "汉族", "回族"), weights=(55, 30, 13, 2))[0],
             "birth_date": birth, "id_number": id_number, "id_tail": id_number[-4:],
             "phone": _mobile(rng, used_phones), "join_date": join,
             "membership": "probationary" if rng.random() < 0.05 else "full",

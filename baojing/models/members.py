@@ -10,7 +10,18 @@ from baojing.models.org import OrgUnit
 from baojing.models.types import UTCDateTime, utcnow
 
 # Baojing is mostly Tujia and Miao; the full list of 56 is not needed for a county form.
-ETHNICITIES = ("土家族", "苗族", "汉族", "其他")
+# The 56 groups of GB/T 3304 (民族名称罗马字母拼写法和代码), in the standard's order (code 01
+# 汉族 … 56 基诺族). An official paper prints one of these: there is no "其他".
+ETHNICITIES = (
+    "汉族", "蒙古族", "回族", "藏族", "维吾尔族", "苗族", "彝族", "壮族", "布依族", "朝鲜族",
+    "满族", "侗族", "瑶族", "白族", "土家族", "哈尼族", "哈萨克族", "傣族", "黎族", "傈僳族",
+    "佤族", "畲族", "高山族", "拉祜族", "水族", "东乡族", "纳西族", "景颇族", "柯尔克孜族", "土族",
+    "达斡尔族", "仫佬族", "羌族", "布朗族", "撒拉族", "毛南族", "仡佬族", "锡伯族", "阿昌族",
+    "普米族", "塔吉克族", "怒族", "乌孜别克族", "俄罗斯族", "鄂温克族", "德昂族", "保安族",
+    "裕固族", "京族", "塔塔尔族", "独龙族", "鄂伦春族", "赫哲族", "门巴族", "珞巴族", "基诺族",
+)  # fmt: skip
+# Most of Baojing's members: first in the menu, and first when a short name is matched.
+LOCAL_ETHNICITIES = ("土家族", "苗族", "汉族")
 MEMBERSHIPS = {"full": "正式党员", "probationary": "预备党员"}
 # The choices the member form offers (and the roster import maps onto).
 PROVINCES = (

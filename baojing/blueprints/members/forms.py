@@ -18,6 +18,7 @@ from baojing.models.members import (
     CONTACT_CHANNELS,
     ETHNICITIES,
     LIAISON_ROLES,
+    LOCAL_ETHNICITIES,
     MEMBERSHIPS,
     PROVINCES,
     RELATIONS,
@@ -55,7 +56,14 @@ class MemberForm(Form):
         filters=[strip_text],
         validators=[DataRequired("请填写姓名"), Length(max=40, message="姓名最多 40 个字")],
     )
-    ethnicity = SelectField("民族", choices=_choices(ETHNICITIES))
+    # Baojing's three first, then the rest of the 56 in GB 3304's order; blank until known.
+    ethnicity = SelectField(
+        "民族",
+        choices=_choices(
+            (*LOCAL_ETHNICITIES, *(e for e in ETHNICITIES if e not in LOCAL_ETHNICITIES)),
+            blank="请选择",
+        ),
+    )
     id_number = StringField(
         "身份证号码",
         filters=[strip_text],

@@ -19,7 +19,7 @@ from baojing.models.certificates import (
     VALID,
     Certificate,
 )
-from baojing.models.members import ACTIVE, Member
+from baojing.models.members import ACTIVE, ETHNICITIES, Member
 from baojing.models.org import OrgUnit
 from baojing.models.types import utcnow
 from baojing.models.users import User
@@ -33,6 +33,8 @@ COUNTY_CODE = "433125"
 # Outside a request (flask demo load) with no PUBLIC_BASE_URL: where `make run` serves.
 DEFAULT_BASE_URL = "http://127.0.0.1:5000"
 MAX_VALID_MONTHS = 24
+# A letter prints the member's ethnicity: one of the 56, never a blank or "其他".
+UNKNOWN_ETHNICITY = "党员资料里的民族未填或不是 56 个民族之一：请先在党员资料中选定民族，再开具"
 
 
 # --- serials and codes -------------------------------------------------------------------
@@ -145,6 +147,8 @@ def issue(
         errors["kind"] = "该党员已不在流动党员名册中"
     if data["kind"] not in CERT_KINDS:
         errors["kind"] = "请选择证件类型"
+    elif data["kind"] == "letter" and member.ethnicity not in ETHNICITIES:
+        errors["kind"] = UNKNOWN_ETHNICITY
     if data["valid_until"] <= today:
         errors["valid_until"] = "有效期应晚于今天"
     elif data["valid_until"] > _months_after(today, MAX_VALID_MONTHS):

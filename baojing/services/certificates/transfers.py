@@ -21,7 +21,7 @@ from baojing.models.certificates import (
     Certificate,
     Transfer,
 )
-from baojing.models.members import ACTIVE, Member
+from baojing.models.members import ACTIVE, ETHNICITIES, Member
 from baojing.models.org import OrgUnit
 from baojing.models.users import User
 from baojing.services import RuleViolation, settings
@@ -68,6 +68,8 @@ def open_transfer(
     errors = {}
     if member.status != ACTIVE:
         errors["to_org"] = "该党员已不在流动党员名册中"
+    elif member.ethnicity not in ETHNICITIES:
+        errors["to_org"] = issue.UNKNOWN_ETHNICITY
     pending = db.session.scalar(
         select(Transfer.id).where(
             Transfer.member_id == member.id, Transfer.status == PENDING_RECEIPT

@@ -11,7 +11,7 @@ import unicodedata
 from dataclasses import dataclass
 from datetime import date, datetime, timedelta
 
-from baojing.models.members import ETHNICITIES, PROVINCES, RELATIONS, TRADES
+from baojing.models.members import ETHNICITIES, LOCAL_ETHNICITIES, PROVINCES, RELATIONS, TRADES
 from baojing.validators import InvalidValue, normalize_mobile
 
 
@@ -226,7 +226,12 @@ def choice(cell, choices: tuple[str, ...], other: str = "") -> str:
 
 
 def ethnicity(cell) -> str:
-    return choice(cell, ETHNICITIES, other="其他")
+    """One of the 56 groups (土家 → 土家族, 土 → 土家族 before 土族), or refused: an official
+    letter must never print a made-up "其他"."""
+    value = choice(cell, (*LOCAL_ETHNICITIES, *ETHNICITIES))
+    if text(cell) and not value:
+        raise InvalidValue("不是 56 个民族之一，请写民族全称，如 土家族")
+    return value
 
 
 def trade(cell) -> str:
