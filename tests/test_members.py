@@ -767,3 +767,17 @@ def test_a_search_in_a_large_village_reads_only_the_members_it_finds(app, org, q
     reads = [step for step in plan if step.startswith(("SEARCH members", "SCAN members"))]
     searched = ("id_tail=", "phone_tail=", "phone>", "name>", "given_name>")
     assert reads and all(any(c in step for c in searched) for step in reads), plan
+
+
+def test_holding_a_certificate_follows_the_records_not_a_box(login, org):
+    """持证 is what the certificate records say: the form has no box for it, and a
+    posted value is ignored (tests/test_certificates.py: issuing and voiding set it)."""
+    c = login("secretary")
+    m = org.members["tati"]
+    page = c.get(f"/members/{m.id}/edit").get_data(as_text=True)
+    assert "has_certificate" not in page and "已持流动党员活动证" not in page
+    form = edit_form(c, m.id) | {"has_certificate": "y"}
+    assert c.post(f"/members/{m.id}/edit", form).status_code == 302
+    db.session.expire_all()
+    assert db.session.get(Member, m.id).has_certificate is False
+    assert "未持证" in c.get(f"/members/{m.id}").get_data(as_text=True)

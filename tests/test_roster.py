@@ -596,3 +596,15 @@ def test_a_roster_ethnicity_becomes_one_of_the_56(cell, expected):
 def test_a_roster_ethnicity_outside_the_56_is_refused_with_its_reason(cell):
     with pytest.raises(InvalidValue, match="不是 56 个民族之一"):
         fields.ethnicity(cell)
+
+
+def test_a_roster_column_saying_a_card_is_held_is_not_read(login, org, tmp_path):
+    """Who holds a card follows the certificates issued here, not what a sheet claims."""
+    row = member_row("踏梯村", 姓名="持证申报")
+    row["是否持证"] = "是"
+    path = write_xlsx(tmp_path / "r.xlsx", [row], headings=[*HEADINGS, "是否持证"])
+    client = login("admin")
+    job = _job(_upload(client, path))
+    assert client.post(f"/members/import/{job.id}/confirm").status_code == 303
+    imported = db.session.scalar(select(Member).where(Member.name == "持证申报"))
+    assert imported is not None and imported.has_certificate is False

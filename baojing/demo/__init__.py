@@ -280,7 +280,9 @@ def load(members: int = 300, today: date | None = None) -> dict:
             "out_since": out_since, "dest_province": province, "dest_city": city,
             "dest_address": f"{city}{rng.choice(('工业园', '新区', '开发区', '城区'))}{rng.randint(1, 300)}号",
             "employer": f"{city[:2]}{rng.choice(EMPLOYERS)}", "trade": trade,
-            "has_certificate": rng.random() < 0.7,
+            # 持证 follows the papers demo/certificates.py issues; the draw stays, so that
+            # the rest of the demo (names, phones …) comes out as it always has.
+            "has_certificate": rng.random() and False,
             "family_contact_name": rng.choice(SURNAMES) + "".join(rng.choices(GIVEN, k=2)),
             "family_contact_relation": rng.choice(("配偶", "父亲", "母亲", "兄弟姐妹")),
             "family_contact_phone": _mobile(rng, used_phones), "liaison_id": liaison,

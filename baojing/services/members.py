@@ -35,11 +35,13 @@ from baojing.validators import id_birth_date, id_gender
 # those change through their own actions, so extra POST fields cannot reach them).
 EDITABLE = (
     "name", "ethnicity", "id_number", "phone", "join_date", "membership", "out_since",
-    "dest_province", "dest_city", "dest_address", "employer", "trade", "has_certificate",
+    "dest_province", "dest_city", "dest_address", "employer", "trade",
     "family_contact_name", "family_contact_relation", "family_contact_phone",
 )  # fmt: skip
 # What a member may change about themself.
 SELF_EDITABLE = ("phone", "dest_address")
+# has_certificate is not among them: it follows the certificate records (issue, revoke,
+# return in services/certificates/issue.py), never a box someone ticks.
 AUDITED = EDITABLE + ("gender", "birth_date", "village_id", "liaison_id", "status")
 
 ALERT_REVERIFY = "reverify"

@@ -1,7 +1,6 @@
 """Member forms. Field validators normalise what they accept (ID upper-case, phone digits)."""
 
 from wtforms import (
-    BooleanField,
     DateField,
     HiddenField,
     RadioField,
@@ -90,7 +89,6 @@ class MemberForm(Form):
         "工作单位", filters=[strip_text], validators=[Length(max=60, message="最多 60 个字")]
     )
     trade = SelectField("从事行业", choices=_choices(TRADES, "（未填写）"), default="")
-    has_certificate = BooleanField("已持流动党员活动证或证明信")
     family_contact_name = StringField(
         "家中联系人", filters=[strip_text], validators=[Length(max=40, message="最多 40 个字")]
     )

@@ -41,8 +41,6 @@ def _text(value) -> str:
 def _shown(name: str, text: str) -> str:
     if name == "membership":
         return MEMBERSHIPS.get(text, text)
-    if name == "has_certificate":
-        return "是" if text else "否"
     return text
 
 

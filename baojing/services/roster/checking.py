@@ -28,7 +28,7 @@ COMPARED = {
     "membership": "党员类别", "out_since": "外出时间", "dest_province": "务工省份",
     "dest_city": "务工城市", "dest_address": "现住址", "employer": "务工单位", "trade": "从事行业",
     "family_contact_name": "联系人", "family_contact_relation": "与本人关系",
-    "family_contact_phone": "联系人电话", "has_certificate": "是否持证", "village_id": "所在党支部",
+    "family_contact_phone": "联系人电话", "village_id": "所在党支部",
 }  # fmt: skip
 _BRANCH_SUFFIXES = ("党总支部", "党总支", "党支部", "支部委员会", "支部")
 
@@ -165,7 +165,6 @@ def parse(check: RowCheck, mapping: dict[int, str], today: date) -> None:
         ("family_contact_name", lambda c: fields.limited(c, 40, "联系人")),
         ("family_contact_relation", fields.relation),
         ("family_contact_phone", lambda c: fields.phone(c, required=False)),
-        ("has_certificate", fields.yes),
         ("out_since", lambda c: fields.a_date(c, "外出时间")),
     ):  # fmt: skip
         value = take(name, parse_value)

@@ -57,7 +57,6 @@ FIELDS = (
     Field("family_contact_relation", "与本人关系", ("与本人关系", "联系人关系", "关系", "与党员关系")),
     Field("family_contact_phone", "联系人电话", ("联系人电话", "家属电话", "家庭联系电话", "联系人手机",
                                                "家中联系人电话", "联系人联系电话")),
-    Field("has_certificate", "是否持证", ("是否持证", "活动证", "持证情况", "是否办理活动证")),
 )  # fmt: skip
 BY_NAME = {f.name: f for f in FIELDS}
 REQUIRED = tuple(f.name for f in FIELDS if f.required)
@@ -252,14 +251,6 @@ def membership(cell) -> str:
     if value.startswith("预备"):
         return "probationary"
     raise InvalidValue(f"党员类别“{value}”应为 正式党员 或 预备党员")
-
-
-def yes(cell) -> bool | None:
-    """是/有/√ … True, 否/无 … False; blank None (it never clears what is registered)."""
-    value = text(cell)
-    if not value:
-        return None
-    return value in {"是", "有", "已办", "已办理", "持证", "已持证", "Y", "y", "1", "√"}
 
 
 def gender(cell) -> str:
