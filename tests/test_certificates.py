@@ -308,6 +308,32 @@ def test_revoked_shows_at_once_and_points_go_back(org, login, client):
     assert total == 0
 
 
+def test_a_card_earns_its_points_once_however_often_it_is_renewed(org, login):
+    """持证用证: once per paper; its renewals earn nothing more, and voiding the last of
+    them gives back what the first one earned."""
+    rule = PointRule(name="持证用证", points=10, quarterly_cap=100, awarder_roles="township_officer",
+                     auto_source="certificate_issued")  # fmt: skip
+    db.session.add(rule)
+    db.session.commit()
+    cert = issued(org, kind="card")
+    township = login("township")
+    for n in range(2):
+        form = {"valid_until": valid_until(360 - n), "request_id": f"renew-key-1{n}"}
+        assert township.post(f"/certificates/{cert.id}/renew", form).status_code == 303
+        cert = db.session.scalar(select(Certificate).where(Certificate.renewed_from_id == cert.id))
+
+    def total():
+        return db.session.scalar(
+            select(func.coalesce(func.sum(PointEntry.points), 0)).where(
+                PointEntry.member_id == cert.member_id
+            )
+        )
+
+    assert total() == 10
+    assert township.post(f"/certificates/{cert.id}/revoke", {"reason": "遗失"}).status_code == 303
+    assert total() == 0
+
+
 def test_expired_and_returned(org, login, client):
     cert = issued(org, days=10)
     assert verify.check(cert.verify_code, local_today() + timedelta(days=11)).state == "expired"

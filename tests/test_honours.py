@@ -6,12 +6,13 @@ from datetime import timedelta
 import pytest
 from sqlalchemy import func, select
 
-from baojing.dates import local_today
+from baojing.dates import local_today, quarter_of
 from baojing.extensions import db
 from baojing.models.audit import AuditEntry
 from baojing.models.mentors import Event, HonourRecommendation, Invitation
 from baojing.services.audit_log import ACTION_LABELS
 from baojing.services.mentors import honours as svc
+from baojing.services.points import ledger
 from tests import factories
 from tests.points_factories import fund
 
@@ -54,7 +55,11 @@ def recommendation(org, key="tati", honour="two_reps", by="secretary"):
 def test_secretary_recommends_their_member_with_the_points_shown(org, login):
     member = org.members["tati"]
     fund(member.id, 135)
+    # Spent at the store: the recommendation still shows what was earned, not what is left.
+    ledger.post(member.id, "redeem", -50, quarter=quarter_of(local_today()),
+                occurred_on=local_today(), actor_id=None)  # fmt: skip
     db.session.commit()
+    assert ledger.balance_of(member.id) == 85
     c = login("secretary")
     # Without a member: first find one (by POST, so the name stays out of the URL).
     assert c.get("/mentors/honours/new").headers["Location"].endswith("/mentors/honours/pick")
@@ -64,7 +69,8 @@ def test_secretary_recommends_their_member_with_the_points_shown(org, login):
     linked = c.get("/mentors/honours/pick?q=向光明").get_data(as_text=True)
     assert f"/mentors/honours/new?member_id={member.id}" not in linked
     page = c.get(f"/mentors/honours/new?member_id={member.id}").get_data(as_text=True)
-    assert re.search(r'id="points-balance">135<', page)
+    assert re.search(r'id="points-earned">135<', page)
+    assert re.search(r'id="points-earned-year">135<', page) and ">85<" not in page
     form = recommend_form(request_id=key_of(page))
     response = c.post(f"/mentors/honours/new?member_id={member.id}", form)
     assert response.status_code == 303
@@ -77,9 +83,9 @@ def test_secretary_recommends_their_member_with_the_points_shown(org, login):
     )
     detail = c.get(f"/mentors/honours/{rec.id}").get_data(as_text=True)
     assert "最美共产党员" in detail and "已推荐" in detail and "带动 12 名村民就业" in detail
-    assert re.search(r'id="points-balance">135<', detail)
+    assert re.search(r'id="points-earned">135<', detail)
     entry = db.session.scalar(select(AuditEntry).where(AuditEntry.action == "honour.recommend"))
-    assert entry.entity_id == rec.id and '"points": 135' in entry.after
+    assert entry.entity_id == rec.id and '"points_earned": 135' in entry.after
     assert "向光明" in c.get("/mentors/honours").get_data(as_text=True)
 
     # Sent twice: one recommendation; the same key with other content: 409.

@@ -534,3 +534,22 @@ def test_a_batch_replayed_with_other_members_is_refused(login, org, store):
     assert replay.status_code == 409
     assert ledger.balance_of(second.id) == 0 and ledger.balance_of(tati.id) == 10
     assert c.post("/points/award", form | {"reason": "12 月主题党日"}).status_code == 409
+
+
+@pytest.mark.parametrize(
+    ("met_with", "points"), [("本人", 10), ("本人电话或视频确认", 10), ("父母", 0), ("配偶", 0)]
+)
+def test_registration_points_only_when_the_member_themself_was_met(
+    login, org, store, met_with, points
+):
+    """流动登记 is the member's own check: a talk with the family alone earns nothing."""
+    from baojing.dates import local_today
+
+    tati = org.members["tati"]
+    visit = {
+        "visited_on": local_today().isoformat(), "met_with": met_with, "items": ["phone"],
+        "whereabouts": "yes", "note": "", "request_id": rid(),
+    }  # fmt: skip
+    assert login("secretary").post(f"/members/{tati.id}/visit", visit).status_code == 302
+    assert ledger.balance_of(tati.id) == points
+    assert db.session.get(Member, tati.id).last_verified_on == local_today()  # still a visit

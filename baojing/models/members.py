@@ -48,6 +48,10 @@ VISIT_ITEMS = {
     "family": "家庭联系人",
 }
 CONTACT_CHANNELS = ("电话", "微信", "上门", "见面", "其他")
+# Who a 上门登记 met at the door. 流动登记 points are for the member's own check: met, or
+# reached by phone or video from the family's home to confirm (MET_THEMSELF).
+MET_WITH = ("本人", "本人电话或视频确认", "配偶", "父母", "子女", "其他亲属")
+MET_THEMSELF = frozenset(MET_WITH[:2])
 
 
 class BranchContact(db.Model):

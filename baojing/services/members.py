@@ -16,6 +16,7 @@ from baojing.extensions import db
 from baojing.models.members import (
     ACTIVE,
     MEMBERSHIPS,
+    MET_THEMSELF,
     BranchContact,
     ContactLog,
     LiaisonAssignment,
@@ -488,8 +489,10 @@ def record_visit(
             "whereabouts_confirmed": visit.whereabouts_confirmed,
         },
     )
-    # 流动登记 earns points where a rule says so (points store), in this transaction.
-    awards.auto_award("registration_visit", visit.id, member, visit.visited_on, actor)
+    # 流动登记 earns points where a rule says so (points store), in this transaction: for
+    # the member's own check only, not for a talk with the family alone.
+    if visit.met_with in MET_THEMSELF:
+        awards.auto_award("registration_visit", visit.id, member, visit.visited_on, actor)
     return visit
 
 

@@ -19,6 +19,7 @@ from baojing.models.members import (
     LIAISON_ROLES,
     LOCAL_ETHNICITIES,
     MEMBERSHIPS,
+    MET_WITH,
     PROVINCES,
     RELATIONS,
     TRADES,
@@ -31,9 +32,6 @@ from baojing.validators import (
     normalize_resident_id,
 )
 from baojing.web.forms import Form, normalized_by, options, strip_text
-
-MET_WITH = ("本人", "配偶", "父母", "子女", "其他亲属")
-
 
 resident_id = normalized_by(lambda value: normalize_resident_id(value, local_today()))
 mobile = normalized_by(normalize_mobile)
@@ -157,6 +155,7 @@ class VisitForm(Form):
         "见到的人",
         choices=_choices(MET_WITH, "请选择"),
         validators=[DataRequired("请选择见到的人")],
+        description="见到本人，或本人电话、视频确认，才计流动登记积分",
     )
     items = MultiCheckboxField("核实了哪些信息", choices=options(VISIT_ITEMS.items()))
     whereabouts = RadioField(

@@ -31,7 +31,6 @@ from baojing.scoping import (
 )
 from baojing.services import members as member_search
 from baojing.services.mentors import honours as svc
-from baojing.services.points.ledger import balance_of
 from baojing.web.forms import (
     commit_or_errors,
     first_error,
@@ -105,7 +104,8 @@ def honour_new():
             return redirect(url_for("mentors.honour", honour_id=rec.id), 303)
     return _render(
         "mentors/honours/form.html", 422 if form.is_submitted() else 200, form=form,
-        member=member, balance=balance_of(member.id), earlier=svc.honours_of_member(member.id),
+        member=member, points=svc.points_earned(member.id),
+        earlier=svc.honours_of_member(member.id),
     )  # fmt: skip
 
 
@@ -120,7 +120,7 @@ def _decide_form(rec: HonourRecommendation, submitted: bool = False) -> DecideFo
 def _honour_page(rec: HonourRecommendation, form: DecideForm, status: int = 200):
     return _render(
         "mentors/honours/detail.html", status, rec=rec, form=form,
-        balance=balance_of(rec.member_id), where=svc.who_and_where(rec),
+        points=svc.points_earned(rec.member_id), where=svc.who_and_where(rec),
     )  # fmt: skip
 
 

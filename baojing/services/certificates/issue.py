@@ -191,8 +191,10 @@ def issue(
                "renewed_from": renewed_from.serial if renewed_from else None},
         user=actor,
     )  # fmt: skip
-    # 持证用证 earns points where a rule says so (points store), in this transaction.
-    awards.auto_award("certificate_issued", cert.id, member, today, actor)
+    # 持证用证 earns points where a rule says so (points store), in this transaction: once
+    # per paper, so a renewal (the same card or letter again) earns nothing more.
+    if renewed_from is None:
+        awards.auto_award("certificate_issued", cert.id, member, today, actor)
     return cert
 
 
@@ -255,8 +257,22 @@ def _void(
         after={"status": status, "serial": cert.serial, "reason": reason}, user=actor,
     )  # fmt: skip
     if status == REVOKED and not renewed:
-        awards.reverse_source("certificate_issued", cert.id, actor, f"证件作废：{reason}")
+        # The points were earned by the first paper of its renewals (issue above).
+        first = _first_issue(cert)
+        awards.reverse_source("certificate_issued", first, actor, f"证件作废：{reason}")
     return cert
+
+
+def _first_issue(cert: Certificate) -> int:
+    """The id of the paper this one renews, and so on back to the first."""
+    first = cert.id
+    renewed_from = cert.renewed_from_id
+    while renewed_from is not None:
+        first = renewed_from
+        renewed_from = db.session.scalar(
+            select(Certificate.renewed_from_id).where(Certificate.id == renewed_from)
+        )
+    return first
 
 
 def _months_after(day: date, months: int) -> date:

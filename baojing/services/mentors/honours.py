@@ -29,7 +29,7 @@ from baojing.scoping import event_condition, member_condition
 from baojing.services import RuleViolation
 from baojing.services.idempotency import keyed, logged_key, replayed, replayed_in_log
 from baojing.services.paging import Page, fetch_page
-from baojing.services.points.ledger import balance_of
+from baojing.services.points.ledger import earned
 
 RECOMMENDERS = (COUNTY_ADMIN, TOWNSHIP_OFFICER, VILLAGE_SECRETARY)
 DECIDERS = (COUNTY_ADMIN, TOWNSHIP_OFFICER)
@@ -91,12 +91,27 @@ def recommend(
     )  # fmt: skip
     db.session.add(rec)
     db.session.flush()
+    points = points_earned(member.id)
     audit.record(
         "honour.recommend", rec,
         after={"member_id": member.id, "honour": rec.honour, "honour_name": rec.honour_name,
-               "points": balance_of(member.id)},
+               "points_earned": points.ever, "points_earned_this_year": points.this_year},
     )  # fmt: skip
     return rec
+
+
+@dataclass(frozen=True)
+class PointsEarned:
+    """What a recommendation shows of a member's points: earned, not left to spend."""
+
+    this_year: int
+    ever: int
+
+
+def points_earned(member_id: int) -> PointsEarned:
+    """The points earned by the rules this year and ever (ledger.earned): a member who
+    spent theirs at the store earned them all the same."""
+    return PointsEarned(*earned(member_id, date(local_today().year, 1, 1)))
 
 
 def next_statuses(rec: HonourRecommendation, actor: User) -> tuple[str, ...]:

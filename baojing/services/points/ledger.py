@@ -8,11 +8,11 @@ debiting the same member at once can never take the balance below zero.
 
 from datetime import date
 
-from sqlalchemy import bindparam, select, update
+from sqlalchemy import and_, bindparam, case, func, or_, select, update
 
 from baojing.db import upsert_insert
 from baojing.extensions import db
-from baojing.models.points import PointAccount, PointEntry
+from baojing.models.points import DEDUCT, EARN, REVERSE, PointAccount, PointEntry
 from baojing.models.types import utcnow
 
 
@@ -31,6 +31,39 @@ def balance_of(member_id: int, conn=None) -> int:
         select(PointAccount.balance).where(PointAccount.member_id == member_id)
     ).scalar()
     return value or 0
+
+
+_REVERSED = PointEntry.__table__.alias("reversed")
+_EARNED_KINDS = (EARN, DEDUCT)
+
+
+def earned(member_id: int, since: date) -> tuple[int, int]:
+    """(since that day, ever): the points a member earned by the rules, net of deductions
+    and of corrections to either; what was spent, expired or given back at the counter
+    is not earning. What honours and appraisals weigh, where the balance is what is left
+    to spend."""
+    entry = PointEntry.__table__.c
+    is_earning = or_(
+        entry.kind.in_(_EARNED_KINDS),
+        and_(entry.kind == REVERSE, _REVERSED.c.kind.in_(_EARNED_KINDS)),
+    )
+    row = (
+        db.session.connection()
+        .execute(
+            select(
+                func.coalesce(
+                    func.sum(case((entry.occurred_on >= since, entry.points), else_=0)), 0
+                ),
+                func.coalesce(func.sum(entry.points), 0),
+            )
+            .select_from(
+                PointEntry.__table__.outerjoin(_REVERSED, _REVERSED.c.id == entry.reverses_id)
+            )
+            .where(entry.member_id == member_id, is_earning)
+        )
+        .one()
+    )
+    return int(row[0]), int(row[1])
 
 
 def post(
