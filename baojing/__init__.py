@@ -64,6 +64,9 @@ def create_app(test_config: dict | None = None) -> Flask:
     from baojing import cli
 
     cli.init_app(app)
+    from baojing import serving
+
+    serving.hold_when_serving(app)  # `flask run`; gunicorn workers take it in gunicorn.conf.py
     return app
 
 
