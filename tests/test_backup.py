@@ -157,7 +157,10 @@ def test_verify_and_restore_from_the_command_line(app, org, db_path, tmp_path):
     """As an operator runs them: a new interpreter, nothing loaded before."""
     archive = tmp_path / "b.tar.gz"
     assert cli(app, "backup", "create", archive).exit_code == 0
-    env = _server_env(db_path) | {"BAOJING_UPLOAD_FOLDER": str(uploads(app))}
+    env = _server_env(db_path) | {
+        "BAOJING_UPLOAD_FOLDER": str(uploads(app)),
+        "BAOJING_SECRET_KEY_FILE": app.config["SECRET_KEY_FILE"],  # not instance/'s
+    }
     for args in (["verify", archive], ["restore", archive, "--yes"]):
         done = subprocess.run(
             [venv_bin("flask"), "backup", *map(str, args)],
