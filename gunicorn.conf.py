@@ -19,3 +19,10 @@ forwarded_allow_ips = os.environ.get("BAOJING_FORWARDED_ALLOW_IPS", "127.0.0.1")
 # gunicorn 27 opens a runtime control socket in ~/.gunicorn by default; this service
 # is managed by systemd, so no extra local control surface is wanted.
 control_socket_disable = True
+
+
+def post_worker_init(worker):
+    """Each worker holds the serving lock while it lives: no restore runs under it."""
+    from baojing import serving
+
+    serving.hold(worker.wsgi)  # worker.wsgi is app:app, the Flask app (baojing/serving.py)

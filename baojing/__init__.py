@@ -31,8 +31,10 @@ def create_app(test_config: dict | None = None) -> Flask:
         path = Path(app.instance_path) / "baojing.db"
         app.config["SQLALCHEMY_DATABASE_URI"] = f"sqlite:///{path}"
     app.config.setdefault("UPLOAD_FOLDER", str(Path(app.instance_path) / "uploads"))
+    # Where the generated key is kept; `flask backup` archives it from there too.
+    app.config.setdefault("SECRET_KEY_FILE", str(Path(app.instance_path) / "secret_key"))
     if not app.config.get("SECRET_KEY"):
-        app.config["SECRET_KEY"] = _instance_secret(Path(app.instance_path) / "secret_key")
+        app.config["SECRET_KEY"] = _instance_secret(Path(app.config["SECRET_KEY_FILE"]))
     # The cookie and the CSRF token live as long as the session may (an hour of
     # slack for the token); raising SESSION_ABSOLUTE_HOURS raises all three.
     hours = app.config["SESSION_ABSOLUTE_HOURS"]
@@ -64,6 +66,9 @@ def create_app(test_config: dict | None = None) -> Flask:
     from baojing import cli
 
     cli.init_app(app)
+    from baojing import serving
+
+    serving.hold_when_serving(app)  # `flask run`; gunicorn workers take it in gunicorn.conf.py
     return app
 
 

@@ -176,6 +176,37 @@ def test_double_submit_issues_once_and_serials_run_on(org, login):
     assert [s[-5:] for s in serials] == ["00001", "00002"]
 
 
+def test_a_kept_paper_is_never_written_over_by_a_later_issue(org, login):
+    """A counter behind the papers (a database restored by hand): the kept serial is skipped."""
+    c = login("township")
+    assert post_issue(c, org.members["tati"]).status_code == 303
+    first = db.session.scalar(select(Certificate))
+    year = first.serial.split("-")[1]
+    # A paper handed out after the backup the database came from: its file is all that's left.
+    handed_out = issue.pdf_folder() / f"433125-{year}-00002.pdf"
+    handed_out.write_bytes(b"%PDF-1.7 the paper in a member's hands")
+    response = post_issue(c, org.members["angdong"], request_id="cert-key-0002")
+    assert response.status_code == 303
+    new = db.session.scalar(select(Certificate).where(Certificate.id != first.id))
+    assert new.serial == f"433125-{year}-00003"
+    assert handed_out.read_bytes() == b"%PDF-1.7 the paper in a member's hands"
+    assert issue.stored_pdf(new)  # its own file, matching its hash
+
+
+def test_a_clash_on_the_kept_file_refuses_the_issue_and_writes_nothing(org, login, monkeypatch):
+    c = login("township")
+    kept = issue.pdf_folder() / "433125-2000-00001.pdf"
+    kept.write_bytes(b"%PDF-1.7 issued long ago")
+    # As if the file appeared between the check and the write.
+    monkeypatch.setattr(issue, "unkept_serial", lambda series, year: "433125-2000-00001")
+    response = post_issue(c, org.members["tati"])
+    assert response.status_code == 422
+    assert "没有覆盖" in response.get_data(as_text=True)
+    assert kept.read_bytes() == b"%PDF-1.7 issued long ago"
+    assert db.session.scalar(select(func.count()).select_from(Certificate)) == 0
+    assert not list(issue.pdf_folder().glob(".433125-*"))  # no half-written file left
+
+
 @pytest.mark.parametrize(
     ("change", "field", "message"),
     [

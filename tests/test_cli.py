@@ -123,3 +123,7 @@ def test_backup_commands_send_postgresql_to_its_own_tools(app, tmp_path):
         pytest.skip("SQLite's backup is tested in test_database.py")
     result = app.test_cli_runner().invoke(args=["backup", "create", str(tmp_path / "x.db")])
     assert result.exit_code != 0 and "pg_dump" in result.output
+    archive = tmp_path / "x.tar.gz"
+    archive.write_bytes(b"whatever it holds")
+    result = app.test_cli_runner().invoke(args=["backup", "restore", str(archive), "--yes"])
+    assert result.exit_code != 0 and "pg_restore" in result.output

@@ -29,6 +29,28 @@ def next_number(series: str, start: Select | int = 0) -> int:
     return number
 
 
+def catch_up(series: str, used: int) -> bool:
+    """Move a counter forward to a number known to be used already; True if it moved.
+
+    For a database restored from a backup: numbers handed out after the backup was
+    taken are on papers, files and receipts, not in its counters. Never backwards.
+    """
+    conn = db.session.connection()
+    moved = conn.execute(
+        update(SerialCounter)
+        .where(SerialCounter.series == series, SerialCounter.last < used)
+        .values(last=used)
+    ).rowcount
+    if moved:
+        return True
+    made = conn.execute(
+        upsert_insert(SerialCounter)
+        .values(series=series, last=used)
+        .on_conflict_do_nothing(index_elements=[SerialCounter.series])
+    ).rowcount
+    return bool(made)
+
+
 def _step(series: str):
     return (
         update(SerialCounter)

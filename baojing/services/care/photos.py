@@ -14,7 +14,7 @@ from pathlib import Path
 from flask import current_app
 from PIL import Image, ImageOps, UnidentifiedImageError
 
-from baojing.files import write_atomic
+from baojing.files import write_new
 from baojing.services import RuleViolation
 
 ALLOWED_FORMATS = {"JPEG", "PNG", "WEBP"}
@@ -95,5 +95,5 @@ def path_of(token: str, thumb: bool = False) -> Path:
 
 
 def save(token: str, photo: ProcessedPhoto) -> None:
-    write_atomic(path_of(token), photo.full)
-    write_atomic(path_of(token, thumb=True), photo.thumb)
+    write_new(path_of(token), photo.full)
+    write_new(path_of(token, thumb=True), photo.thumb)

@@ -161,7 +161,7 @@ def run(job_id: int, user_id: int) -> PrintJob:
             db.session.commit()
         token = secrets.token_hex(16)
         data = pdf.combine(documents)
-        files.write_atomic(folder() / f"{token}.pdf", data)
+        files.write_new(folder() / f"{token}.pdf", data)
         job.file_token, job.status, job.finished_at = token, "done", utcnow()
         job.done_count = job.total
         db.session.commit()

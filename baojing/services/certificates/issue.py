@@ -1,6 +1,7 @@
 """Issuing, renewing, revoking and taking back certificates; serials; the stored PDFs."""
 
 import base64
+import re
 import secrets
 from datetime import date, timedelta
 from pathlib import Path
@@ -40,11 +41,52 @@ UNKNOWN_ETHNICITY = "党员资料里的民族未填或不是 56 个民族之一�
 # --- serials and codes -------------------------------------------------------------------
 
 
+# A kept paper's file name is its serial: 433125-2026-00042.pdf, 433125-Z-2026-00007.pdf.
+SERIAL = re.compile(rf"{COUNTY_CODE}-(?P<z>Z-)?(?P<year>\d{{4}})-(?P<n>\d+)")
+# How far issuing steps over serials whose paper is already kept before it gives up.
+MAX_SKIPPED = 10_000
+
+
 def next_serial(series: str, year: int) -> str:
     """433125-2026-00042: the next number of this series and year, never handed out twice."""
     last = serials.next_number(f"{series}-{year}")
     prefix = COUNTY_CODE if series == "cert" else f"{COUNTY_CODE}-Z"
     return f"{prefix}-{year}-{last:05d}"
+
+
+def serial_counter(serial: str) -> tuple[str, int] | None:
+    """("cert-2026", 42) for 433125-2026-00042: the counter a serial came from, and its number."""
+    m = SERIAL.fullmatch(serial)
+    if m is None:
+        return None
+    return f"{'transfer' if m['z'] else 'cert'}-{m['year']}", int(m["n"])
+
+
+def unkept_serial(series: str, year: int) -> str:
+    """The next serial whose paper is not kept on disk yet.
+
+    The counter lives in the database, the papers on disk: a database restored from an
+    older backup (by hand, without `flask backup restore`) has a counter behind the
+    papers handed out since. Their serials are used, so they are stepped over.
+    """
+    for _ in range(MAX_SKIPPED):
+        serial = next_serial(series, year)
+        if not (pdf_folder() / f"{serial}.pdf").exists():
+            return serial
+        current_app.logger.warning("serial %s is kept on disk already: stepped over", serial)
+    raise RuntimeError(f"{series}-{year}: {MAX_SKIPPED} serials in a row are kept already")
+
+
+def keep_pdf(path: Path, data: bytes, field: str) -> None:
+    """Keep an issued paper; if its name is taken, refuse the issue rather than write over it."""
+    try:
+        files.write_new(path, data)
+    except files.AlreadyKept as exc:
+        current_app.logger.error("issued paper %s exists already: not written over", path.name)
+        raise RuleViolation(
+            {field: f"编号 {path.stem} 的证件文件已存在，为保护已发出的证件没有覆盖它，"
+                    "本次未发出；请再试一次"}
+        ) from exc  # fmt: skip
 
 
 def new_verify_code() -> str:
@@ -166,7 +208,7 @@ def issue(
     if errors:
         raise RuleViolation(errors)
     cert = Certificate(
-        serial=next_serial("cert", today.year), kind=data["kind"], member_id=member.id,
+        serial=unkept_serial("cert", today.year), kind=data["kind"], member_id=member.id,
         village_id=member.village_id, township_id=member.township_id, issued_on=today,
         valid_until=data["valid_until"], issuing_org=issuing_org(member),
         reason=data["reason"], destination=data["destination"],
@@ -180,7 +222,7 @@ def issue(
     data_pdf = render_pdf(cert, member)
     cert.pdf_sha256 = files.sha256(data_pdf)
     cert.pdf_size = len(data_pdf)
-    files.write_atomic(pdf_path(cert), data_pdf)
+    keep_pdf(pdf_path(cert), data_pdf, "kind")
     db.session.add(cert)
     member.has_certificate = True
     db.session.flush()

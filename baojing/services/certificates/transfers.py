@@ -88,7 +88,7 @@ def open_transfer(
     today = local_today()
     village = db.session.get(OrgUnit, member.village_id)
     transfer = Transfer(
-        serial=issue.next_serial("transfer", today.year), member_id=member.id,
+        serial=issue.unkept_serial("transfer", today.year), member_id=member.id,
         village_id=member.village_id, township_id=member.township_id,
         from_org=f"中共保靖县{village.name}支部委员会", to_org=data["to_org"],
         to_address=data["to_address"], dues_paid_until=data["dues_paid_until"],
@@ -99,7 +99,7 @@ def open_transfer(
     data_pdf = render_pdf(transfer, member)
     transfer.pdf_sha256 = files.sha256(data_pdf)
     transfer.pdf_size = len(data_pdf)
-    files.write_atomic(pdf_path(transfer), data_pdf)
+    issue.keep_pdf(pdf_path(transfer), data_pdf, "to_org")
     db.session.add(transfer)
     db.session.flush()
     audit.record(

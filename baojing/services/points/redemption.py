@@ -5,6 +5,7 @@ writes below see no other writer in between; the conditional UPDATEs and the
 database's CHECK constraints are the second line, should that ever change.
 """
 
+import re
 import secrets
 from dataclasses import dataclass
 
@@ -65,6 +66,15 @@ def redeemable(item: CatalogItem | None) -> bool:
         and (item.valid_from is None or item.valid_from <= today)
         and (item.valid_until is None or item.valid_until >= today)
     )
+
+
+RECEIPT = re.compile(r"JF\d{8}-(\d+)")
+
+
+def receipt_number(serial: str) -> int | None:
+    """123 for JF20261207-000123: the redemption counter's number on a printed receipt."""
+    m = RECEIPT.fullmatch(serial)
+    return int(m[1]) if m else None
 
 
 def _next_serial(today) -> str:

@@ -40,10 +40,13 @@ CHECKS = {
 }
 
 
-def problems() -> list[str]:
-    """Human-readable inconsistencies; empty when the ledger verifies."""
+def problems(conn=None) -> list[str]:
+    """Human-readable inconsistencies; empty when the ledger verifies.
+
+    conn: another database to check (a backup being verified); the app's by default.
+    """
     found = []
-    conn = db.session.connection()
+    conn = conn if conn is not None else db.session.connection()
     for label, sql in CHECKS.items():
         rows = conn.execute(text(sql)).fetchall()
         found.extend(f"{label}: {tuple(row)}" for row in rows[:20])

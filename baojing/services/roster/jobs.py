@@ -149,7 +149,7 @@ def start(importer: Importer, filename: str, data: bytes) -> RosterImport:
         raise RuleViolation({"file": str(exc)}) from exc
     token = secrets.token_hex(16)
     path = folder() / f"{token}.{kind}"
-    files.write_atomic(path, data)
+    files.write_new(path, data)
     try:
         sheet = read_file(path, kind)
         mapping = fields.guess_mapping(sheet.headings)

@@ -1,0 +1,90 @@
+"""The serving lock: `flask backup restore` never swaps the database under a running server.
+
+Every process that serves requests holds a shared `flock` on a file beside the SQLite
+database, `<database>.serving-lock` (instance/baojing.db.serving-lock by default), from
+its start until it exits: each gunicorn worker (`post_worker_init` in gunicorn.conf.py)
+and `flask run`. A restore takes the same lock exclusively without waiting, so it is
+refused while any server runs, and a server that starts during a restore waits for it.
+
+Taken once per process, never per request. Command-line tools and tests build apps
+without taking it, so they never block a restore or each other. The kernel lets go of
+the lock when the process ends, however it ends: nothing stale is left behind.
+"""
+
+import fcntl
+import os
+from contextlib import contextmanager
+from pathlib import Path
+
+import click
+from flask import Flask
+from flask.cli import run_command
+
+from baojing.extensions import db
+
+# This process's lock files, open (and so locked) until the process exits.
+_held: list[int] = []
+
+
+class Serving(Exception):
+    """A server holds the lock: the restore must wait until it is stopped."""
+
+
+def lock_path(app: Flask) -> Path | None:
+    """Beside the SQLite file; None for PostgreSQL, which is restored with its own tools."""
+    with app.app_context():
+        url = db.engine.url
+    if url.get_backend_name() != "sqlite" or url.database in (None, "", ":memory:"):
+        return None
+    database = Path(url.database)
+    return database.with_name(database.name + ".serving-lock")
+
+
+def _open(path: Path) -> int:
+    path.parent.mkdir(parents=True, exist_ok=True)
+    return os.open(path, os.O_RDWR | os.O_CREAT, 0o600)
+
+
+def hold(app: Flask) -> None:
+    """Hold the shared lock until this process exits; if a restore runs, wait for it."""
+    path = lock_path(app)
+    if path is None:
+        return
+    fd = _open(path)
+    try:
+        fcntl.flock(fd, fcntl.LOCK_SH | fcntl.LOCK_NB)
+    except BlockingIOError:
+        app.logger.warning("a restore is running on this database: waiting for it to end")
+        fcntl.flock(fd, fcntl.LOCK_SH)
+    _held.append(fd)
+
+
+def hold_when_serving(app: Flask) -> None:
+    """`flask run` builds the app inside its own command: that process serves, so it holds."""
+    ctx = click.get_current_context(silent=True)
+    if ctx is not None and ctx.command is run_command:
+        hold(app)
+
+
+def release() -> None:
+    """Let go of this process's locks (tests; a server holds its lock until it exits)."""
+    while _held:
+        os.close(_held.pop())
+
+
+@contextmanager
+def exclusive(app: Flask):
+    """No server on this database while the block runs; Serving if one holds the lock now."""
+    path = lock_path(app)
+    if path is None:
+        yield
+        return
+    fd = _open(path)
+    try:
+        try:
+            fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+        except BlockingIOError:
+            raise Serving(str(path)) from None
+        yield
+    finally:
+        os.close(fd)
