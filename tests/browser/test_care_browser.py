@@ -16,6 +16,7 @@ from sqlalchemy import func, select
 from baojing.dates import local_today
 from baojing.extensions import db
 from baojing.models.care import CareCase, CarePhoto, CareVisit
+from baojing.models.members import Member
 from tests.browser.conftest import (
     PageProblems,
     assert_no_horizontal_scroll,
@@ -317,8 +318,9 @@ def test_member_reports_illness_and_secretary_sees_it(live_server, page, browser
         ctx.close()
 
 
-def test_visit_form_survives_a_lost_connection(live_server, page, tmp_path):
-    """No signal: the save fails, everything typed stays, 网络不畅 shows; then it saves once."""
+def test_visit_form_survives_a_lost_connection(live_server, context, page, tmp_path):
+    """The phone thinks it has signal but the save gets no answer: 待发送, everything typed
+    stays; tapped again once the line works, it saves once and the outbox lets go of it."""
     case_id = _overdue_demo_case(live_server)
     visit_path = f"/care/cases/{case_id}/visit"
     photo = _phone_photo(tmp_path / "IMG_0001.jpg")
@@ -331,21 +333,25 @@ def test_visit_form_survives_a_lost_connection(live_server, page, tmp_path):
 
     sign_in(page, "secretary")
     page.goto(visit_path)
+    _controlled_by_the_service_worker(page)
     _fill_visit_form(page, photo)
-    page.route(f"**{visit_path}", cut_posts)
+    # On the context: the service worker's own retries get no answer either.
+    context.route(f"**{visit_path}", cut_posts)
     save = page.get_by_role("button", name="保存走访")
     save.click()
 
-    warning = page.locator("#messages .flash.warning")
-    expect(warning).to_contain_text("网络不畅")
+    status = page.locator("#visit-form .outbox-status")
+    expect(status).to_contain_text("待发送")
+    expect(page.locator("#messages .flash.warning")).to_have_count(0)  # not 网络不畅 as well
     assert urlsplit(page.url).path == visit_path
     _assert_form_kept(page)
     expect(save).to_be_enabled()
+    assert _outbox_size(page) == 1
     assert _visit_count(live_server, case_id) == 0
     assert_no_horizontal_scroll(page)
 
-    # The signal is back: the same form, tapped again, saves the visit exactly once.
-    page.unroute(f"**{visit_path}", cut_posts)
+    # The line works again: the same form, tapped again, saves the visit exactly once.
+    context.unroute(f"**{visit_path}", cut_posts)
     with page.expect_response(_is_visit_post(case_id)) as posted:
         save.click()
     assert posted.value.status == 200
@@ -355,6 +361,70 @@ def test_visit_form_survives_a_lost_connection(live_server, page, tmp_path):
     assert _visit_count(live_server, case_id) == 1
     assert len(_photo_tokens(live_server, case_id)) == 1
     assert _case_row(live_server, case_id).status == "closed"
+    assert _outbox_size(page) == 0
 
     # The cut request shows up as a failed load of the visit URL, and htmx logs its error.
     _no_problems(page, visit_path, ignore=("console.error: htmx: htmx:error",))
+
+
+def _outbox_size(page) -> int:
+    return page.evaluate("BaojingOutbox.all().then(rows => rows.length)")
+
+
+def _controlled_by_the_service_worker(page) -> None:
+    page.evaluate("navigator.serviceWorker.ready")
+    page.wait_for_function("navigator.serviceWorker.controller !== null")
+
+
+def test_a_visit_saved_with_no_signal_waits_in_the_outbox_and_is_sent_once(
+    live_server, context, page, tmp_path
+):
+    """Issue 15: saved offline → 待发送; a reload still shows it waiting; online → one visit."""
+    case_id = _overdue_demo_case(live_server)
+    visit_path = f"/care/cases/{case_id}/visit"
+    photo = _phone_photo(tmp_path / "IMG_0002.jpg")
+    sign_in(page, "secretary")
+    page.goto(visit_path)
+    _controlled_by_the_service_worker(page)
+    _fill_visit_form(page, photo)
+
+    # 1. No signal: the save is kept on the phone, with everything typed still on the form.
+    context.set_offline(True)
+    page.get_by_role("button", name="保存走访").click()
+    status = page.locator("#visit-form .outbox-status")
+    expect(status).to_contain_text("待发送")
+    expect(status).to_contain_text("共 1 条待发送")
+    _assert_form_kept(page)
+    assert _outbox_size(page) == 1
+    assert _visit_count(live_server, case_id) == 0
+
+    # 2. A reload with no signal: the no-signal page, and the visit is still waiting.
+    page.reload()
+    expect(page.get_by_role("heading", name="没有网络")).to_be_visible()
+    waiting = page.locator("#outbox")
+    expect(waiting).to_contain_text("待发送 1 条")
+    name = live_server.scalar(
+        select(Member.name)
+        .join(CareCase, CareCase.member_id == Member.id)
+        .where(CareCase.id == case_id)
+    )
+    expect(waiting).to_contain_text(f"记录走访：{name}（待发送）")
+    assert_no_horizontal_scroll(page)
+    assert _visit_count(live_server, case_id) == 0
+
+    # 3. The signal returns: it is sent by itself, and the phone goes where a save goes.
+    context.set_offline(False)
+    page.wait_for_url(f"**/care/cases/{case_id}")
+    expect(page.locator("#messages .flash.success")).to_contain_text("走访已记录，事件已办结")
+    expect(page.locator("main .card .badge").first).to_have_text("已办结")
+
+    # 4. Exactly one visit, with its photo, and nothing left waiting.
+    expect(page.locator("#visits article.visit")).to_have_count(1)
+    assert _visit_count(live_server, case_id) == 1
+    assert len(_photo_tokens(live_server, case_id)) == 1
+    assert _outbox_size(page) == 0
+    _no_problems(
+        page,
+        visit_path,
+        ignore=("console.error: Failed to load resource: net::ERR_INTERNET_DISCONNECTED",),
+    )
