@@ -17,6 +17,8 @@ from baojing.dates import local_today
 from baojing.extensions import db
 from baojing.models.care import CareCase, CarePhoto, CareVisit
 from baojing.models.members import Member
+from baojing.models.users import User
+from baojing.services.care import cases
 from tests.browser.conftest import (
     PageProblems,
     assert_no_horizontal_scroll,
@@ -428,3 +430,82 @@ def test_a_visit_saved_with_no_signal_waits_in_the_outbox_and_is_sent_once(
         visit_path,
         ignore=("console.error: Failed to load resource: net::ERR_INTERNET_DISCONNECTED",),
     )
+
+
+def _cancel_case(live_server, case_id: int) -> None:
+    """Someone else at the branch cancels the case (登记错了) while the phone has no signal."""
+    with live_server.app.app_context():
+        try:
+            case = db.session.get(CareCase, case_id)
+            township = db.session.scalar(select(User).where(User.username == "township"))
+            cases.cancel_case(case, township, "重复登记")
+            db.session.commit()
+        finally:
+            db.session.remove()
+
+
+def test_a_kept_visit_the_server_refuses_waits_for_the_person_and_is_never_dropped(
+    live_server, context, page, tmp_path
+):
+    """A 4xx on sending (the case was cancelled meanwhile): 没有发送成功 with the server's
+    reason, the form keeps what was typed, other pages list it, until the person discards it."""
+    case_id = _overdue_demo_case(live_server)
+    sign_in(page, "secretary")
+    page.goto(f"/care/cases/{case_id}/visit")
+    _controlled_by_the_service_worker(page)
+    _fill_visit_form(page, _phone_photo(tmp_path / "IMG_0003.jpg"))
+    context.set_offline(True)
+    page.get_by_role("button", name="保存走访").click()
+    status = page.locator("#visit-form .outbox-status")
+    expect(status).to_contain_text("待发送")
+    _cancel_case(live_server, case_id)
+
+    context.set_offline(False)
+    expect(status).to_contain_text("没有发送成功")
+    expect(status).to_contain_text("不能再记录走访")
+    _assert_form_kept(page)
+    assert _outbox_size(page) == 1
+    assert _visit_count(live_server, case_id) == 0
+
+    # Anywhere else on the site it waits for a decision, with what was typed to copy.
+    page.goto("/care/")
+    box = page.locator("#outbox")
+    expect(box).to_contain_text("没有发送成功")
+    box.get_by_text("查看填写的内容").click()
+    expect(box.locator("dt:text-is('了解到的情况') + dd")).to_have_text(FINDINGS)
+    assert_no_horizontal_scroll(page)
+    page.once("dialog", lambda dialog: dialog.accept())
+    box.get_by_role("button", name="丢弃").click()
+    expect(box).to_be_hidden()
+    assert _outbox_size(page) == 0
+    assert _visit_count(live_server, case_id) == 0
+    _no_problems(page, f"/care/cases/{case_id}/visit")  # the 422 it was refused with
+
+
+def test_a_visit_kept_past_the_end_of_its_session_is_sent_after_the_next_login(
+    live_server, context, page, tmp_path
+):
+    """The session ended while the phone had no signal (the CSRF token with it): the visit
+    waits for a login, then goes with the new session's token, once."""
+    case_id = _overdue_demo_case(live_server)
+    sign_in(page, "secretary")
+    page.goto(f"/care/cases/{case_id}/visit")
+    _controlled_by_the_service_worker(page)
+    _fill_visit_form(page, _phone_photo(tmp_path / "IMG_0004.jpg"))
+    context.set_offline(True)
+    page.get_by_role("button", name="保存走访").click()
+    status = page.locator("#visit-form .outbox-status")
+    expect(status).to_contain_text("待发送")
+    context.clear_cookies()  # the session is gone
+
+    context.set_offline(False)
+    expect(status).to_contain_text("登录已过期")
+    assert _outbox_size(page) == 1
+    assert _visit_count(live_server, case_id) == 0
+
+    sign_in(page, "secretary")
+    expect(page.locator("#messages .flash.success")).to_contain_text("已发送：记录走访")
+    assert _visit_count(live_server, case_id) == 1
+    assert _outbox_size(page) == 0
+    page.goto(f"/care/cases/{case_id}")
+    expect(page.locator("main .card .badge").first).to_have_text("已办结")

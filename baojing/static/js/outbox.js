@@ -15,7 +15,12 @@ var BaojingOutbox = (function () {
   const NEVER = {
     csrf_token: 1, password: 1, current_password: 1, new_password: 1, confirm: 1, id_number: 1,
   };
+  // Pages and the worker tell each other what they sent (one channel object per context:
+  // a second one here would hear this context's own messages).
   const channel = self.BroadcastChannel ? new BroadcastChannel("baojing-outbox") : null;
+  if (channel) {
+    channel.onmessage = function (m) { if (self.BaojingOutboxPage) self.BaojingOutboxPage.changed(m.data); };
+  }
 
   // --- IndexedDB, one small store keyed by request_id ---------------------------------
   function openDb() {
@@ -167,12 +172,28 @@ if (typeof document !== "undefined") (function (outbox) {
       fields.push([name, value]);
     });
     await outbox.put({
-      id: id, url: pathOf(form.action), fields: fields, user: user(), page: here,
+      id: id, url: pathOf(form.action), fields: fields, typed: typed(form), user: user(), page: here,
       title: form.dataset.outbox || document.title, queuedAt: Date.now(), state: state || "waiting",
     });
     askToSend();
     render();
     return true;
+  }
+
+  // What was typed, as the person would read it (label, text), to show beside a refused
+  // entry whose form cannot be opened again (say, the case was cancelled meanwhile).
+  function typed(form) {
+    const rows = [];
+    Array.prototype.forEach.call(form.elements, function (el) {
+      const set = el.closest("fieldset");
+      if (el.type === "radio" && el.checked && set && set.querySelector("legend")) {
+        rows.push([set.querySelector("legend").textContent, el.labels[0].textContent.trim()]);
+      } else if ((el.tagName === "TEXTAREA" || /^(text|date|number|tel)$/.test(el.type)) &&
+                 !outbox.NEVER[el.name] && el.value.trim() && el.labels && el.labels[0]) {
+        rows.push([el.labels[0].textContent.replace(/\s*\*$/, ""), el.value]);
+      }
+    });
+    return rows;
   }
 
   function askToSend() {
@@ -297,6 +318,21 @@ if (typeof document !== "undefined") (function (outbox) {
     rest.forEach(function (e) {
       const li = document.createElement("li");
       li.textContent = e.title + (e.state === "attention" ? "（没有发送成功：" + reason(e) + "）" : "（待发送）");
+      if (e.state === "attention" && e.typed && e.typed.length) {
+        const details = document.createElement("details");
+        const summary = document.createElement("summary");
+        summary.textContent = "查看填写的内容";
+        const dl = document.createElement("dl");
+        dl.className = "facts";
+        e.typed.forEach(function (row) {
+          const dt = document.createElement("dt"), dd = document.createElement("dd");
+          dt.textContent = row[0];
+          dd.textContent = row[1];
+          dl.append(dt, dd);
+        });
+        details.append(summary, dl);
+        li.appendChild(details);
+      }
       if (e.state === "attention" && !offlinePage) {
         const a = document.createElement("a");
         a.href = e.page;
@@ -322,8 +358,12 @@ if (typeof document !== "undefined") (function (outbox) {
       box.appendChild(line("success", "已发送：" + result.sent.map(function (s) { return s.title; }).join("、")));
     }
     const mine = result.sent.find(function (s) { return s.page === here && s.target; });
-    if (mine) location.assign(mine.target);
+    if (mine) {
+      leaving = true;
+      location.assign(mine.target);
+    }
   }
+  let leaving = false;
   self.BaojingOutboxPage = { changed: changed };
 
   // Offline: do not even try; keep it. (Other submit handlers that stop a submit, such as
@@ -372,7 +412,6 @@ if (typeof document !== "undefined") (function (outbox) {
       navigator.serviceWorker.register("/sw.js", { scope: "/", updateViaCache: "none" })
         .catch(function () { /* no service worker: the page still sends */ });
     }
-    if (self.BroadcastChannel) new BroadcastChannel("baojing-outbox").onmessage = function (m) { changed(m.data); };
     document.querySelectorAll("[data-reload]").forEach(function (b) {
       b.addEventListener("click", function () { location.reload(); });
     });
@@ -388,10 +427,15 @@ if (typeof document !== "undefined") (function (outbox) {
     render();
     sendNow();
   });
-  window.addEventListener("online", function () {
-    outbox.flush().then(function (result) {
-      // The no-signal page stood in for a real one: load it now.
-      if (offlinePage && !result.sent.some(function (s) { return s.page === here && s.target; })) location.reload();
-    }).catch(function () { /* nothing kept */ });
+  window.addEventListener("online", async function () {
+    let ours = false;
+    try {
+      ours = (await outbox.all()).some(function (e) { return e.page === here; });
+      await outbox.flush();
+    } catch (e) { /* nothing kept */ }
+    // The no-signal page stood in for a real one: load it now. If it stood in for a form
+    // whose entry waited, whoever sent it (this page or the worker) says where to go;
+    // give that a moment first.
+    if (offlinePage) setTimeout(function () { if (!leaving) location.reload(); }, ours ? 3000 : 0);
   });
 })(BaojingOutbox);
