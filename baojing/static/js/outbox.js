@@ -214,12 +214,15 @@ if (typeof document !== "undefined") (function (outbox) {
     outbox.flush().catch(function () { /* IndexedDB unavailable: nothing was kept */ });
   }
 
-  // Fill a form with a kept entry (its fields, photos and key), for a second look.
+  // Fill a form with a kept entry (its fields, photos and key), for a second look. After a
+  // 409 the key is spent (saved once with other content): the page's own new key is kept.
   function fill(form, entry) {
+    form.dataset.outboxFilled = entry.id;
     const values = {};
     entry.fields.forEach(function (pair) { (values[pair[0]] = values[pair[0]] || []).push(pair[1]); });
     Array.prototype.forEach.call(form.elements, function (el) {
       if (!el.name || el.name === "csrf_token") return;
+      if (el.name === "request_id" && entry.status === 409) return;
       const got = values[el.name] || [];
       if (el.type === "checkbox" || el.type === "radio") {
         el.checked = got.indexOf(el.value) !== -1;
@@ -396,7 +399,9 @@ if (typeof document !== "undefined") (function (outbox) {
       const login = response.headers.get("HX-Redirect") || "/login";
       keep(form, "login").catch(noOutbox).then(function () { location.assign(login); });
     } else {
-      outbox.remove(keyOf(form)).then(render).catch(function () { /* nothing kept */ });
+      const filled = form.dataset.outboxFilled;
+      Promise.all([outbox.remove(keyOf(form)), filled && outbox.remove(filled)])
+        .then(render).catch(function () { /* nothing kept */ });
     }
   });
 
