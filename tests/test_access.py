@@ -13,6 +13,8 @@ PUBLIC = {
     "verify.show",
     "verify.lookup",
     "contacts.index",
+    "outbox.service_worker",
+    "outbox.offline",
 }  # SECURITY.md items 11 and 37
 
 

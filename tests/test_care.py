@@ -255,6 +255,52 @@ def test_follow_up_keeps_the_case_on_the_list_with_its_new_date(org, login):
     assert (case.status, case.first_visit_on) == ("closed", _today())
 
 
+@pytest.mark.parametrize("method", ["phone", "wechat"])
+def test_a_phone_call_is_contact_only_and_never_closes_the_case(org, login, method):
+    """四必访 means going there: a call is logged, the case stays open and due, and says so."""
+    case = open_case(org, "tati", days_ago=8)
+    due_on = case.due_on
+    c = login("secretary")
+    response = post_visit(c, case.id, method=method, findings="电话里问了情况")
+    assert response.status_code == 303
+    db.session.refresh(case)
+    assert (case.status, case.due_on, case.first_visit_on, case.closed_on) == (
+        "open",
+        due_on,
+        None,
+        None,
+    )
+    assert db.session.scalar(select(CareVisit.method)) == method
+    page = c.get(f"/care/cases/{case.id}").get_data(as_text=True)
+    assert "四必访须上门走访" in page and "只算联系" in page
+    assert "已办结" not in page and "逾期 5 天" in page
+    assert f'href="/care/cases/{case.id}"' in c.get("/care/").get_data(as_text=True)
+    # The visit in person afterwards closes it.
+    assert post_visit(c, case.id, method="home", request_id="visit-key-0004").status_code == 303
+    db.session.refresh(case)
+    assert (case.status, case.first_visit_on) == ("closed", _today())
+
+
+def test_a_phone_call_does_not_move_a_follow_up_date(org, login):
+    case = open_case(org, "tati", days_ago=1)
+    c = login("secretary")
+    later = _today() + timedelta(days=10)
+    assert post_visit(c, case.id, follow_up="y", follow_up_on=later.isoformat()).status_code == 303
+    farther = (_today() + timedelta(days=30)).isoformat()
+    call = post_visit(
+        c, case.id, method="phone", follow_up="y", follow_up_on=farther, request_id="call-0001"
+    )
+    assert call.status_code == 303
+    db.session.refresh(case)
+    assert (case.status, case.due_on) == ("follow_up", later)
+
+
+def test_the_visit_form_says_a_call_does_not_close(org, login):
+    case = open_case(org, "tati")
+    page = login("secretary").get(f"/care/cases/{case.id}/visit").get_data(as_text=True)
+    assert "电话、微信只算联系，不能办结" in page
+
+
 def test_double_submitted_visit_is_saved_once_with_its_photo_once(org, login):
     case = open_case(org, "tati")
     c = login("secretary")

@@ -15,6 +15,7 @@ def register_blueprints(app):
     from baojing.blueprints.main import bp as main
     from baojing.blueprints.members import bp as members
     from baojing.blueprints.mentors import bp as mentors
+    from baojing.blueprints.outbox import bp as outbox
     from baojing.blueprints.points import bp as points
     from baojing.blueprints.rankings import bp as rankings
     from baojing.blueprints.roster import bp as roster
@@ -25,7 +26,7 @@ def register_blueprints(app):
     # roster (/members/import) before members, so that "import" is never read as a member id.
     blueprints = (
         main, auth, roster, members, points, store, rankings, care, certificates, verify,
-        mentors, branches, contacts, admin, settings,
+        mentors, branches, contacts, admin, settings, outbox,
     )  # fmt: skip
     for bp in blueprints:
         app.register_blueprint(bp)

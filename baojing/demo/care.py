@@ -107,7 +107,7 @@ def load(session, rng: random.Random, today: date, users: dict) -> dict:
         money = rng.choice((0, 0, 20000, 50000, 100000))
         visit_rows.append({
             "case_id": case_ids[index], "visited_on": row["first_visit_on"],
-            "visitors": "支部书记、联络员", "method": rng.choice(("home", "home", "hospital", "phone")),
+            "visitors": "支部书记、联络员", "method": rng.choice(("home", "home", "hospital", "home")),
             "findings": "家属情绪稳定，已转达支部问候", "money_fen": money,
             "goods": rng.choice(("", "大米一袋", "牛奶两箱")), "help_arranged": "",
             "follow_up": row["status"] == FOLLOW_UP,

@@ -30,7 +30,15 @@ CASE_STATUSES = {OPEN: "待走访", FOLLOW_UP: "待跟进", CLOSED: "已办结",
 # Cases still waiting for someone to go (the to-do).
 PENDING = (OPEN, FOLLOW_UP)
 
-VISIT_METHODS = {"home": "上门走访", "hospital": "医院探望", "phone": "电话慰问"}
+VISIT_METHODS = {
+    "home": "上门走访",
+    "hospital": "医院探望",
+    "phone": "电话慰问",
+    "wechat": "微信/视频联系",
+}
+# 四必访 means going there: only these close a case or count as its first visit. A call
+# is logged as contact and leaves the case open and due.
+IN_PERSON = ("home", "hospital")
 
 HELP_KINDS = {
     "farming": "农忙帮工",

@@ -18,6 +18,9 @@ PUBLIC_ENDPOINTS = {
     "verify.show",
     "verify.lookup",
     "contacts.index",
+    # The outbox's service worker and its no-signal page: static content, nobody's data.
+    "outbox.service_worker",
+    "outbox.offline",
 }
 # Endpoints a user who must change their password can still reach.
 _PASSWORD_CHANGE_ALLOWED = {"auth.change_password", "auth.logout", "static", "main.healthz"}

@@ -16,6 +16,9 @@ from sqlalchemy import func, select
 from baojing.dates import local_today
 from baojing.extensions import db
 from baojing.models.care import CareCase, CarePhoto, CareVisit
+from baojing.models.members import Member
+from baojing.models.users import User
+from baojing.services.care import cases
 from tests.browser.conftest import (
     PageProblems,
     assert_no_horizontal_scroll,
@@ -317,8 +320,9 @@ def test_member_reports_illness_and_secretary_sees_it(live_server, page, browser
         ctx.close()
 
 
-def test_visit_form_survives_a_lost_connection(live_server, page, tmp_path):
-    """No signal: the save fails, everything typed stays, 网络不畅 shows; then it saves once."""
+def test_visit_form_survives_a_lost_connection(live_server, context, page, tmp_path):
+    """The phone thinks it has signal but the save gets no answer: 待发送, everything typed
+    stays; tapped again once the line works, it saves once and the outbox lets go of it."""
     case_id = _overdue_demo_case(live_server)
     visit_path = f"/care/cases/{case_id}/visit"
     photo = _phone_photo(tmp_path / "IMG_0001.jpg")
@@ -331,21 +335,25 @@ def test_visit_form_survives_a_lost_connection(live_server, page, tmp_path):
 
     sign_in(page, "secretary")
     page.goto(visit_path)
+    _controlled_by_the_service_worker(page)
     _fill_visit_form(page, photo)
-    page.route(f"**{visit_path}", cut_posts)
+    # On the context: the service worker's own retries get no answer either.
+    context.route(f"**{visit_path}", cut_posts)
     save = page.get_by_role("button", name="保存走访")
     save.click()
 
-    warning = page.locator("#messages .flash.warning")
-    expect(warning).to_contain_text("网络不畅")
+    status = page.locator("#visit-form .outbox-status")
+    expect(status).to_contain_text("待发送")
+    expect(page.locator("#messages .flash.warning")).to_have_count(0)  # not 网络不畅 as well
     assert urlsplit(page.url).path == visit_path
     _assert_form_kept(page)
     expect(save).to_be_enabled()
+    assert _outbox_size(page) == 1
     assert _visit_count(live_server, case_id) == 0
     assert_no_horizontal_scroll(page)
 
-    # The signal is back: the same form, tapped again, saves the visit exactly once.
-    page.unroute(f"**{visit_path}", cut_posts)
+    # The line works again: the same form, tapped again, saves the visit exactly once.
+    context.unroute(f"**{visit_path}", cut_posts)
     with page.expect_response(_is_visit_post(case_id)) as posted:
         save.click()
     assert posted.value.status == 200
@@ -355,6 +363,149 @@ def test_visit_form_survives_a_lost_connection(live_server, page, tmp_path):
     assert _visit_count(live_server, case_id) == 1
     assert len(_photo_tokens(live_server, case_id)) == 1
     assert _case_row(live_server, case_id).status == "closed"
+    assert _outbox_size(page) == 0
 
     # The cut request shows up as a failed load of the visit URL, and htmx logs its error.
     _no_problems(page, visit_path, ignore=("console.error: htmx: htmx:error",))
+
+
+def _outbox_size(page) -> int:
+    return page.evaluate("BaojingOutbox.all().then(rows => rows.length)")
+
+
+def _controlled_by_the_service_worker(page) -> None:
+    page.evaluate("navigator.serviceWorker.ready")
+    page.wait_for_function("navigator.serviceWorker.controller !== null")
+
+
+def test_a_visit_saved_with_no_signal_waits_in_the_outbox_and_is_sent_once(
+    live_server, context, page, tmp_path
+):
+    """Issue 15: saved offline → 待发送; a reload still shows it waiting; online → one visit."""
+    case_id = _overdue_demo_case(live_server)
+    visit_path = f"/care/cases/{case_id}/visit"
+    photo = _phone_photo(tmp_path / "IMG_0002.jpg")
+    sign_in(page, "secretary")
+    page.goto(visit_path)
+    _controlled_by_the_service_worker(page)
+    _fill_visit_form(page, photo)
+
+    # 1. No signal: the save is kept on the phone, with everything typed still on the form.
+    context.set_offline(True)
+    page.get_by_role("button", name="保存走访").click()
+    status = page.locator("#visit-form .outbox-status")
+    expect(status).to_contain_text("待发送")
+    expect(status).to_contain_text("共 1 条待发送")
+    _assert_form_kept(page)
+    assert _outbox_size(page) == 1
+    assert _visit_count(live_server, case_id) == 0
+
+    # 2. A reload with no signal: the no-signal page, and the visit is still waiting.
+    page.reload()
+    expect(page.get_by_role("heading", name="没有网络")).to_be_visible()
+    waiting = page.locator("#outbox")
+    expect(waiting).to_contain_text("待发送 1 条")
+    name = live_server.scalar(
+        select(Member.name)
+        .join(CareCase, CareCase.member_id == Member.id)
+        .where(CareCase.id == case_id)
+    )
+    expect(waiting).to_contain_text(f"记录走访：{name}（待发送）")
+    assert_no_horizontal_scroll(page)
+    assert _visit_count(live_server, case_id) == 0
+
+    # 3. The signal returns: it is sent by itself, and the phone goes where a save goes.
+    context.set_offline(False)
+    page.wait_for_url(f"**/care/cases/{case_id}")
+    expect(page.locator("#messages .flash.success")).to_contain_text("走访已记录，事件已办结")
+    expect(page.locator("main .card .badge").first).to_have_text("已办结")
+
+    # 4. Exactly one visit, with its photo, and nothing left waiting.
+    expect(page.locator("#visits article.visit")).to_have_count(1)
+    assert _visit_count(live_server, case_id) == 1
+    assert len(_photo_tokens(live_server, case_id)) == 1
+    assert _outbox_size(page) == 0
+    _no_problems(
+        page,
+        visit_path,
+        ignore=("console.error: Failed to load resource: net::ERR_INTERNET_DISCONNECTED",),
+    )
+
+
+def _cancel_case(live_server, case_id: int) -> None:
+    """Someone else at the branch cancels the case (登记错了) while the phone has no signal."""
+    with live_server.app.app_context():
+        try:
+            case = db.session.get(CareCase, case_id)
+            township = db.session.scalar(select(User).where(User.username == "township"))
+            cases.cancel_case(case, township, "重复登记")
+            db.session.commit()
+        finally:
+            db.session.remove()
+
+
+def test_a_kept_visit_the_server_refuses_waits_for_the_person_and_is_never_dropped(
+    live_server, context, page, tmp_path
+):
+    """A 4xx on sending (the case was cancelled meanwhile): 没有发送成功 with the server's
+    reason, the form keeps what was typed, other pages list it, until the person discards it."""
+    case_id = _overdue_demo_case(live_server)
+    sign_in(page, "secretary")
+    page.goto(f"/care/cases/{case_id}/visit")
+    _controlled_by_the_service_worker(page)
+    _fill_visit_form(page, _phone_photo(tmp_path / "IMG_0003.jpg"))
+    context.set_offline(True)
+    page.get_by_role("button", name="保存走访").click()
+    status = page.locator("#visit-form .outbox-status")
+    expect(status).to_contain_text("待发送")
+    _cancel_case(live_server, case_id)
+
+    context.set_offline(False)
+    expect(status).to_contain_text("没有发送成功")
+    expect(status).to_contain_text("不能再记录走访")
+    _assert_form_kept(page)
+    assert _outbox_size(page) == 1
+    assert _visit_count(live_server, case_id) == 0
+
+    # Anywhere else on the site it waits for a decision, with what was typed to copy.
+    page.goto("/care/")
+    box = page.locator("#outbox")
+    expect(box).to_contain_text("没有发送成功")
+    box.get_by_text("查看填写的内容").click()
+    expect(box.locator("dt:text-is('了解到的情况') + dd")).to_have_text(FINDINGS)
+    assert_no_horizontal_scroll(page)
+    page.once("dialog", lambda dialog: dialog.accept())
+    box.get_by_role("button", name="丢弃").click()
+    expect(box).to_be_hidden()
+    assert _outbox_size(page) == 0
+    assert _visit_count(live_server, case_id) == 0
+    _no_problems(page, f"/care/cases/{case_id}/visit")  # the 422 it was refused with
+
+
+def test_a_visit_kept_past_the_end_of_its_session_is_sent_after_the_next_login(
+    live_server, context, page, tmp_path
+):
+    """The session ended while the phone had no signal (the CSRF token with it): the visit
+    waits for a login, then goes with the new session's token, once."""
+    case_id = _overdue_demo_case(live_server)
+    sign_in(page, "secretary")
+    page.goto(f"/care/cases/{case_id}/visit")
+    _controlled_by_the_service_worker(page)
+    _fill_visit_form(page, _phone_photo(tmp_path / "IMG_0004.jpg"))
+    context.set_offline(True)
+    page.get_by_role("button", name="保存走访").click()
+    status = page.locator("#visit-form .outbox-status")
+    expect(status).to_contain_text("待发送")
+    context.clear_cookies()  # the session is gone
+
+    context.set_offline(False)
+    expect(status).to_contain_text("登录已过期")
+    assert _outbox_size(page) == 1
+    assert _visit_count(live_server, case_id) == 0
+
+    sign_in(page, "secretary")
+    expect(page.locator("#messages .flash.success")).to_contain_text("已发送：记录走访")
+    assert _visit_count(live_server, case_id) == 1
+    assert _outbox_size(page) == 0
+    page.goto(f"/care/cases/{case_id}")
+    expect(page.locator("main .card .badge").first).to_have_text("已办结")

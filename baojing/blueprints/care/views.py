@@ -31,6 +31,7 @@ from baojing.models.care import (
     CARE_KINDS,
     CASE_STATUSES,
     HELP_KINDS,
+    IN_PERSON,
     PENDING,
     REPORTED_VIA,
     SERVICE_KINDS,
@@ -69,6 +70,7 @@ LABELS = {
     "care_kinds": CARE_KINDS,
     "case_statuses": CASE_STATUSES,
     "visit_methods": VISIT_METHODS,
+    "in_person": IN_PERSON,
     "reported_via": REPORTED_VIA,
     "help_kinds": HELP_KINDS,
     "service_kinds": SERVICE_KINDS,
@@ -222,8 +224,12 @@ def visit(case_id: int):
                 ),
             )
     if saved is not None:
-        done = "，事件已办结" if row.status == "closed" else "，请按时跟进"
-        flash_saved("走访已记录" + done, f"care-visit-{row.id}")
+        if saved.method not in IN_PERSON:
+            flash_saved(f"已记录这次{VISIT_METHODS[saved.method]}", f"care-visit-{row.id}")
+            flash("四必访须上门走访：电话、微信只算联系，这条事件没有办结，仍待走访", "warning")
+        else:
+            done = "，事件已办结" if row.status == "closed" else "，请按时跟进"
+            flash_saved("走访已记录" + done, f"care-visit-{row.id}")
         target = url_for("care.case", case_id=row.id)
         if htmx.wants_fragment():
             # htmx posted the form: let the browser itself go to the case page.

@@ -15,6 +15,7 @@ from baojing.models.care import (
     CLOSED,
     DEFAULT_DUE_DAYS,
     FOLLOW_UP,
+    IN_PERSON,
     OPEN,
     PENDING,
     CareCase,
@@ -136,7 +137,10 @@ def record_visit(
     photos: list[photo_files.ProcessedPhoto] = (),
     request_id: str | None = None,
 ) -> CareVisit:
-    """Record a visit; without a follow-up it closes the case.
+    """Record a visit; in person and without a follow-up it closes the case.
+
+    A call (phone, WeChat) is kept as contact only: the case keeps its status and due
+    date, and its first visit is still to come (四必访 means going there).
 
     data: visited_on, visitors, method, findings, money_fen, goods, help_arranged,
     follow_up, follow_up_on, shared_with_member. Photos were checked and re-encoded
@@ -149,13 +153,16 @@ def record_visit(
     visit = CareVisit(case_id=case.id, recorded_by_id=actor.id, **data, **keyed(request_id, data))
     db.session.add(visit)
     before = {"status": case.status, "due_on": _iso(case.due_on)}
-    case.first_visit_on = min(filter(None, [case.first_visit_on, visit.visited_on]))
-    if visit.follow_up:
+    if visit.method not in IN_PERSON:
+        pass  # contact only: still to be visited, by the same date
+    elif visit.follow_up:
         case.status = FOLLOW_UP
         case.due_on = visit.follow_up_on
     else:
         case.status = CLOSED
         case.closed_on = visit.visited_on
+    if visit.method in IN_PERSON:
+        case.first_visit_on = min(filter(None, [case.first_visit_on, visit.visited_on]))
     db.session.flush()
     stored = []
     for photo in photos:

@@ -24,6 +24,8 @@
     if (!box) return;
     var status = evt.detail && evt.detail.ctx && evt.detail.ctx.response && evt.detail.ctx.response.status;
     if (status) return; // the server answered; its answer is already on the page
+    // A form with an outbox (static/js/outbox.js) keeps the submission and says 待发送.
+    if (window.indexedDB && evt.target.closest && evt.target.closest("form[data-outbox]")) return;
     box.innerHTML = "";
     var p = document.createElement("p");
     p.className = "flash warning";
