@@ -1,5 +1,5 @@
 """Benchmark the certificate PDFs: one render against a WeasyPrint floor, their size, a batch
-of 500 cards, and the clerk's counter while a burst of downloads hits the server.
+年审 of 500 cards, and the clerk's counter while a burst of downloads hits the server.
 
     .venv/bin/python bench/certificates.py [--members 6000] [--renders 30] [--batch 500]
 
@@ -15,17 +15,17 @@ instance/fonts:
    member's name changed to one with a character outside GB 2312 (reported only). Targets:
    median render ≤ 2 × the floor's median, PDF ≤ 200 KB. Then a breakdown of one render
    (context and QR code, template, layout, PDF writing) and, with --profile, cProfile.
-3. Batch: 500 activity cards due in the `township` user's township (issued through
-   issue.issue, with the render stubbed out: their PDFs are never read), then batch.start()
-   and batch.run() in a child process that does only that: 500 renewals (a PDF each), the
-   cards laid out ten to a sheet in chunks and combined. Wall time, the child's peak RSS
-   (ru_maxrss), pages (500 / 10 = 50).
+3. Batch: 500 activity cards due for their 年审 in the `township` user's township (issued
+   through issue.issue, with the render stubbed out: their PDFs are never read), then
+   batch.start() and batch.run() in a child process that does only that: 500 checks recorded
+   on the same cards (no new papers), the 年审登记表 laid out in chunks and combined. Wall
+   time, the child's peak RSS (ru_maxrss), pages.
 4. Downloads vs. the counter: the app under gunicorn (2 sync workers); wrk as the clerk
    (1 connection) on POST /store/counter/lookup alone, then while a second wrk downloads a
    stored certificate PDF as `township` (16 connections). p50/p99 of the counter both ways.
 
 Prints markdown tables and writes bench/out/certificates.json. Exit status 0 when the ratio
-and size targets hold (and the batch has its 50 pages), 1 when one is missed, 2 when the
+and size targets hold (and the batch checked every card), 1 when one is missed, 2 when the
 bench itself failed. See bench/README.md.
 """
 
@@ -78,7 +78,6 @@ FONT_DIR = REPO / "instance" / "fonts"  # where `flask pdf fonts` puts the cut b
 FONT_FILES = ("baojingserif-regular.v2.otf", "baojingserif-bold.v2.otf")
 RATIO_TARGET = 2.0  # a certificate ≤ 2 × the minimal page with the same font
 SIZE_TARGET = 200 * 1024  # ≤ 200 KB with the font subset
-CARDS_PER_SHEET = 10  # certificates/pdf/cards.html
 FLOOR_TEXT = "流动党员"
 RARE_NAME = "𠮷田光"  # U+20BB7 is not in GB 2312: the full system font is pulled in for it
 SURNAME = "刘"  # the counter's look-up text, as in bench/store.py
@@ -387,7 +386,7 @@ def _township_user():
 
 
 def child_due(cards: int) -> dict:
-    """Make `cards` activity cards due for renewal in the township user's township.
+    """Make `cards` activity cards due for their 年审 in the township user's township.
 
     Issued through issue.issue (serials, audit, points as the app does it) with the PDF
     render replaced by a placeholder: these are the old cards, whose PDFs the batch never
@@ -406,7 +405,7 @@ def child_due(cards: int) -> dict:
 
     user = _township_user()
     today = local_today()
-    already = len(listing.due_for_renewal(user, today))
+    already = len(listing.due_for_check(user, today))
     need = cards - already
     holders = select(Certificate.member_id).where(Certificate.status == VALID)
     members = list(
@@ -435,7 +434,7 @@ def child_due(cards: int) -> dict:
             db.session.commit()
     finally:
         issue.render_pdf = real_render
-    due = len(listing.due_for_renewal(user, today))
+    due = len(listing.due_for_check(user, today))
     return {"already_due": already, "issued": len(members), "due": due}
 
 
@@ -448,7 +447,7 @@ def child_batch() -> dict:
 
     from baojing.db import writing
     from baojing.extensions import db
-    from baojing.models.certificates import Certificate, PrintJob
+    from baojing.models.certificates import CardCheck, PrintJob
     from baojing.services.certificates import batch, issue, pdf
 
     user = _township_user()
@@ -464,9 +463,9 @@ def child_batch() -> dict:
         real = getattr(module, name)
 
         def wrapper(*a, **kw):
-            if name == "render_document" and not calls[name]:  # the renewals are done
-                rss_at["renewed_maxrss_kib"] = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
-                rss_at["renewed_rss_kib"] = vm_rss_kib()
+            if name == "render_document" and not calls[name]:  # the checks are done
+                rss_at["checked_maxrss_kib"] = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
+                rss_at["checked_rss_kib"] = vm_rss_kib()
             t0 = time.perf_counter()
             try:
                 return real(*a, **kw)
@@ -476,12 +475,12 @@ def child_batch() -> dict:
 
         setattr(module, name, wrapper)
 
-    timed(issue, "render_pdf")  # each renewal's own PDF
-    timed(pdf, "render_document")  # a chunk of 50 cards laid out
+    timed(issue, "render_pdf")  # a paper's own PDF: none in a 年审 batch
+    timed(pdf, "render_document")  # a chunk of 50 register lines laid out
     timed(pdf, "combine")  # the chunks written as one PDF
     t0 = time.perf_counter()
     with writing():
-        job = batch.start(user, township_id, "基准测试活动证换发")
+        job = batch.start(user, township_id, "基准测试活动证年审")
         db.session.commit()
         job_id, cards = job.id, len(job.certificate_ids.split(","))
     t1 = time.perf_counter()
@@ -492,13 +491,11 @@ def child_batch() -> dict:
     if job.status != "done":
         raise BenchError(f"print job {job_id}: {job.status} {job.error}")
     path = batch.folder() / f"{job.file_token}.pdf"
-    renewed = (
-        db.session.query(Certificate)
-        .filter(Certificate.renewed_from_id.in_([int(i) for i in job.certificate_ids.split(",")]))
-        .count()
+    checked = (
+        db.session.query(CardCheck).filter(CardCheck.request_id.like(f"job{job_id}-%")).count()
     )
     return {
-        "job_id": job_id, "cards": cards, "renewed": renewed,
+        "job_id": job_id, "cards": cards, "checked": checked,
         "start_s": t1 - t0, "run_s": t2 - t1, "wall_s": t2 - t0,
         "spent_s": spent, "calls": calls,
         "rss_before_kib": rss_before, "maxrss_before_kib": maxrss_before,
@@ -802,8 +799,7 @@ def run(args, tmp: Path) -> dict:
         print(f"batch: batch.start + batch.run of {args.batch} cards in a child process …", flush=True)  # fmt: skip
         batch = run_child(env, db_path, tmp, "batch", args.batch)
         batch["due_setup"] = due
-        batch["pages_expected"] = -(-args.batch // CARDS_PER_SHEET)
-        checks["batch_pages"] = batch["pages"] == batch["pages_expected"]
+        checks["batch_checked_every_card"] = batch["checked"] == batch["cards"] == args.batch
         print(f"  {batch['wall_s']:.1f} s, peak RSS {batch['maxrss_kib'] / 1024:.0f} MiB, "
               f"{batch['pages']} pages, {batch['pdf_bytes']:,} B", flush=True)  # fmt: skip
 
@@ -849,7 +845,7 @@ def run(args, tmp: Path) -> dict:
         print()
         s = batch["spent_s"]
         layout = s["render_document"] + s["combine"]
-        print("| batch | cards | wall s | renewals s (PDF each) | layout + combine s | peak RSS MiB | RSS before / after renewals MiB | pages | PDF bytes |")  # fmt: skip
+        print("| batch | cards | wall s | renders s (none: checks print no paper) | register layout + combine s | peak RSS MiB | RSS before / after the checks MiB | pages | PDF bytes |")  # fmt: skip
         print("|---|---:|---:|---:|---:|---:|---:|---:|---:|")
         print(
             f"| batch.start + batch.run | {batch['cards']} | {batch['wall_s']:.1f} | "
@@ -857,8 +853,8 @@ def run(args, tmp: Path) -> dict:
             f"{s['render_pdf'] / max(batch['calls']['render_pdf'], 1) * 1000:.0f} ms each) | "
             f"{layout:.1f} ({batch['calls']['render_document']} chunks) | "
             f"{batch['maxrss_kib'] / 1024:.0f} | {batch['rss_before_kib'] / 1024:.0f} / "
-            f"{batch.get('renewed_rss_kib', 0) / 1024:.0f} | "
-            f"{batch['pages']} (expected {batch['pages_expected']}) | {batch['pdf_bytes']:,} |"
+            f"{batch.get('checked_rss_kib', 0) / 1024:.0f} | "
+            f"{batch['pages']} | {batch['pdf_bytes']:,} |"
         )
     if counter:
         print()

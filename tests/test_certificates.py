@@ -594,9 +594,17 @@ def _due_cards(org, n):
     return cards
 
 
-def test_batch_renews_every_due_card_and_prints_ten_a_sheet(org, login, app, tmp_path):
+def test_batch_checks_every_due_card_on_the_same_card_and_prints_the_register(
+    org, login, app, tmp_path
+):
+    """年审 in bulk: no new serials, no new papers; each card's next check moves a period
+    on, and the register lists them to stamp the cards by."""
+    from baojing.models.certificates import CardCheck
+    from baojing.services.certificates import checks
+
     app.config["PRINT_JOBS_INLINE"] = True
     old = _due_cards(org, 12)
+    serials = {c.id: c.serial for c in old}
     issued(org, "xinmin", kind="card", days=10)  # another township: not in the batch
     township = login("township")
     assert "<strong>12</strong>" in township.get("/certificates/batch").get_data(as_text=True)
@@ -608,63 +616,39 @@ def test_batch_renews_every_due_card_and_prints_ten_a_sheet(org, login, app, tmp
     assert "已完成" in job_page
     job_id = int(response.headers["Location"].rsplit("/", 1)[1])
     data = fetch(township, f"/certificates/batch/{job_id}.pdf").data
-    assert pages(data, tmp_path) == 2
-    assert len(pdf_text(data, tmp_path).split("流动党员活动证")) - 1 == 12
+    words = pdf_text(data, tmp_path)
+    assert "年审" in words and all(serial in words for serial in serials.values())
+    with app.test_request_context():
+        due = checks.next_due(local_today())
     for cert in old:
         db.session.refresh(cert)
-        assert cert.status == "revoked"
-    renewed = db.session.scalars(
-        select(Certificate).where(Certificate.renewed_from_id.is_not(None))
-    ).all()
-    assert len(renewed) == 12 and all(c.status == "valid" for c in renewed)
+        assert (cert.status, cert.serial, cert.check_due_on) == ("valid", serials[cert.id], due)
+    assert db.session.scalar(select(func.count()).select_from(Certificate)) == 13  # none new
+    assert db.session.scalar(select(func.count()).select_from(CardCheck)) == 12
     # The background job's writes are audited as the officer who asked for them.
     actions = db.session.execute(
         select(AuditEntry.action, AuditEntry.user_id).where(
-            AuditEntry.action.in_(["certificate.issue", "certificate.revoke"])
+            AuditEntry.action == "certificate.check"
         )
     ).all()
-    by_officer = [a for a, uid in actions if uid == org.users["township"].id]
-    assert len(by_officer) == 36 and all(uid is not None for _, uid in actions)  # 12 + 12 + 12
+    assert len(actions) == 12 and {uid for _, uid in actions} == {org.users["township"].id}
+    assert "<strong>0</strong>" in township.get("/certificates/batch").get_data(as_text=True)
     # Other townships' officers cannot see the job.
     assert fetch(login("secretary2"), f"/certificates/batch/{job_id}").status_code == 404
 
 
-def test_laying_out_cards_loads_their_members_in_one_query(org, app):
-    from sqlalchemy import event
-
-    from baojing.services.certificates import batch
-
-    def member_selects(cards):
-        seen = []
-
-        def count(_conn, _cursor, sql, *_args):
-            if sql.lstrip().upper().startswith("SELECT") and "members" in sql:
-                seen.append(sql)
-
-        db.session.expire_all()  # as after the renewals' commits: nothing loaded yet
-        event.listen(db.engine, "before_cursor_execute", count)
-        try:
-            with app.test_request_context():
-                contexts = batch.card_contexts([c.id for c in cards])
-        finally:
-            event.remove(db.engine, "before_cursor_execute", count)
-        assert [c["cert"].id for c in contexts] == sorted(c.id for c in cards)
-        assert all(c["member"].id == c["cert"].member_id for c in contexts)
-        return len(seen)
-
-    cards = _due_cards(org, 6)
-    assert member_selects(cards[:2]) == member_selects(cards) == 1
-
-
-def test_a_batch_cut_short_resumes_without_renewing_twice(org, login, app):
+def test_a_batch_cut_short_resumes_without_checking_twice(org, login, app):
+    from baojing.models.certificates import CardCheck
     from baojing.services.certificates import batch
 
     _due_cards(org, 3)
     job = batch.start(org.users["township"], org.townships["迁陵镇"].id, "测试")
     db.session.commit()
-    batch.run(job.id, org.users["township"].id)
-    batch.run(job.id, org.users["township"].id)  # again, as after a restart
-    assert db.session.scalar(select(func.count()).select_from(Certificate)) == 6
+    with app.test_request_context():
+        batch.run(job.id, org.users["township"].id)
+        batch.run(job.id, org.users["township"].id)  # again, as after a restart
+    assert db.session.scalar(select(func.count()).select_from(CardCheck)) == 3
+    assert db.session.scalar(select(func.count()).select_from(Certificate)) == 3
 
 
 def test_batch_runs_in_the_background_and_the_page_polls(org, login, app):
@@ -715,7 +699,7 @@ class _WorkerDied(Exception):
 def test_a_stalled_batch_shows_interrupted_and_resumes_where_it_stopped(
     org, login, app, monkeypatch, tmp_path
 ):
-    from baojing.models.certificates import PrintJob
+    from baojing.models.certificates import CardCheck, PrintJob
     from baojing.models.types import utcnow
     from baojing.services.certificates import batch
 
@@ -728,7 +712,7 @@ def test_a_stalled_batch_shows_interrupted_and_resumes_where_it_stopped(
     def died(*args, **kwargs):
         raise _WorkerDied
 
-    # The worker renews every card, then dies while laying them out.
+    # The worker checks every card, then dies while laying out the register.
     monkeypatch.setattr(batch.pdf, "render_document", died)
     with pytest.raises(_WorkerDied):
         batch.run(job_id, org.users["township"].id)
@@ -757,9 +741,11 @@ def test_a_stalled_batch_shows_interrupted_and_resumes_where_it_stopped(
     response = township.post(f"{url}/resume")
     assert response.status_code == 303 and response.headers["Location"].endswith(url)
     assert "已完成" in township.get(url).get_data(as_text=True)
-    assert db.session.scalar(select(func.count()).select_from(Certificate)) == 6  # not 9
+    checked = select(func.count()).select_from(CardCheck)
+    assert db.session.scalar(checked) == 3  # not 6
     data = fetch(township, f"{url}.pdf").data
-    assert len(pdf_text(data, tmp_path).split("流动党员活动证")) - 1 == 3
+    words = pdf_text(data, tmp_path)
+    assert all(c.serial in words for c in db.session.scalars(select(Certificate)))
     resumed = db.session.scalars(
         select(AuditEntry.user_id).where(AuditEntry.action == "certificate.batch_resume")
     ).all()
@@ -1027,3 +1013,66 @@ def test_a_letter_never_prints_an_ethnicity_outside_the_56(org, login, tmp_path)
     cert = db.session.scalar(select(Certificate))
     words = pdf_text(fetch(login("township"), f"/certificates/{cert.id}.pdf").data, tmp_path)
     assert "布依族" in words and "其他" not in words
+
+
+def test_a_card_is_checked_every_year_on_the_same_card(org, login, client, app):
+    """DOMAIN.md: the activity card is open-ended with a yearly check (年审) recorded on the
+    same card; no new serial, no new paper. Past its check date /verify says 年审逾期."""
+    from baojing.models.certificates import CardCheck
+    from baojing.services.certificates import checks
+
+    cert = issued(org, kind="card", days=10)
+    serial, pdf_hash = cert.serial, cert.pdf_sha256
+    township = login("township")
+    page = township.get(f"/certificates/{cert.id}").get_data(as_text=True)
+    assert "长期有效" in page and "登记年审" in page
+    assert verify.check(cert.verify_code, local_today()).state == "valid"
+    late = local_today() + timedelta(days=11)
+    assert verify.check(cert.verify_code, late).state == "check_overdue"
+
+    form = {"checked_on": local_today().isoformat(), "note": "2026 年度民主评议合格",
+            "request_id": "check-key-0001"}  # fmt: skip
+    response = township.post(f"/certificates/{cert.id}/check", form)
+    assert response.status_code == 303
+    assert township.post(f"/certificates/{cert.id}/check", form).status_code == 303  # a resend
+    db.session.refresh(cert)
+    with app.test_request_context():
+        assert cert.check_due_on == checks.next_due(local_today())
+    assert (cert.serial, cert.pdf_sha256, cert.status) == (serial, pdf_hash, "valid")
+    assert db.session.scalar(select(func.count()).select_from(CardCheck)) == 1
+    assert db.session.scalar(select(func.count()).select_from(Certificate)) == 1
+    assert verify.check(cert.verify_code, late).state == "valid"
+    public = client.get(f"/verify/{cert.verify_code}").get_data(as_text=True)
+    assert "长期有效" in public and cert.check_due_on.isoformat() in public
+    page = township.get(f"/certificates/{cert.id}").get_data(as_text=True)
+    assert "年审记录" in page and "2026 年度民主评议合格" in page
+    entry = db.session.scalar(select(AuditEntry).where(AuditEntry.action == "certificate.check"))
+    assert entry is not None and serial in entry.after
+
+
+@pytest.mark.parametrize(
+    ("change", "message"),
+    [({"checked_on": ""}, "请填写年审日期"), ({"checked_on": "2099-01-01"}, "不能晚于今天"),
+     ({"checked_on": "2000-01-01"}, "不能早于发证日期"), ({"note": "长" * 101}, "最多 100 个字")],
+)  # fmt: skip
+def test_a_bad_check_is_refused_next_to_its_field(org, login, change, message):
+    from baojing.models.certificates import CardCheck
+
+    cert = issued(org, kind="card", days=10)
+    form = {"checked_on": local_today().isoformat(), "note": "", "request_id": "check-key-0002"}
+    response = login("township").post(f"/certificates/{cert.id}/check", form | change)
+    assert response.status_code == 422 and message in response.get_data(as_text=True)
+    assert db.session.scalar(select(func.count()).select_from(CardCheck)) == 0
+
+
+def test_only_a_valid_card_in_scope_is_checked(org, login):
+    from baojing.models.certificates import CardCheck
+
+    form = {"checked_on": local_today().isoformat(), "note": "", "request_id": "check-key-0003"}
+    letter = issued(org, kind="letter")
+    response = login("township").post(f"/certificates/{letter.id}/check", form)
+    assert response.status_code == 422 and "只有活动证需要年审" in response.get_data(as_text=True)
+    card = issued(org, "xinmin", kind="card")  # another township's member
+    assert login("township").post(f"/certificates/{card.id}/check", form).status_code == 404
+    assert login("secretary").post(f"/certificates/{card.id}/check", form).status_code == 403
+    assert db.session.scalar(select(func.count()).select_from(CardCheck)) == 0

@@ -419,6 +419,7 @@ def _certificate(org, key, serial, status="valid", days=300):
         serial=serial, kind="card", member_id=member.id, village_id=member.village_id,
         township_id=member.township_id, issued_on=local_today() - timedelta(days=400),
         valid_until=local_today() + timedelta(days=days), issuing_org="中共保靖县委组织部",
+        check_due_on=local_today() + timedelta(days=days),
         destination="@浙江省宁波市", verify_code=f"CODE{serial[-5:]}", status=status,
         pdf_sha256="0" * 64, pdf_size=1, issued_by_id=org.users["admin"].id,
     )  # fmt: skip
@@ -436,7 +437,7 @@ def test_certificates_with_the_page_filter_scope_and_masking(login, org):
     _, sheet = download(c, "/certificates/export.xlsx")
     assert sorted(column(sheet, "编号")) == ["433125-2026-00001", "433125-2026-00003"]
     assert dict(zip(column(sheet, "编号"), column(sheet, "状态"), strict=True)) == {
-        "433125-2026-00001": "有效", "433125-2026-00003": "已过期",
+        "433125-2026-00001": "有效", "433125-2026-00003": "年审逾期",  # an open-ended card
     }  # fmt: skip
     assert all("*" in v for v in column(sheet, "身份证号"))
     assert set(column(sheet, "外出地点")) == {"'@浙江省宁波市"}

@@ -10,7 +10,7 @@ from baojing.models.care import (
     ServiceRequest,
     ServiceUpdate,
 )
-from baojing.models.certificates import Certificate, PrintJob, SerialCounter, Transfer
+from baojing.models.certificates import CardCheck, Certificate, PrintJob, SerialCounter, Transfer
 from baojing.models.members import (
     BranchContact,
     ContactLog,
@@ -84,6 +84,7 @@ __all__ = [
     "PointEntry",
     "PointRule",
     "PrintJob",
+    "CardCheck",
     "RankingAmendment",
     "RankingLine",
     "RankingObjection",

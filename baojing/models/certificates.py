@@ -62,12 +62,32 @@ class Certificate(Idempotent, db.Model):
     returned_on: Mapped[date | None]
     returned_by_id: Mapped[int | None] = mapped_column(ForeignKey("users.id"))
     renewed_from_id: Mapped[int | None] = mapped_column(ForeignKey("certificates.id"))
+    # An activity card is open-ended with a yearly check (年审, DOMAIN.md): the date its
+    # next check is due, moved on by each CardCheck. valid_until keeps the first one, as
+    # printed on the card. None for a letter, whose validity is valid_until.
+    check_due_on: Mapped[date | None]
     pdf_sha256: Mapped[str] = mapped_column(String(64))
     pdf_size: Mapped[int]
     issued_by_id: Mapped[int] = mapped_column(ForeignKey("users.id"))
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
 
     member = relationship("Member")
+
+
+class CardCheck(Idempotent, db.Model):
+    """年审: a yearly check recorded on the same card (no new serial); append-only."""
+
+    __tablename__ = "card_checks"
+    __table_args__ = (Index("ix_card_checks_certificate", "certificate_id", "checked_on"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    certificate_id: Mapped[int] = mapped_column(ForeignKey("certificates.id"))
+    checked_on: Mapped[date]
+    # The next check is due by then: checked_on plus the county's check period.
+    next_due_on: Mapped[date]
+    note: Mapped[str] = mapped_column(String(100), default="")
+    checked_by_id: Mapped[int | None] = mapped_column(ForeignKey("users.id"))
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
 
 
 class PrintJob(db.Model):

@@ -256,3 +256,53 @@ def test_unknown_code_is_not_found_for_a_stranger(live_server, browser):
         _no_problems(public, path)
     finally:
         ctx.close()
+
+
+def test_township_records_a_cards_yearly_check_on_the_same_card(live_server, page, browser):
+    """年审: a card due for its check is checked on its own page; the serial stays, the
+    next check moves a period on, and the public verify page says 长期有效."""
+    from sqlalchemy import func
+
+    from baojing.models.certificates import CardCheck
+
+    row = live_server.scalar(
+        select(Certificate.id)
+        .where(Certificate.kind == "card", Certificate.status == "valid",
+               Certificate.township_id == select(Certificate.township_id)
+               .where(Certificate.member_id == live_server.member_id).scalar_subquery())
+        .order_by(Certificate.id)
+        .limit(1)
+    )  # fmt: skip
+    if row is None:
+        pytest.skip("the demo has no valid card in 迁陵镇")
+    cert_id = row
+    before = live_server.scalar(select(Certificate.serial).where(Certificate.id == cert_id))
+    sign_in(page, "township")
+    page.goto(f"/certificates/{cert_id}")
+    expect(page.locator("dl.facts")).to_contain_text("长期有效")
+    summary = page.locator("summary", has_text="登记年审")
+    if page.locator("#checked_on").is_hidden():
+        summary.click()
+    page.locator("#note").fill("年度民主评议合格（浏览器测试）")
+    assert_no_horizontal_scroll(page)
+    with page.expect_navigation():
+        page.get_by_role("button", name="登记年审").click()
+    expect(page.locator(".flash.success")).to_contain_text("已登记年审")
+    expect(page.locator("section", has_text="年审记录")).to_contain_text("浏览器测试")
+    expect(page.locator("dl.facts dd.nowrap").first).to_have_text(before)  # the same serial
+    assert (
+        live_server.scalar(
+            select(func.count()).select_from(CardCheck).where(CardCheck.certificate_id == cert_id)
+        )
+        == 1
+    )
+    code = live_server.scalar(select(Certificate.verify_code).where(Certificate.id == cert_id))
+    ctx, stranger = _public_page(browser, live_server.url)
+    try:
+        stranger.goto(f"/verify/{code}")
+        expect(stranger.locator("main")).to_contain_text("长期有效")
+        expect(stranger.locator(".verdict-state")).to_contain_text("有效")
+        assert_no_horizontal_scroll(stranger)
+    finally:
+        ctx.close()
+    _no_problems(page)

@@ -26,8 +26,9 @@ class IssueForm(Form):
         validators=[InputRequired("请选择证件类型")],
         description="短期外出（开会、学习、借调）开证明信；外出务工经商发活动证",
     )  # fmt: skip
+    # A letter's end of validity; a card (open-ended) takes it as its first 年审 date.
     valid_until = DateField(
-        "有效期至", validators=[InputRequired("请填写有效期")],
+        "有效期至 / 首次年审", validators=[InputRequired("请填写有效期")],
         render_kw={"data-default-follows": "1"},
     )  # fmt: skip
     reason = StringField(
@@ -51,6 +52,19 @@ class IssueForm(Form):
 class RenewForm(Form):
     valid_until = DateField("新证有效期至", validators=[InputRequired("请填写有效期")])
     request_id = request_id_field()
+
+
+class CheckForm(Form):
+    """年审 of an activity card: the day it was checked, and a note."""
+
+    checked_on = DateField("年审日期", validators=[InputRequired("请填写年审日期")])
+    note = StringField(
+        "备注", filters=[strip_text], validators=[Length(max=100, message="最多 100 个字")]
+    )
+    request_id = request_id_field()
+
+    def service_data(self) -> dict:
+        return {"checked_on": self.checked_on.data, "note": self.note.data}
 
 
 class RevokeForm(Form):

@@ -17,6 +17,7 @@ from baojing import audit
 from baojing.blueprints.certificates import bp
 from baojing.blueprints.certificates.forms import (
     BatchForm,
+    CheckForm,
     IssueForm,
     ReceiptForm,
     RenewForm,
@@ -42,9 +43,9 @@ from baojing.scoping import (
     get_scoped_or_404,
     township_choices,
 )
-from baojing.services import RuleViolation, exports
+from baojing.services import RuleViolation, exports, settings
 from baojing.services.care import photos
-from baojing.services.certificates import batch, fonts, issue, listing
+from baojing.services.certificates import batch, checks, fonts, issue, listing
 from baojing.services.certificates import transfers as transfer_svc
 from baojing.web.downloads import asked_full_ids, send_xlsx
 from baojing.web.forms import (
@@ -146,26 +147,35 @@ def show(cert_id: int):
     return _show_page(cert)
 
 
-def _show_page(cert: Certificate, *, renew_form=None, revoke_form=None, error: str = ""):
-    """The certificate page; after a refused renew/revoke/return, its forms with the errors."""
+def _show_page(
+    cert: Certificate, *, renew_form=None, revoke_form=None, check_form=None, error: str = ""
+):
+    """The certificate page; after a refused check/renew/revoke/return, its forms with the
+    errors."""
+    today = local_today()
     if renew_form is None:
         renew_form = RenewForm(
-            formdata=None, valid_until=issue.default_valid_until(cert.kind, local_today()),
+            formdata=None, valid_until=issue.default_valid_until(cert.kind, today),
             request_id=new_request_id(),
         )  # fmt: skip
+    if check_form is None:
+        check_form = CheckForm(formdata=None, checked_on=today, request_id=new_request_id())
     return render_template(
         "certificates/show.html", cert=cert, history=listing.of_member(cert.member_id),
-        today=local_today(), can_issue=current_user.role in ISSUER_ROLES,
+        today=today, can_issue=current_user.role in ISSUER_ROLES,
         code=issue.grouped(cert.verify_code), verify_url=issue.verify_url(cert.verify_code),
         renew_form=renew_form, revoke_form=revoke_form or RevokeForm(formdata=None),
+        check_form=check_form, card_checks=checks.of_card(cert.id) if cert.kind == "card" else [],
         error=error, **LABELS,
     )  # fmt: skip
 
 
 def _refused(cert: Certificate, form, shown: str, **forms):
     """422, the messages by the form's field; above the forms when that field cannot show
-    them (the card is void by now and its forms are gone, or the hidden key expired)."""
-    by_field = cert.status == VALID and form[shown].errors
+    them (the card is void by now and its forms are gone, a letter has no 年审 form, or
+    the hidden key expired)."""
+    shows_form = cert.status == VALID and (shown != "checked_on" or cert.kind == "card")
+    by_field = shows_form and form[shown].errors
     return _show_page(cert, error="" if by_field else first_error(form), **forms), 422
 
 
@@ -186,6 +196,23 @@ def _send_kept(row, data: bytes, action: str):
     response.headers["Content-Type"] = "application/pdf"
     response.headers["Content-Disposition"] = f'inline; filename="{row.serial}.pdf"'
     return response
+
+
+@bp.post("/<int:cert_id>/check")
+def check(cert_id: int):
+    """年审: the yearly check, recorded on the same card (same serial, same paper)."""
+    require_role(*ISSUER_ROLES)
+    cert = get_scoped_or_404(current_user, Certificate, cert_id)
+    form = CheckForm()
+    if form.validate_on_submit():
+        ok, done = commit_or_errors(
+            form,
+            lambda: checks.record(cert, current_user, form.service_data(), form.request_id.data),
+        )
+        if ok:
+            flash(f"已登记年审，下次年审在 {done.next_due_on:%Y-%m-%d} 前", "success")
+            return redirect(url_for("certificates.show", cert_id=cert.id), 303)
+    return _refused(cert, form, "checked_on", check_form=form)
 
 
 @bp.post("/<int:cert_id>/renew")
@@ -232,12 +259,12 @@ def mark_returned(cert_id: int):
     return redirect(url_for("certificates.show", cert_id=cert.id), 303)
 
 
-# --- batch renewal and printing ------------------------------------------------------------
+# --- batch 年审 and its register ------------------------------------------------------------
 
 
 @bp.route("/batch", methods=["GET", "POST"])
 def batch_page():
-    """Renew and print, as one PDF, every activity card due in a township."""
+    """Record the 年审 of every activity card due in a township, and print its register."""
     require_role(*ISSUER_ROLES)
     townships = township_choices(current_user)
     per_township = listing.due_per_township(current_user, local_today())
@@ -248,7 +275,7 @@ def batch_page():
     if current_user.role == TOWNSHIP_OFFICER:
         form.township_id.data = current_user.township_id
     if form.validate_on_submit():
-        title = f"{dict(townships).get(form.township_id.data, '')}活动证换发"
+        title = f"{dict(townships).get(form.township_id.data, '')}活动证年审"
         ok, job = commit_or_errors(
             form, lambda: batch.start(current_user, form.township_id.data, title)
         )
@@ -257,7 +284,10 @@ def batch_page():
             return redirect(url_for("certificates.batch_job", job_id=job.id), 303)
     status = 422 if form.is_submitted() else 200
     return render_template(
-        "certificates/batch.html", form=form, due_count=sum(per_township.values())
+        "certificates/batch.html",
+        form=form,
+        due_count=sum(per_township.values()),
+        window=settings.value("renewal_window_days"),
     ), status
 
 

@@ -1,13 +1,16 @@
-"""Batch renewal: every activity card due in a township renewed and printed as one PDF.
+"""Batch 年审: every activity card due in a township checked on the same card, and a
+register of them printed as one PDF.
 
-Five hundred cards take tens of seconds, longer than a request may. The request
-only records a print job; a background thread in the same worker renews the cards
-one short transaction at a time (the counter never waits long for the write
-lock), at a lower CPU priority, then lays the new cards out ten to an A4 sheet.
+A card is open-ended with a yearly check (checks.py): the batch records the check on
+each card (same serial, same paper) and prints the 年审登记表 to stamp the cards by.
+Five hundred cards take a while, longer than a request may. The request only records
+a print job; a background thread in the same worker records the checks one short
+transaction at a time (the counter never waits long for the write lock), at a lower
+CPU priority, then lays the register out.
 The page polls the job's progress. Each step stamps the job (finished_at: when
 the last step finished), so a job with no step for STALL_MINUTES lost its worker
 (a restart, a crash); its page then offers 继续, which picks it up from where it
-stopped: cards already renewed are not renewed twice.
+stopped: a card already checked by the job is not checked twice.
 """
 
 import os
@@ -20,17 +23,19 @@ from flask import current_app, g
 from sqlalchemy import and_, func, or_, select, update
 
 from baojing import audit, files
-from baojing.dates import local_today
+from baojing.dates import SHANGHAI, local_today
 from baojing.db import writing
 from baojing.extensions import db
-from baojing.models.certificates import VALID, Certificate, PrintJob
+from baojing.models.certificates import VALID, CardCheck, Certificate, PrintJob
 from baojing.models.members import Member
+from baojing.models.org import OrgUnit
 from baojing.models.types import utcnow
 from baojing.models.users import User
 from baojing.services import RuleViolation
-from baojing.services.certificates import issue, listing, pdf
+from baojing.services.certificates import checks, listing, pdf
+from baojing.services.idempotency import replayed
 
-CARDS_PER_DOCUMENT = 50  # laid out in chunks: progress to show, bounded memory per render
+CARDS_PER_DOCUMENT = 50  # register lines laid out in chunks: progress to show, bounded memory
 MAX_CARDS = 1000
 # A step (one card, or fifty laid out) takes seconds; this long without one, the worker is gone.
 STALL_MINUTES = 5
@@ -44,9 +49,9 @@ def folder() -> Path:
 
 def start(user: User, township_id: int | None, title: str) -> PrintJob:
     """Record a job for the cards due in the user's scope (optionally one township)."""
-    due = listing.due_for_renewal(user, local_today(), limit=MAX_CARDS, township_id=township_id)
+    due = listing.due_for_check(user, local_today(), limit=MAX_CARDS, township_id=township_id)
     if not due:
-        raise RuleViolation({"township_id": "没有需要换发的活动证"})
+        raise RuleViolation({"township_id": "没有需要年审的活动证"})
     job = PrintJob(
         township_id=township_id, requested_by_id=user.id, title=title, status="queued",
         total=len(due) + -(-len(due) // CARDS_PER_DOCUMENT),
@@ -130,50 +135,58 @@ def _run(app, job_id: int, user_id: int, base_url: str) -> None:
 
 
 def run(job_id: int, user_id: int) -> PrintJob:
-    """Do (or finish) a job: renew each card still due, then lay out the new cards."""
+    """Do (or finish) a job: check each card still valid, then lay out the register."""
     with writing():
         job = db.session.get(PrintJob, job_id)
         actor = db.session.get(User, user_id)
         job.status, job.finished_at = "running", utcnow()
         db.session.commit()
+        # The day the job was asked for, whenever it runs: a resumed job records the
+        # same check (its key and content), so a card is never checked twice.
+        checked_on = job.created_at.astimezone(SHANGHAI).date()
+        data = {"checked_on": checked_on, "note": job.title}
         ids = [int(i) for i in job.certificate_ids.split(",")]
-        new_cards = []
+        done = []
         for number, cert_id in enumerate(ids, 1):
-            old = db.session.get(Certificate, cert_id)
-            renewed = db.session.scalar(
-                select(Certificate).where(Certificate.renewed_from_id == cert_id)
-            )
-            if renewed is None and old.status == VALID:
-                until = issue.default_valid_until("card", local_today())
-                renewed = issue.renew(old, actor, until, request_id=f"job{job_id}-{cert_id}")
-            if renewed is not None:
-                new_cards.append(renewed.id)
+            cert = db.session.get(Certificate, cert_id)
+            key = f"job{job_id}-{cert_id}"
+            if cert.status == VALID or replayed(CardCheck, key, data, certificate_id=cert_id):
+                done.append(checks.record(cert, actor, data, request_id=key))
             job.done_count, job.finished_at = number, utcnow()
             db.session.commit()  # one short write transaction per card
-        cards = card_contexts(new_cards)
+        rows = register_rows([c.certificate_id for c in done])
         db.session.commit()
         documents = []
-        for start_at in range(0, len(cards), CARDS_PER_DOCUMENT):
-            chunk = cards[start_at : start_at + CARDS_PER_DOCUMENT]
-            documents.append(pdf.render_document("certificates/pdf/cards.html", cards=chunk))
+        for start_at in range(0, max(len(rows), 1), CARDS_PER_DOCUMENT):
+            documents.append(
+                pdf.render_document(
+                    "certificates/pdf/check_register.html", title=job.title,
+                    checked_on=checked_on.isoformat(), total=len(rows), first=start_at + 1,
+                    rows=rows[start_at : start_at + CARDS_PER_DOCUMENT],
+                )
+            )  # fmt: skip
             job.done_count = min(job.total, job.done_count + 1)
             job.finished_at = utcnow()
             db.session.commit()
         token = secrets.token_hex(16)
-        data = pdf.combine(documents)
-        files.write_new(folder() / f"{token}.pdf", data)
+        data_pdf = pdf.combine(documents)
+        files.write_new(folder() / f"{token}.pdf", data_pdf)
         job.file_token, job.status, job.finished_at = token, "done", utcnow()
         job.done_count = job.total
         db.session.commit()
         return job
 
 
-def card_contexts(cert_ids: list[int]) -> list[dict]:
-    """The layout context of each card, in id order; each card with its member, one query."""
+def register_rows(cert_ids: list[int]) -> list[dict]:
+    """One register line per checked card, by village then serial, in one query."""
     rows = db.session.execute(
-        select(Certificate, Member)
+        select(Certificate.serial, Member.name, OrgUnit.name, Certificate.check_due_on)
         .join(Member, Member.id == Certificate.member_id)
+        .join(OrgUnit, OrgUnit.id == Certificate.village_id)
         .where(Certificate.id.in_(cert_ids))
-        .order_by(Certificate.id)
+        .order_by(OrgUnit.name, Certificate.serial)
     )
-    return [issue.card_context(cert, member) for cert, member in rows]
+    return [
+        {"serial": serial, "name": name, "village": f"{village}党支部", "next_due": due.isoformat()}
+        for serial, name, village, due in rows
+    ]

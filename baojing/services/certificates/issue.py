@@ -211,6 +211,8 @@ def issue(
         serial=unkept_serial("cert", today.year), kind=data["kind"], member_id=member.id,
         village_id=member.village_id, township_id=member.township_id, issued_on=today,
         valid_until=data["valid_until"], issuing_org=issuing_org(member),
+        # A card is open-ended: valid_until is its first yearly check (checks.py).
+        check_due_on=data["valid_until"] if data["kind"] == "card" else None,
         reason=data["reason"], destination=data["destination"],
         verify_code=new_verify_code(), status=VALID, issued_by_id=actor.id,
         renewed_from_id=renewed_from.id if renewed_from else None,

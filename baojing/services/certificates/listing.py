@@ -21,10 +21,14 @@ from baojing.scoping import member_condition
 from baojing.services import exports, settings
 from baojing.services.paging import Page, fetch_page
 
+# Until when a paper holds as it is: a letter to its end of validity, a card (open-ended)
+# to its next yearly check.
+UNTIL = func.coalesce(Certificate.check_due_on, Certificate.valid_until)
+
 # What a row of a certificate list shows.
 _ROW_COLUMNS = (
     Certificate.id, Certificate.serial, Certificate.kind, Certificate.status,
-    Certificate.issued_on, Certificate.valid_until,
+    Certificate.issued_on, Certificate.valid_until, UNTIL.label("until"),
 )  # fmt: skip
 
 
@@ -43,9 +47,8 @@ def _certificates(user: User, status: str, today: date, *more_columns):
     if status == "due":
         stmt = stmt.where(
             Certificate.status == VALID,
-            Certificate.valid_until
-            <= today + timedelta(days=settings.value("renewal_window_days")),
-        ).order_by(Certificate.valid_until, Certificate.id)
+            UNTIL <= today + timedelta(days=settings.value("renewal_window_days")),
+        ).order_by(UNTIL, Certificate.id)
     else:
         if status in ("valid", "revoked", "returned"):
             stmt = stmt.where(Certificate.status == status)
@@ -57,9 +60,18 @@ EXPORT_COLUMNS = (
     exports.Column("编号", 18), exports.Column("姓名", 10),
     exports.Column("身份证号", 21, exports.ID_NUMBER), exports.Column("村党支部", 12),
     exports.Column("证件类型", 16), exports.Column("状态", 8),
-    exports.Column("发证日期", 12, exports.DATE), exports.Column("有效期至", 12, exports.DATE),
+    exports.Column("发证日期", 12, exports.DATE),
+    exports.Column("有效期至 / 年审至", 16, exports.DATE),
     exports.Column("发证机关", 24), exports.Column("外出地点", 24),
 )  # fmt: skip
+
+
+def state_label(kind: str, status: str, until: date, today: date) -> str:
+    """As the list's badge says it: a valid letter past its date is 已过期, a valid card
+    past its check 年审逾期."""
+    if status == VALID and until < today:
+        return "年审逾期" if kind == "card" else "已过期"
+    return CERT_STATUSES.get(status, status)
 
 
 def export_certificates(user: User, *, status: str, today: date) -> exports.Export:
@@ -75,13 +87,10 @@ def export_certificates(user: User, *, status: str, today: date) -> exports.Expo
 
     def rows():
         for c in exports.stream(stmt):
-            # As the list's badge says it: a valid card past its date is 已过期.
-            expired = c.status == VALID and c.valid_until < today
             yield (
                 c.serial, c.member_name, c.id_number, c.village_name,
-                CERT_KINDS.get(c.kind, c.kind),
-                "已过期" if expired else CERT_STATUSES.get(c.status, c.status),
-                c.issued_on, c.valid_until, c.issuing_org, c.destination,
+                CERT_KINDS.get(c.kind, c.kind), state_label(c.kind, c.status, c.until, today),
+                c.issued_on, c.until, c.issuing_org, c.destination,
             )  # fmt: skip
 
     return exports.Export("certificates", "流动党员证件", EXPORT_COLUMNS, rows())
@@ -105,24 +114,25 @@ def _due_conditions(user: User, today: date) -> list:
         member_condition(user, Certificate),
         Certificate.status == VALID,
         Certificate.kind == "card",
-        Certificate.valid_until <= today + timedelta(days=settings.value("renewal_window_days")),
+        Certificate.check_due_on <= today + timedelta(days=settings.value("renewal_window_days")),
     ]
 
 
-def due_for_renewal(
+def due_for_check(
     user: User, today: date, limit: int = 1000, township_id: int | None = None
 ) -> list[Certificate]:
-    """Valid activity cards in scope (optionally one township) due within the window."""
+    """Valid activity cards in scope (optionally one township) whose 年审 falls due
+    within the window."""
     stmt = select(Certificate).where(*_due_conditions(user, today))
     if township_id is not None:
         # In SQL, before the limit: a township's cards must not be crowded out by others'.
         stmt = stmt.where(Certificate.township_id == township_id)
-    order = (Certificate.village_id, Certificate.valid_until, Certificate.id)
+    order = (Certificate.village_id, Certificate.check_due_on, Certificate.id)
     return list(db.session.scalars(stmt.order_by(*order).limit(limit)))
 
 
 def due_per_township(user: User, today: date) -> dict[int, int]:
-    """How many cards in scope are due for renewal, by township (the batch page's counts)."""
+    """How many cards in scope are due for their 年审, by township (the batch page's counts)."""
     rows = db.session.execute(
         select(Certificate.township_id, func.count())
         .where(*_due_conditions(user, today))

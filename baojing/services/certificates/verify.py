@@ -13,6 +13,7 @@ from baojing.validators import mask_name
 STATES = {
     "valid": "有效",
     "expired": "已过期",
+    "check_overdue": "年审逾期（请持证人回原党组织年审）",
     "revoked": "已作废",
     "returned": "已交回（失效）",
 }
@@ -25,8 +26,10 @@ class Verdict:
     kind_label: str
     issuing_org: str
     issued_on: date
+    # A letter's end of validity; for a card (open-ended), the date its next 年审 is due.
     valid_until: date
     masked_name: str
+    is_card: bool = False
 
     @property
     def label(self) -> str:
@@ -41,6 +44,7 @@ _LOOKUP = (
         Certificate.issuing_org,
         Certificate.issued_on,
         Certificate.valid_until,
+        Certificate.check_due_on,
         Certificate.status,
         Member.name,
     )  # fmt: skip
@@ -54,13 +58,15 @@ def check(code: str, today: date) -> Verdict | None:
     row = db.session.connection().execute(_LOOKUP, {"code": code}).first()
     if row is None:
         return None
-    serial, kind, org, issued_on, valid_until, status, name = row
+    serial, kind, org, issued_on, valid_until, check_due_on, status, name = row
+    is_card = kind == "card"
+    until = check_due_on if is_card and check_due_on else valid_until
     if status == REVOKED:
         state = "revoked"
     elif status == RETURNED:
         state = "returned"
-    elif valid_until < today:
-        state = "expired"
+    elif until < today:
+        state = "check_overdue" if is_card else "expired"
     else:
         state = "valid"
-    return Verdict(state, serial, CERT_KINDS[kind], org, issued_on, valid_until, mask_name(name))
+    return Verdict(state, serial, CERT_KINDS[kind], org, issued_on, until, mask_name(name), is_card)
