@@ -11,8 +11,11 @@ queries, whatever the number of rows behind it.
 from dataclasses import dataclass
 from datetime import date
 
-# The order kinds are shown in on a member's home page.
-KINDS = ("task", "nudge", "announcement", "answer", "thought", "lesson", "event", "care")
+# The kinds in the order a member's home page shows them, each under its heading.
+KINDS = {
+    "task": "本月任务", "nudge": "提醒", "announcement": "未读公告", "answer": "问题的答复",
+    "thought": "思想汇报", "lesson": "学习", "event": "活动", "care": "关怀和服务",
+}  # fmt: skip
 
 
 @dataclass(frozen=True)

@@ -248,3 +248,12 @@ def screenshot(page, name: str, full_page: bool = True) -> None:
         Path(SCREENSHOTS).mkdir(parents=True, exist_ok=True)
         target = Path(SCREENSHOTS) / f"{name}.jpg"
         page.screenshot(path=str(target), full_page=full_page, type="jpeg", quality=80)
+
+
+def menu_link(page, name: str):
+    """A link of the main menu, opening 更多 first when the link is behind it."""
+    nav = page.get_by_role("navigation", name="主菜单")
+    link = nav.get_by_role("link", name=name, exact=True)
+    if not link.is_visible():
+        nav.locator("details.more > summary").click()
+    return link

@@ -22,6 +22,7 @@ from baojing.services.care import cases
 from tests.browser.conftest import (
     PageProblems,
     assert_no_horizontal_scroll,
+    menu_link,
     new_context,
     sign_in,
 )
@@ -259,7 +260,7 @@ def test_member_reports_illness_and_secretary_sees_it(live_server, page, browser
     description = "父亲在县人民医院住院，做了阑尾手术（浏览器测试）"
     sign_in(page, "member")
     with page.expect_navigation():
-        page.get_by_role("navigation", name="主菜单").get_by_role("link", name="关怀服务").click()
+        menu_link(page, "关怀服务").click()
     assert urlsplit(page.url).path == "/care/mine"
     expect(page.get_by_role("heading", name="关怀服务", exact=True)).to_be_visible()
     assert_no_horizontal_scroll(page)

@@ -86,9 +86,9 @@ def test_secretary_certificate_pages_fit(live_server, page):
     sign_in(page, "secretary")
     _visit_all(page, ["/certificates/", f"/certificates/{cert}", "/certificates/transfers"])
     # A secretary reads; issuing and voiding are for the township and county.
-    expect(page.get_by_role("link", name="批量换发到期的活动证 ›")).to_have_count(0)
+    expect(page.get_by_role("link", name="批量年审到期的活动证 ›")).to_have_count(0)
     page.goto(f"/certificates/{cert}")
-    expect(page.locator("summary")).to_have_count(0)
+    expect(page.locator("main summary")).to_have_count(0)
 
 
 def test_verify_page_fits_for_a_stranger(live_server, browser):

@@ -18,6 +18,7 @@ from baojing.models.users import User
 from tests.browser.conftest import (
     PageProblems,
     assert_no_horizontal_scroll,
+    menu_link,
     new_context,
     sign_in,
 )
@@ -148,7 +149,7 @@ def test_township_finds_a_mentor_who_accepts_and_both_see_the_pairing(live_serve
     try:
         sign_in(mentor, "mentor")
         with mentor.expect_navigation():
-            mentor.get_by_role("navigation", name="主菜单").get_by_role("link", name="帮带").click()
+            menu_link(mentor, "帮带").click()
         assert urlsplit(mentor.url).path == "/mentors/"
         row = _pairing_row(mentor, pairing_id)
         expect(row).to_contain_text(f"{mentor_name} 带 {mentee.name}")
@@ -192,7 +193,7 @@ def test_township_finds_a_mentor_who_accepts_and_both_see_the_pairing(live_serve
     try:
         sign_in(member, "member")
         with member.expect_navigation():
-            member.get_by_role("navigation", name="主菜单").get_by_role("link", name="帮带").click()
+            menu_link(member, "帮带").click()
         assert urlsplit(member.url).path == "/mentors/"
         row = _pairing_row(member, pairing_id)
         expect(row).to_contain_text(f"{mentor_name} 带 {mentee.name}")

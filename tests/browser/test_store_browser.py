@@ -17,6 +17,7 @@ from tests.browser.conftest import (
     DEMO_PASSWORD,
     PageProblems,
     assert_no_horizontal_scroll,
+    menu_link,
     sign_in,
 )
 
@@ -254,7 +255,7 @@ def test_secretary_awards_points_to_two_members(live_server, page):
     rule_id = live_server.scalar(select(PointRule.id).where(PointRule.name == rule_name))
     sign_in(page, "secretary")
     with page.expect_navigation():
-        page.get_by_role("link", name="登记积分", exact=True).click()
+        menu_link(page, "登记积分").click()
     assert urlsplit(page.url).path == "/points/award"
     expect(page.get_by_role("heading", name="批量登记积分")).to_be_visible()
     assert_no_horizontal_scroll(page)

@@ -3,6 +3,7 @@
 from dataclasses import dataclass
 from datetime import date
 
+from flask import url_for
 from sqlalchemy import select
 
 from baojing.dates import quarter_start
@@ -24,6 +25,7 @@ from baojing.models.users import User
 from baojing.scoping import member_condition
 from baojing.services import exports
 from baojing.services.care.pairings import idle_since
+from baojing.services.home import HomeItem
 from baojing.services.paging import Page, fetch_page
 
 
@@ -175,3 +177,34 @@ def for_member(member_id: int, limit: int = 50) -> Mine:
         .limit(limit)
     ).all()
     return Mine(case_rows, request_rows)
+
+
+def for_home(user) -> list[HomeItem]:
+    """A member's home page: their care events still being looked after and their service
+    requests still being handled (services/home.py), two small queries."""
+    if not user.member_id:
+        return []
+    conn = db.session.connection()
+    cases = conn.execute(
+        select(CareCase.id, CareCase.kind, CareCase.status)
+        .where(CareCase.member_id == user.member_id, CareCase.status.in_(PENDING))
+        .order_by(CareCase.opened_on.desc(), CareCase.id.desc())
+        .limit(5)
+    ).all()
+    requests = conn.execute(
+        select(ServiceRequest.id, ServiceRequest.subject, ServiceRequest.status)
+        .where(
+            ServiceRequest.member_id == user.member_id,
+            ServiceRequest.status.in_(SERVICE_WAITING),
+        )
+        .order_by(ServiceRequest.created_at.desc(), ServiceRequest.id.desc())
+        .limit(5)
+    ).all()
+    mine = url_for("care.mine")
+    return [
+        HomeItem("care", f"{CARE_KINDS[c.kind]}：支部会来看望", mine, note=CASE_STATUSES[c.status])
+        for c in cases
+    ] + [
+        HomeItem("care", r.subject, mine, note=SERVICE_STATUSES[r.status]) for r in requests
+    ]
+

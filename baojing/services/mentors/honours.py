@@ -9,6 +9,7 @@ and attendance is ticked on or after the day.
 from dataclasses import dataclass
 from datetime import date
 
+from flask import url_for
 from sqlalchemy import func, insert, select
 
 from baojing import audit
@@ -27,6 +28,7 @@ from baojing.models.types import utcnow
 from baojing.models.users import COUNTY_ADMIN, MEMBER, TOWNSHIP_OFFICER, VILLAGE_SECRETARY, User
 from baojing.scoping import event_condition, member_condition
 from baojing.services import RuleViolation
+from baojing.services.home import HomeItem
 from baojing.services.idempotency import keyed, logged_key, replayed, replayed_in_log
 from baojing.services.paging import Page, fetch_page
 from baojing.services.points.ledger import earned
@@ -474,3 +476,27 @@ def village_members(village_id: int) -> list[Member]:
             .order_by(Member.name, Member.id)
         )
     )
+
+
+def for_home(user) -> list[HomeItem]:
+    """A member's home page: the events they are invited to that are still to come (the
+    Spring-Festival 座谈会 …), soonest first, with their answer (services/home.py)."""
+    if not user.member_id:
+        return []
+    today = local_today()
+    rows = db.session.execute(
+        select(Invitation.status, Event.title, Event.held_on, Event.place)
+        .join(Event, Event.id == Invitation.event_id)
+        .where(Invitation.member_id == user.member_id, Event.held_on >= today)
+        .order_by(Event.held_on, Invitation.id)
+        .limit(5)
+    ).all()
+    events = url_for("mentors.event_list")
+    return [
+        HomeItem(
+            "event", r.title, events, due_on=r.held_on,
+            note=f"{r.place} · {ANSWERS.get(r.status, '请回复是否参加')}",
+        )  # fmt: skip
+        for r in rows
+    ]
+
