@@ -61,15 +61,19 @@ def http_get(port: int, path: str) -> int:
         conn.close()
 
 
-def wait_ready(proc: subprocess.Popen, log: Path, timeout: float = 60) -> int:
-    """The port gunicorn bound (it was given port 0), once /healthz answers 200."""
+def wait_ready(proc: subprocess.Popen, log: Path, timeout: float = 60, since: int = 0) -> int:
+    """The port gunicorn bound (it was given port 0), once /healthz answers 200.
+
+    since: where this run's output starts in the log (a restart appends to it)."""
     deadline = time.monotonic() + timeout
     port = None
     while time.monotonic() < deadline:
         if proc.poll() is not None:
             raise RuntimeError(f"gunicorn exited ({proc.returncode}):\n{log.read_text()}")
-        if port is None and (m := LISTENING.findall(log.read_text(errors="replace"))):
-            port = int(m[-1])  # the log may hold earlier runs (a restart after a kill)
+        if port is None and (
+            m := LISTENING.search(log.read_bytes()[since:].decode(errors="replace"))
+        ):
+            port = int(m.group(1))
         if port is not None:
             try:
                 if http_get(port, "/healthz") == 200:
@@ -105,12 +109,13 @@ def start(env: dict, log: Path, workers: int) -> tuple[subprocess.Popen, int]:
         "--bind", "127.0.0.1:0", "--workers", str(workers), "--no-control-socket",
         "app:app",
     ]  # fmt: skip
+    since = log.stat().st_size if log.exists() else 0
     with open(log, "ab") as fh:
         proc = subprocess.Popen(
             cmd, cwd=REPO, env=env, stdout=fh, stderr=subprocess.STDOUT, start_new_session=True
         )
     try:
-        return proc, wait_ready(proc, log)
+        return proc, wait_ready(proc, log, since=since)
     except BaseException:
         stop(proc)
         raise

