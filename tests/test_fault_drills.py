@@ -13,8 +13,10 @@ The backup drill (a backup during 1,000 redemptions) is in tests/test_backup.py.
 """
 
 import http.client
+import logging
 import os
 import queue
+import shutil
 import signal
 import subprocess
 import threading
@@ -26,13 +28,26 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 import pytest
+from sqlalchemy import event, func, select
 
 from baojing.extensions import db
+from baojing.models.certificates import Certificate, SerialCounter
 from baojing.models.points import GOODS, CatalogItem
+from baojing.services.certificates import issue
 from tests import factories
-from tests.conftest import POSTGRESQL, database_copy, make_app, run_sql
+from tests.conftest import POSTGRESQL, database_copy, make_app, run_sql, sqlite_only
 from tests.points_factories import fund
-from tests.servers import RECEIPT, REPO, ClerkSession, login, server_env, start, stop, venv_bin
+from tests.servers import (
+    RECEIPT,
+    REPO,
+    ClerkSession,
+    login,
+    server_env,
+    start,
+    stop,
+    venv_bin,
+)
+from tests.test_certificates import post_issue
 
 
 @pytest.fixture
@@ -322,3 +337,141 @@ def test_sigkill_during_redemptions_loses_nothing_acknowledged_and_doubles_nothi
     log = (tmp_path / "gunicorn.log").read_text(errors="replace")
     assert "database is locked" not in log
     assert "Traceback" not in log, log[-3000:]
+
+
+# --- a full disk during writes -------------------------------------------------------------
+
+STORAGE_FULL = "服务器存储空间不足"
+# SQLite's largest max_page_count before 3.45 (its default): "no limit" in effect.
+NO_LIMIT = 1073741823
+
+
+@pytest.fixture
+def page_limit(server):
+    """Set limit[0] to cap the database at that many pages (PRAGMA max_page_count) on
+    every connection the server checks out; None lifts the cap."""
+    limit = [None]
+    with server.app_context():
+        engine = db.engine
+
+    def _cap(dbapi_conn, _record, _proxy):
+        dbapi_conn.execute(f"PRAGMA max_page_count={limit[0] or NO_LIMIT}")
+
+    event.listen(engine, "checkout", _cap)
+    yield limit
+    event.remove(engine, "checkout", _cap)
+
+
+def kept_papers() -> set[str]:
+    """Every file in the papers folder, hidden temporary ones included."""
+    return {p.name for p in issue.pdf_folder().iterdir()}
+
+
+def issued_papers() -> set[str]:
+    db.session.rollback()
+    return {f"{serial}.pdf" for serial in db.session.scalars(select(Certificate.serial))}
+
+
+@sqlite_only
+def test_a_full_database_refuses_the_write_with_503_keeps_no_paper_and_recovers(
+    app, org, login, db_path, page_limit, caplog
+):
+    """SQLITE_FULL for real, unprivileged and the same on every machine: PRAGMA
+    max_page_count caps the database at its current size on every connection the server
+    uses (a loop-mounted image or a quota needs root, which a container may not have).
+    Free room inside existing pages still takes a few papers, so the township officer
+    issues papers until the database has no room left: that request gets 503 and a clear
+    message, not a 500; the paper written just before its failing insert is removed
+    (no kept file claims an issue the database never recorded); the error is logged
+    once, without the member's name. Lifting the cap, the same server issues the same
+    form (same request_id)."""
+    c = login("township")
+    village = org.villages["tati"]
+    members = [factories.member(village, name=f"满盘{n}") for n in range(30)]
+    db.session.commit()
+    page_limit[0] = run_sql(db_path, "PRAGMA page_count")[0][0]
+    caplog.set_level(logging.INFO)
+    issued = 0
+    for n, member in enumerate(members):
+        response = post_issue(c, member, request_id=f"disk-full-{n:04d}")
+        if response.status_code != 303:
+            break
+        issued += 1
+    else:
+        pytest.fail("the capped database took 30 papers")
+    print(f"\nfull database: {issued} papers issued before the write was refused")
+    body = response.get_data(as_text=True)
+    assert response.status_code == 503, body[-2000:]
+    assert STORAGE_FULL in body and "不会丢失" in body
+    assert response.headers["Retry-After"] == "60"
+    assert kept_papers() == issued_papers()  # no orphan, no half-written temporary file
+    assert len(issued_papers()) == issued
+    year = issue.local_today().year
+    assert db.session.get(SerialCounter, f"cert-{year}").last == issued
+    assert not db.session.scalar(
+        select(func.count()).select_from(Certificate).where(Certificate.member_id == member.id)
+    )
+    refusals = [r for r in caplog.records if "out of storage space" in r.getMessage()]
+    assert len(refusals) == 1 and refusals[0].exc_info is None
+    assert "OperationalError" in refusals[0].getMessage()
+    assert not any("满盘" in r.getMessage() for r in caplog.records)
+    assert not any(r.levelno >= logging.ERROR for r in caplog.records if r not in refusals)
+
+    page_limit[0] = None  # space is back
+    again = post_issue(c, member, request_id=f"disk-full-{issued:04d}")
+    assert again.status_code == 303, again.get_data(as_text=True)[-2000:]
+    assert kept_papers() == issued_papers()
+    assert len(issued_papers()) == issued + 1
+    assert run_sql(db_path, "PRAGMA integrity_check") == [("ok",)]
+
+
+@pytest.fixture
+def tiny_disk(tmp_path):
+    """A 1 MB tmpfs, or a skip where mounting is not allowed (an unprivileged container)."""
+    mount = tmp_path / "tiny"
+    mount.mkdir()
+    done = subprocess.run(
+        ["mount", "-t", "tmpfs", "-o", "size=1m,mode=0700", "tmpfs", str(mount)],
+        capture_output=True, text=True,
+    )  # fmt: skip
+    if done.returncode != 0:
+        pytest.skip(f"cannot mount a tmpfs here: {done.stderr.strip()}")
+    try:
+        yield mount
+    finally:
+        subprocess.run(["umount", "-l", str(mount)], check=False)
+
+
+def fill(folder: Path) -> Path:
+    """Write a file until the filesystem is full; returns it."""
+    filler = folder / "filler"
+    with open(filler, "wb") as out:
+        try:
+            while True:
+                out.write(b"\0" * 65536)
+                out.flush()
+        except OSError as exc:
+            assert exc.errno == 28  # ENOSPC
+    return filler
+
+
+def test_a_full_disk_refuses_a_paper_with_503_and_recovers(app, org, login, tiny_disk):
+    """ENOSPC for real on the papers' folder: a 1 MB tmpfs (needs root; skipped where it
+    can't be mounted), filled up. Issuing gets 503, nothing is kept or recorded, and the
+    same server issues the same form once the filler is deleted."""
+    app.config["UPLOAD_FOLDER"] = str(tiny_disk)  # the server shares app.config
+    c = login("township")
+    member = org.members["tati"]
+    issue.pdf_folder()  # made while there is room, as on a running server
+    filler = fill(tiny_disk)
+    response = post_issue(c, member, request_id="disk-full-file")
+    body = response.get_data(as_text=True)
+    assert response.status_code == 503, body[-2000:]
+    assert STORAGE_FULL in body
+    assert kept_papers() == set() == issued_papers()
+
+    filler.unlink()
+    again = post_issue(c, member, request_id="disk-full-file")
+    assert again.status_code == 303, again.get_data(as_text=True)[-2000:]
+    assert kept_papers() == issued_papers() and len(issued_papers()) == 1
+    shutil.rmtree(issue.pdf_folder())  # before the tmpfs goes
