@@ -35,12 +35,14 @@ from baojing.models.certificates import Certificate, SerialCounter
 from baojing.models.points import GOODS, CatalogItem
 from baojing.services.certificates import issue
 from tests import factories
-from tests.conftest import POSTGRESQL, database_copy, make_app, run_sql, sqlite_only
+from tests.conftest import PASSWORD, POSTGRESQL, database_copy, make_app, run_sql, sqlite_only
 from tests.points_factories import fund
 from tests.servers import (
     RECEIPT,
     REPO,
     ClerkSession,
+    csrf_of,
+    gunicorn,
     login,
     server_env,
     start,
@@ -475,3 +477,163 @@ def test_a_full_disk_refuses_a_paper_with_503_and_recovers(app, org, login, tiny
     assert again.status_code == 303, again.get_data(as_text=True)[-2000:]
     assert kept_papers() == issued_papers() and len(issued_papers()) == 1
     shutil.rmtree(issue.pdf_folder())  # before the tmpfs goes
+
+
+# --- 1,000 logins from 50 addresses -----------------------------------------------------------
+
+GUESSERS = 10  # addresses that only guess: 50 wrong passwords each
+GUESSES = 50
+STAFF = 40  # addresses where people log in: one typo, then 11 or 12 right passwords
+ACCOUNTS = 5  # the staff's accounts, each logged into from every staff address
+ADDRESS_LIMIT = 30  # LOGIN_ADDRESS_MAX_FAILURES, the default
+LOCKED_MESSAGE = "账户已临时锁定"
+ADDRESS_MESSAGE = "您所在网络登录失败次数过多"
+
+
+def prepare_accounts(database) -> list[str]:
+    """The org's users and ACCOUNTS clerks more; their usernames."""
+    app = make_app(database)
+    with app.app_context():
+        factories.build_org()
+        names = [factories.user(f"counter{n}", "clerk").username for n in range(ACCOUNTS)]
+        db.session.commit()
+        db.session.remove()
+        db.engine.dispose()
+    return names
+
+
+@dataclass
+class Attempt:
+    address: str
+    username: str
+    right: bool
+    status: int = 0
+    body: str = ""
+
+
+def attempt_login(port: int, attempt: Attempt, browser: dict) -> None:
+    """One POST /login through nginx (X-Forwarded-For); browser keeps a cookie and token
+    between failures, and starts afresh after a login succeeds, as a browser's would."""
+    conn = http.client.HTTPConnection("127.0.0.1", port, timeout=60)
+    try:
+        forwarded = {"X-Forwarded-For": attempt.address, "X-Forwarded-Proto": "http"}
+        if not browser:
+            conn.request("GET", "/login", headers=forwarded)
+            resp = conn.getresponse()
+            browser["csrf"] = csrf_of(resp.read().decode())
+            browser["cookie"] = resp.getheader("Set-Cookie", "").split(";")[0]
+        password = PASSWORD if attempt.right else "wrong horse battery staple"
+        body = urllib.parse.urlencode(
+            {"username": attempt.username, "password": password, "csrf_token": browser["csrf"]}
+        )
+        conn.request("POST", "/login", body=body, headers=forwarded | {
+            "Content-Type": "application/x-www-form-urlencoded", "Cookie": browser["cookie"],
+        })  # fmt: skip
+        resp = conn.getresponse()
+        attempt.status, attempt.body = resp.status, resp.read().decode(errors="replace")
+        if attempt.status == 302:
+            browser.clear()
+    finally:
+        conn.close()
+
+
+def test_a_thousand_logins_from_fifty_addresses_hold_the_limits(database, tmp_path):
+    """Against gunicorn with two workers behind nginx (PROXY_FIX, X-Forwarded-For from
+    127.0.0.1 as forwarded_allow_ips trusts), as deployed with the default settings.
+
+    Ten addresses guess: 50 wrong passwords each, half at one account ("secretary"),
+    half at names that do not exist. Forty addresses are offices where five accounts log
+    in, each with one typo first. Each address sends its logins one after another (the
+    limits are exact then), all fifty at once. Expected: a guessing address gets 30
+    answers, then 429 without a password check; the secretary locks after exactly 10
+    failures and stays locked, even for the right password; every office login
+    succeeds; no 500, and never "database is locked". The per-address count lives in
+    the database (the audit log), so both workers see the same one."""
+    names = prepare_accounts(database)
+    env = server_env(database, PROXY_FIX="true")
+    log = tmp_path / "gunicorn.log"
+    plans: list[list[Attempt]] = []
+    for g in range(GUESSERS):
+        address = f"203.0.113.{g + 1}"
+        plans.append([
+            Attempt(address, "secretary" if n % 2 else f"nobody{g}-{n}", right=False)
+            for n in range(GUESSES)
+        ])  # fmt: skip
+    for s in range(STAFF):
+        address = f"10.20.{s // 10}.{s % 10 + 1}"
+        count = 11 if s % 2 else 12
+        plan = [Attempt(address, names[s % ACCOUNTS], right=False)]
+        plan += [Attempt(address, names[(s + n) % ACCOUNTS], right=True) for n in range(count)]
+        plans.append(plan)
+    assert sum(map(len, plans)) == 1000
+
+    failures = []
+
+    def run(plan: list[Attempt]) -> None:
+        browser: dict = {}
+        try:
+            for attempt in plan:
+                attempt_login(port, attempt, browser)
+        except BaseException as exc:  # noqa: BLE001 - reported by the test thread
+            failures.append(exc)
+
+    with gunicorn(env, log, workers=2) as port:
+        started = time.perf_counter()
+        threads = [threading.Thread(target=run, args=(plan,)) for plan in plans]
+        for t in threads:
+            t.start()
+        for t in threads:
+            t.join(timeout=120)
+        elapsed = time.perf_counter() - started
+        assert not failures, failures[:3]
+        # After the flood, the right password: the secretary is still locked.
+        late = Attempt("10.20.9.9", "secretary", right=True)
+        attempt_login(port, late, {})
+    attempts = [a for plan in plans for a in plan]
+    statuses = Counter(a.status for a in attempts)
+    print(f"\n1,000 logins from 50 addresses on 2 workers in {elapsed:.1f} s: {dict(statuses)}")
+
+    assert set(statuses) <= {302, 401, 429}, statuses
+    for plan in plans[:GUESSERS]:
+        answered, refused = plan[:ADDRESS_LIMIT], plan[ADDRESS_LIMIT:]
+        assert all(ADDRESS_MESSAGE not in a.body for a in answered), plan[0].address
+        assert all(a.status in (401, 429) for a in answered)
+        assert all(a.status == 429 and ADDRESS_MESSAGE in a.body for a in refused)
+    for plan in plans[GUESSERS:]:
+        assert plan[0].status == 401  # the typo
+        assert all(a.status == 302 for a in plan[1:]), [a.status for a in plan]
+    assert late.status == 429 and LOCKED_MESSAGE in late.body
+
+    outcomes = dict(
+        run_sql(
+            database,
+            "SELECT outcome, count(*) FROM audit_log WHERE action = 'auth.login' AND "
+            "username = 'secretary' GROUP BY outcome",
+        )
+    )
+    # Ten failures lock it (the tenth locks), every later try finds it locked: half of
+    # each guessing address's 30 answered tries, and the right password at the end.
+    assert outcomes == {"bad_password": 9, "locked_now": 1, "locked": 141}, outcomes
+    assert run_sql(
+        database,
+        "SELECT count(*) FROM login_failures WHERE user_id = "
+        "(SELECT id FROM users WHERE username = 'secretary')",
+    ) == [(10,)]
+    per_address = dict(
+        run_sql(
+            database,
+            "SELECT ip, count(*) FROM audit_log WHERE action = 'auth.login' "
+            "AND ip LIKE '203.0.113.%' GROUP BY ip",
+        )
+    )
+    assert per_address == {plan[0].address: ADDRESS_LIMIT for plan in plans[:GUESSERS]}
+    locked = run_sql(database, "SELECT locked_until IS NOT NULL FROM users WHERE username = ?",
+                     "secretary")  # fmt: skip
+    assert locked == [(1,)]
+    assert run_sql(database, "SELECT count(*) FROM users WHERE locked_until IS NOT NULL") == [
+        (1,)
+    ]  # the offices' accounts never locked
+    text = log.read_text(errors="replace")
+    assert "database is locked" not in text
+    assert "Traceback" not in text, text[-3000:]
+    assert " 500 " not in text
