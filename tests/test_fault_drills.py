@@ -12,12 +12,14 @@
 The backup drill (a backup during 1,000 redemptions) is in tests/test_backup.py.
 """
 
+import errno
 import http.client
 import logging
 import os
 import queue
 import shutil
 import signal
+import sqlite3
 import subprocess
 import threading
 import time
@@ -29,7 +31,9 @@ from pathlib import Path
 
 import pytest
 from sqlalchemy import event, func, select
+from sqlalchemy.exc import OperationalError
 
+from baojing.db import out_of_space
 from baojing.extensions import db
 from baojing.models.certificates import Certificate, SerialCounter
 from baojing.models.points import GOODS, CatalogItem
@@ -425,6 +429,38 @@ def test_a_full_database_refuses_the_write_with_503_keeps_no_paper_and_recovers(
     assert kept_papers() == issued_papers()
     assert len(issued_papers()) == issued + 1
     assert run_sql(db_path, "PRAGMA integrity_check") == [("ok",)]
+
+
+class _PgError(Exception):
+    """What psycopg raises, as far as out_of_space looks: an SQLSTATE."""
+
+    def __init__(self, sqlstate):
+        super().__init__(sqlstate)
+        self.sqlstate = sqlstate
+
+
+@pytest.mark.parametrize(
+    ("exc", "full"),
+    [
+        (
+            OperationalError("INSERT", {}, sqlite3.OperationalError("database or disk is full")),
+            True,
+        ),
+        (OperationalError("COMMIT", {}, _PgError("53100")), True),
+        (OSError(errno.ENOSPC, "No space left on device"), True),
+        (OSError(errno.EDQUOT, "Disk quota exceeded"), True),
+        (OSError(errno.EFBIG, "File too large"), True),
+        (OperationalError("INSERT", {}, sqlite3.OperationalError("database is locked")), False),
+        (OperationalError("COMMIT", {}, _PgError("40001")), False),
+        (OSError(errno.EACCES, "Permission denied"), False),
+    ],
+    ids=["sqlite-full", "pg-53100", "enospc", "edquot", "efbig", "locked", "pg-40001", "eacces"],
+)
+def test_out_of_space_knows_each_engines_and_the_file_systems_words(exc, full):
+    assert out_of_space(exc) is full
+    wrapped = RuntimeError("rendering failed")
+    wrapped.__cause__ = exc
+    assert out_of_space(wrapped) is full
 
 
 @pytest.fixture
