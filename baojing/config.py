@@ -33,6 +33,11 @@ class Defaults:
     LOGIN_MAX_FAILURES = 10
     LOGIN_FAILURE_WINDOW_MINUTES = 15
     LOGIN_LOCK_MINUTES = 15
+    # Per address: this many refused logins within LOGIN_FAILURE_WINDOW_MINUTES, over any
+    # accounts (a guesser walking usernames never locks one), and the address is refused
+    # without a password check until older failures leave the window. Generous: a township
+    # office or a mobile carrier puts many people behind one address.
+    LOGIN_ADDRESS_MAX_FAILURES = 30
 
     # Password policy. Default follows OWASP ASVS 5 / NIST 800-63B: length only, no
     # composition rules, no forced expiry. Sites that must follow GB/T 22239 level 2

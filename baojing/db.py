@@ -15,13 +15,18 @@ and, for the few POSTs that only read or write late, by its endpoint (below); ou
 request, by writing().
 """
 
+import errno
+import sqlite3
 from contextlib import contextmanager
 from contextvars import ContextVar
+from pathlib import Path
 
 from flask import Flask, g, has_request_context, request
 from sqlalchemy import Integer, String, event, func, select
 from sqlalchemy.dialects import postgresql, sqlite
+from sqlalchemy.exc import DBAPIError
 from sqlalchemy.ext.compiler import compiles
+from sqlalchemy.orm import Session
 from sqlalchemy.sql.functions import FunctionElement
 
 from baojing.extensions import db
@@ -167,6 +172,60 @@ def refresh_statistics() -> None:
     if conn.dialect.name == "sqlite":
         conn.exec_driver_sql("PRAGMA analysis_limit=1000")
     conn.exec_driver_sql("ANALYZE")
+
+
+# --- out of space: a write refused for want of room, and what it leaves behind -------------
+
+# A file write's: the disk is full, the user's quota is spent, the file is over its size limit.
+_FULL_ERRNOS = frozenset({errno.ENOSPC, errno.EDQUOT, errno.EFBIG})
+# PostgreSQL's SQLSTATE disk_full (class 53, insufficient resources).
+_PG_DISK_FULL = "53100"
+# Files kept for the transaction in progress (session.info key).
+_WRITTEN = "baojing_files_written"
+
+
+def out_of_space(exc: BaseException) -> bool:
+    """Whether exc is a write refused for want of space: SQLite's SQLITE_FULL ("database
+    or disk is full"), PostgreSQL's disk_full, or a file write's ENOSPC, EDQUOT or EFBIG."""
+    while exc is not None:
+        if isinstance(exc, DBAPIError):
+            orig = exc.orig
+            if getattr(orig, "sqlstate", None) == _PG_DISK_FULL:
+                return True
+            if isinstance(orig, sqlite3.Error) and (
+                getattr(orig, "sqlite_errorcode", None) == sqlite3.SQLITE_FULL
+                or "database or disk is full" in str(orig)
+            ):
+                return True
+        elif isinstance(exc, OSError) and exc.errno in _FULL_ERRNOS:
+            return True
+        exc = exc.__cause__
+    return False
+
+
+def kept_if_committed(path: Path) -> None:
+    """A file just written for the transaction in progress (an issued paper, a photo): it
+    stays if the transaction commits, and is removed if it rolls back or is abandoned, so
+    that no kept file claims an issue that the database never recorded (a full disk at
+    the commit, a refusal after the file was written).
+
+    Call it once the work writes (after write_now): that call ends the read transaction.
+    """
+    db.session.info.setdefault(_WRITTEN, []).append(Path(path))
+
+
+@event.listens_for(Session, "after_commit")
+def _files_committed(session) -> None:
+    session.info.pop(_WRITTEN, None)
+
+
+@event.listens_for(Session, "after_transaction_end")
+def _files_abandoned(session, transaction) -> None:
+    # After a commit the list is gone (after_commit runs first); what is left here was
+    # written for a transaction that rolled back or was closed without committing.
+    if transaction.parent is None and not transaction.nested:
+        for path in session.info.pop(_WRITTEN, ()):
+            path.unlink(missing_ok=True)
 
 
 # --- engine quirks: the few SQL spellings the two engines do not share ---------------------

@@ -16,6 +16,7 @@ from sqlalchemy.exc import OperationalError
 
 from baojing.db import write_intent
 from baojing.extensions import db
+from baojing.models.audit import AuditEntry
 from baojing.models.org import VILLAGE, OrgUnit
 from baojing.models.types import utcnow
 from baojing.models.users import ROLE_LABELS, LoginFailure, User, UserSession
@@ -187,6 +188,31 @@ def register_failure(user: User, now: datetime | None = None) -> bool:
         user.failures_reset_at = now
         return True
     return False
+
+
+# The audit outcomes of a refused login (auth.login), whatever the account.
+REFUSED_LOGINS = ("unknown_user", "bad_password", "locked_now", "locked", "disabled")
+
+
+def address_blocked(address: str, now: datetime | None = None) -> bool:
+    """Whether logins from this address are refused for now: LOGIN_ADDRESS_MAX_FAILURES
+    refused logins within the failure window.
+
+    Counted from the audit log, which records every refused login with its address: like
+    the lockout it lives in the database, so it holds across worker processes and servers
+    with no store of its own (the /verify limits are per process unless RATELIMIT_STORAGE_URI
+    names a shared one). Checked before the write lock, so two requests at the same moment
+    may pass it together: at most a few over, never a way round it.
+    """
+    cfg = current_app.config
+    since = (now or utcnow()) - timedelta(minutes=cfg["LOGIN_FAILURE_WINDOW_MINUTES"])
+    refused = db.session.scalar(
+        select(func.count()).where(
+            AuditEntry.at > since, AuditEntry.action == "auth.login",
+            AuditEntry.ip == address[:45], AuditEntry.outcome.in_(REFUSED_LOGINS),
+        )
+    )  # fmt: skip
+    return refused >= cfg["LOGIN_ADDRESS_MAX_FAILURES"]
 
 
 def unlock(user: User, now: datetime | None = None) -> None:

@@ -34,7 +34,7 @@ from baojing.services.points import redemption
 from baojing.services.points.redemption import RedeemRequest
 from tests.conftest import make_app, sqlite_only
 from tests.points_factories import build_store, fund
-from tests.test_points_gunicorn import REPO, _server_env, _stop, _wait_ready, venv_bin
+from tests.servers import REPO, gunicorn, server_env, venv_bin
 
 pytestmark = sqlite_only
 
@@ -157,7 +157,7 @@ def test_verify_and_restore_from_the_command_line(app, org, db_path, tmp_path):
     """As an operator runs them: a new interpreter, nothing loaded before."""
     archive = tmp_path / "b.tar.gz"
     assert cli(app, "backup", "create", archive).exit_code == 0
-    env = _server_env(db_path) | {
+    env = server_env(db_path) | {
         "BAOJING_UPLOAD_FOLDER": str(uploads(app)),
         "BAOJING_SECRET_KEY_FILE": app.config["SECRET_KEY_FILE"],  # not instance/'s
     }
@@ -343,22 +343,9 @@ def test_flask_run_holds_the_serving_lock_and_other_commands_do_not(app, db_path
 def test_gunicorn_workers_hold_the_serving_lock(app, org, db_path, tmp_path):
     archive = tmp_path / "b.tar.gz"
     assert cli(app, "backup", "create", archive).exit_code == 0
-    log = tmp_path / "gunicorn.log"
-    cmd = [
-        venv_bin("gunicorn"), "-c", str(REPO / "gunicorn.conf.py"), "--bind", "127.0.0.1:0",
-        "--workers", "1", "--no-control-socket", "app:app",
-    ]  # fmt: skip
-    with open(log, "wb") as out:
-        proc = subprocess.Popen(
-            cmd, cwd=REPO, env=_server_env(db_path), stdout=out, stderr=subprocess.STDOUT,
-            start_new_session=True,
-        )  # fmt: skip
-    try:
-        _wait_ready(proc, log)
+    with gunicorn(server_env(db_path), tmp_path / "gunicorn.log", workers=1):
         result = cli(app, "backup", "restore", archive, "--yes")
         assert result.exit_code != 0 and "服务正在运行" in result.output
-    finally:
-        _stop(proc)
     assert cli(app, "backup", "restore", archive, "--yes").exit_code == 0
 
 

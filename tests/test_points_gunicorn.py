@@ -10,16 +10,10 @@ afterwards is read from outside the server, and `flask points verify` must agree
 """
 
 import http.client
-import http.cookiejar
-import os
-import re
-import signal
 import subprocess
-import sys
 import threading
 import time
 import urllib.parse
-import urllib.request
 import uuid
 from collections import Counter
 from dataclasses import dataclass
@@ -31,22 +25,12 @@ from baojing.extensions import db
 from baojing.models.points import GOODS, CatalogItem
 from baojing.services.points import verify
 from tests import factories
-from tests.conftest import PASSWORD, database_copy, database_uri, make_app, run_sql
+from tests.conftest import database_copy, make_app, run_sql
 from tests.points_factories import build_store, fund
+from tests.servers import RECEIPT, REPO, ClerkSession, gunicorn, login, server_env, venv_bin
 
-REPO = Path(__file__).resolve().parent.parent
-SECRET_KEY = "gunicorn-test-secret-key-that-is-long-enough-0123456789"
 WORKERS = 4
 COUNTERS = 4  # separate clerk logins, each with its own cookie and CSRF token
-RECEIPT = re.compile(r"小票号 <strong>(JF\d{8}-\d{6})</strong>")
-LISTENING = re.compile(r"Listening at: http://127\.0\.0\.1:(\d+)")
-
-
-def venv_bin(name: str) -> str:
-    for candidate in (Path(sys.executable).parent / name, REPO / ".venv" / "bin" / name):
-        if candidate.exists():
-            return str(candidate)
-    raise FileNotFoundError(f"{name} not found next to {sys.executable} or in .venv/bin")
 
 
 def rid() -> str:
@@ -133,67 +117,6 @@ class Served:
                 db.engine.dispose()
 
 
-def _server_env(db_path: Path) -> dict:
-    env = {k: v for k, v in os.environ.items() if not k.startswith("BAOJING_")}
-    for var in ("FLASK_APP", "FLASK_DEBUG"):
-        env.pop(var, None)
-    env.update(
-        BAOJING_SQLALCHEMY_DATABASE_URI=database_uri(db_path),  # absolute: sqlite:////tmp/…
-        BAOJING_SECRET_KEY=SECRET_KEY,
-        BAOJING_PASSWORD_HASH_CHEAP="1",  # the factories' hashes are cheap; no rehash at login
-        PYTHONDONTWRITEBYTECODE="1",
-    )
-    return env
-
-
-def _get(port: int, path: str) -> int:
-    conn = http.client.HTTPConnection("127.0.0.1", port, timeout=5)
-    try:
-        conn.request("GET", path)
-        resp = conn.getresponse()
-        resp.read()
-        return resp.status
-    finally:
-        conn.close()
-
-
-def _wait_ready(proc: subprocess.Popen, log: Path, timeout: float = 60) -> int:
-    """The port gunicorn bound (it was given port 0), once /healthz answers 200."""
-    deadline = time.monotonic() + timeout
-    port = None
-    while time.monotonic() < deadline:
-        if proc.poll() is not None:
-            raise RuntimeError(f"gunicorn exited ({proc.returncode}):\n{log.read_text()}")
-        if port is None and (m := LISTENING.search(log.read_text(errors="replace"))):
-            port = int(m.group(1))
-        if port is not None:
-            try:
-                if _get(port, "/healthz") == 200:
-                    return port
-            except OSError:
-                pass
-        time.sleep(0.1)
-    raise RuntimeError(f"gunicorn not ready after {timeout}s:\n{log.read_text()}")
-
-
-def _stop(proc: subprocess.Popen) -> None:
-    """SIGTERM to the master's process group (master and workers), SIGKILL if it lingers."""
-    if proc.poll() is None:
-        try:
-            os.killpg(proc.pid, signal.SIGTERM)
-        except ProcessLookupError:
-            pass
-    try:
-        proc.wait(timeout=20)
-    except subprocess.TimeoutExpired:
-        pass
-    try:  # no worker may outlive the test, whatever the master did
-        os.killpg(proc.pid, signal.SIGKILL)
-    except ProcessLookupError:
-        pass
-    proc.wait(timeout=10)
-
-
 @pytest.fixture(scope="module")
 def served(migrated_db, tmp_path_factory):
     """gunicorn on a prepared copy of the migrated database; always stopped at the end."""
@@ -201,59 +124,16 @@ def served(migrated_db, tmp_path_factory):
     copies = database_copy(migrated_db, tmp)
     db_path = next(copies)
     ids = prepare(db_path)
-    env = _server_env(db_path)
+    env = server_env(db_path)
     log = tmp / "gunicorn.log"
-    cmd = [
-        venv_bin("gunicorn"), "-c", str(REPO / "gunicorn.conf.py"),
-        "--bind", "127.0.0.1:0", "--workers", str(WORKERS), "--no-control-socket",
-        "app:app",
-    ]  # fmt: skip
-    with open(log, "wb") as fh:
-        proc = subprocess.Popen(
-            cmd, cwd=REPO, env=env, stdout=fh, stderr=subprocess.STDOUT, start_new_session=True
-        )
-        try:
-            port = _wait_ready(proc, log)
+    try:
+        with gunicorn(env, log, WORKERS) as port:
             yield Served(port=port, db_path=db_path, env=env, log=log, ids=ids)
-        finally:
-            _stop(proc)
-            copies.close()
+    finally:
+        copies.close()
 
 
 # --- HTTP ------------------------------------------------------------------------------
-
-
-@dataclass
-class ClerkSession:
-    """One logged-in clerk: the cookie and the CSRF token of that session."""
-
-    cookie: str
-    csrf: str
-
-
-def _csrf_of(page: str) -> str:
-    m = re.search(r'<meta name="csrf-token" content="([^"]+)"', page)
-    assert m, "no <meta name=csrf-token> on the page"
-    return m.group(1)
-
-
-def login(port: int, username: str = "clerk") -> ClerkSession:
-    """Log in through the real form like a browser; the token is re-read after login."""
-    base = f"http://127.0.0.1:{port}"
-    jar = http.cookiejar.CookieJar()
-    opener = urllib.request.build_opener(urllib.request.HTTPCookieProcessor(jar))
-    with opener.open(f"{base}/login", timeout=30) as resp:
-        token = _csrf_of(resp.read().decode())
-    form = urllib.parse.urlencode({"username": username, "password": PASSWORD, "csrf_token": token})
-    with opener.open(f"{base}/login", data=form.encode(), timeout=30) as resp:
-        assert not urllib.parse.urlsplit(resp.geturl()).path.startswith("/login"), "login failed"
-    # The session (and its CSRF token) were renewed at login: read the token afresh.
-    with opener.open(f"{base}/store/counter", timeout=30) as resp:
-        assert resp.status == 200
-        token = _csrf_of(resp.read().decode())
-    cookie = "; ".join(f"{c.name}={c.value}" for c in jar)
-    assert "baojing_session=" in cookie
-    return ClerkSession(cookie=cookie, csrf=token)
 
 
 @dataclass

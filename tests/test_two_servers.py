@@ -7,13 +7,13 @@ last item through different servers sell it once.
 """
 
 import http.client
-import subprocess
 import threading
 import urllib.parse
 from contextlib import ExitStack
 
 import pytest
 
+from tests import servers
 from tests import test_points_gunicorn as g
 from tests.conftest import PASSWORD, database_copy, run_sql
 
@@ -25,20 +25,12 @@ def two(migrated_db, tmp_path_factory):
     copies = database_copy(migrated_db, tmp)
     database = next(copies)
     ids = g.prepare(database)
-    env = g._server_env(database)
+    env = servers.server_env(database)
     with ExitStack() as stack:
-        ports = []
-        for name in ("a", "b"):
-            log = tmp / f"{name}.log"
-            fh = stack.enter_context(open(log, "wb"))
-            proc = subprocess.Popen(
-                [g.venv_bin("gunicorn"), "-c", str(g.REPO / "gunicorn.conf.py"),
-                 "--bind", "127.0.0.1:0", "--workers", "1", "--no-control-socket", "app:app"],
-                cwd=g.REPO, env=env, stdout=fh, stderr=subprocess.STDOUT,
-                start_new_session=True,
-            )  # fmt: skip
-            stack.callback(g._stop, proc)
-            ports.append(g._wait_ready(proc, log))
+        ports = [
+            stack.enter_context(servers.gunicorn(env, tmp / f"{name}.log", workers=1))
+            for name in ("a", "b")
+        ]
         yield ports[0], ports[1], database, ids
     copies.close()
 
@@ -51,7 +43,7 @@ def _post_login(port: int, username: str, password: str) -> int:
         resp = conn.getresponse()
         page = resp.read().decode()
         cookie = resp.getheader("Set-Cookie", "").split(";")[0]
-        token = g._csrf_of(page)
+        token = servers.csrf_of(page)
         body = urllib.parse.urlencode(
             {"username": username, "password": password, "csrf_token": token}
         )
@@ -88,7 +80,7 @@ def test_a_lockout_on_one_server_holds_on_the_other(two):
 
 def test_a_session_ended_on_one_server_is_ended_on_the_other(two):
     a, b, _database, _ids = two
-    clerk = g.login(a, "secretary")
+    clerk = servers.login(a, "secretary")
     assert _get(b, "/members/", clerk.cookie) == 200  # the login from A opens B
     conn = http.client.HTTPConnection("127.0.0.1", b, timeout=30)
     try:
@@ -107,7 +99,7 @@ def test_two_counters_on_two_servers_sell_the_last_item_once(two):
     a, b, database, ids = two
     (first, second), funded = ids["last_two_members"]
     item = ids["last_two_members_item"]
-    counters = [(a, g.login(a), first), (b, g.login(b), second)]
+    counters = [(a, servers.login(a), first), (b, servers.login(b), second)]
     barrier = threading.Barrier(2)
     answers = [None, None]
 

@@ -3,6 +3,7 @@
 import secrets
 from dataclasses import dataclass
 
+from flask import current_app
 from sqlalchemy import select
 
 from baojing import audit, security
@@ -39,15 +40,21 @@ class LoginResult:
 BAD_CREDENTIALS = "用户名或密码错误"
 LOCKED = "登录失败次数过多，账户已临时锁定，请 {minutes} 分钟后再试，或请管理员解锁"
 DISABLED = "该账户已停用，请联系县委组织部"
+ADDRESS_BLOCKED = "您所在网络登录失败次数过多，请 {minutes} 分钟后再试"
 
 
-def authenticate(username: str, password: str, lock_minutes: int) -> LoginResult:
+def authenticate(username: str, password: str, lock_minutes: int, address: str = "") -> LoginResult:
     """Check credentials, count failures, open a session. Audits every outcome.
 
+    An address with too many refused logins (security.address_blocked) is refused before
+    any password is checked: not audited row by row, so a flood cannot fill the log.
     The password is checked before the write lock is taken (begin_write), so the
     ~100 ms of argon2 never holds up other writers; the account is then re-read
     inside the write transaction, so a lock set meanwhile still counts.
     """
+    if address and security.address_blocked(address):
+        minutes = current_app.config["LOGIN_FAILURE_WINDOW_MINUTES"]
+        return LoginResult(None, error=ADDRESS_BLOCKED.format(minutes=minutes), status=429)
     found = db.session.scalar(select(User).where(User.username == username.strip().lower()))
     candidate = found if found is not None and not security.is_locked(found) else None
     password_ok = security.verify_password(candidate, password)  # same time either way

@@ -12,6 +12,7 @@ from werkzeug.exceptions import HTTPException
 
 from baojing import audit
 from baojing.dates import SHANGHAI
+from baojing.db import out_of_space
 from baojing.extensions import db
 from baojing.models.meta import is_demo_marked
 from baojing.money import wan, yuan
@@ -22,6 +23,9 @@ CSP = (
     "default-src 'self'; script-src 'self'; style-src 'self'; img-src 'self' data:; "
     "object-src 'none'; base-uri 'none'; frame-ancestors 'none'; form-action 'self'"
 )
+# A write refused for want of space (the database's or a file's): what the user is told.
+# The forms keep what was typed as a draft in the browser (static/js/app.js).
+STORAGE_FULL = "服务器存储空间不足，这次操作没有保存，请稍后再试；已填写的内容不会丢失。"
 # Fields never echoed back into a re-submit form after a CSRF failure.
 _NOT_ECHOED = {"csrf_token", "password", "current_password", "new_password", "confirm"}
 
@@ -94,7 +98,16 @@ def init_app(app):
 
     @app.errorhandler(Exception)
     def _unexpected(exc):
-        db.session.rollback()
+        db.session.rollback()  # and the files written for it go (db.kept_if_committed)
+        if out_of_space(exc):
+            # One line, no traceback: the statement or the path may name a person.
+            app.logger.error(
+                "out of storage space (%s) on %s %s: refused with 503",
+                type(exc).__name__, request.method, request.path,
+            )  # fmt: skip
+            return _error_response(
+                "errors/http.html", 503, {"Retry-After": "60"}, error=STORAGE_FULL
+            )
         app.logger.exception("unhandled error on %s %s", request.method, request.path)
         return _error_response("errors/http.html", 500, error=None)
 

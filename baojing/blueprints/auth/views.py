@@ -49,8 +49,9 @@ def login():
     error = ""
     if form.validate_on_submit():
         result = accounts.authenticate(
-            form.username.data, form.password.data, current_app.config["LOGIN_LOCK_MINUTES"]
-        )
+            form.username.data, form.password.data, current_app.config["LOGIN_LOCK_MINUTES"],
+            address=request.remote_addr or "",
+        )  # fmt: skip
         if result.user is not None and current_user.is_authenticated:
             # Logging in over a live session (a shared PC): the old one ends here.
             security.end_session(current_user.get_id(), "relogin")

@@ -14,6 +14,7 @@ from pathlib import Path
 from flask import current_app
 from PIL import Image, ImageOps, UnidentifiedImageError
 
+from baojing.db import kept_if_committed
 from baojing.files import write_new
 from baojing.services import RuleViolation
 
@@ -95,5 +96,7 @@ def path_of(token: str, thumb: bool = False) -> Path:
 
 
 def save(token: str, photo: ProcessedPhoto) -> None:
-    write_new(path_of(token), photo.full)
-    write_new(path_of(token, thumb=True), photo.thumb)
+    """Keep a photo and its thumbnail; both go again if the transaction does not commit."""
+    for path, data in ((path_of(token), photo.full), (path_of(token, thumb=True), photo.thumb)):
+        write_new(path, data)
+        kept_if_committed(path)

@@ -24,7 +24,7 @@ from sqlalchemy import and_, func, or_, select, update
 
 from baojing import audit, files
 from baojing.dates import SHANGHAI, local_today
-from baojing.db import writing
+from baojing.db import kept_if_committed, writing
 from baojing.extensions import db
 from baojing.models.certificates import VALID, CardCheck, Certificate, PrintJob
 from baojing.models.members import Member
@@ -171,6 +171,7 @@ def run(job_id: int, user_id: int) -> PrintJob:
         token = secrets.token_hex(16)
         data_pdf = pdf.combine(documents)
         files.write_new(folder() / f"{token}.pdf", data_pdf)
+        kept_if_committed(folder() / f"{token}.pdf")
         job.file_token, job.status, job.finished_at = token, "done", utcnow()
         job.done_count = job.total
         db.session.commit()

@@ -11,7 +11,7 @@ from sqlalchemy import select
 
 from baojing import audit, files
 from baojing.dates import local_today, months_before
-from baojing.db import write_now
+from baojing.db import kept_if_committed, write_now
 from baojing.extensions import db
 from baojing.models.certificates import (
     CERT_KINDS,
@@ -81,6 +81,7 @@ def keep_pdf(path: Path, data: bytes, field: str) -> None:
     """Keep an issued paper; if its name is taken, refuse the issue rather than write over it."""
     try:
         files.write_new(path, data)
+        kept_if_committed(path)
     except files.AlreadyKept as exc:
         current_app.logger.error("issued paper %s exists already: not written over", path.name)
         raise RuleViolation(
