@@ -59,4 +59,3 @@ def _member_home():
         "main/member_home.html", items=items, balance=ledger.balance_of(user.member_id),
         headings=KINDS, today=local_today(),
     )  # fmt: skip
-

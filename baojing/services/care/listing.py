@@ -204,7 +204,4 @@ def for_home(user) -> list[HomeItem]:
     return [
         HomeItem("care", f"{CARE_KINDS[c.kind]}：支部会来看望", mine, note=CASE_STATUSES[c.status])
         for c in cases
-    ] + [
-        HomeItem("care", r.subject, mine, note=SERVICE_STATUSES[r.status]) for r in requests
-    ]
-
+    ] + [HomeItem("care", r.subject, mine, note=SERVICE_STATUSES[r.status]) for r in requests]

@@ -494,9 +494,11 @@ def for_home(user) -> list[HomeItem]:
     events = url_for("mentors.event_list")
     return [
         HomeItem(
-            "event", r.title, events, due_on=r.held_on,
+            "event",
+            r.title,
+            events,
+            due_on=r.held_on,
             note=f"{r.place} · {ANSWERS.get(r.status, '请回复是否参加')}",
         )  # fmt: skip
         for r in rows
     ]
-
