@@ -81,7 +81,9 @@ def save(data: dict[str, int | None], actor) -> dict[str, int]:
     for key, setting in SETTINGS.items():
         number = data.get(key)
         if number is None or not setting.low <= number <= setting.high:
-            errors[key] = f"请填 {setting.low} 到 {setting.high}{setting.unit and ' ' + setting.unit}"
+            errors[key] = (
+                f"请填 {setting.low} 到 {setting.high}{setting.unit and ' ' + setting.unit}"
+            )
     if errors:
         raise RuleViolation(errors)
     before = values()
