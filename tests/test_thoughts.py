@@ -309,3 +309,43 @@ def test_photos_of_a_handwritten_report_lose_their_exif(login, org, app):
         content_type="multipart/form-data",
     )
     assert not_image.status_code == 422
+
+
+def test_lists_and_home_cost_the_same_queries_for_more_rows(server, login, org):
+    from sqlalchemy import event
+
+    with server.app_context():
+        engine = db.engine
+    township = login("township")
+    urls = ("/thoughts/?status=all", "/thoughts/missing", f"/thoughts/missing?quarter={QUARTER}")
+
+    def statements() -> list[int]:
+        counts = []
+        for url in urls:
+            seen = []
+            listener = lambda *args, seen=seen: seen.append(1)  # noqa: E731
+            event.listen(engine, "before_cursor_execute", listener)
+            try:
+                assert township.get(url).status_code == 200
+            finally:
+                event.remove(engine, "before_cursor_execute", listener)
+            counts.append(len(seen))
+        return counts
+
+    def add_members(n: int, start: int) -> None:
+        for i in range(n):
+            m = factories.member(org.villages["angdong"], name=f"彭{start + i}号")
+            db.session.add(
+                ThoughtReport(
+                    member_id=m.id, village_id=m.village_id, township_id=m.township_id,
+                    quarter=QUARTER, status="submitted" if i % 2 else "draft", body=TEXT,
+                    due_on=thoughts.quarter_end(QUARTER), submitted_at=None,
+                )
+            )  # fmt: skip
+        db.session.commit()
+
+    add_members(1, 0)
+    statements()  # the village menu is cached per process: count from the second visit
+    few = statements()
+    add_members(6, 10)
+    assert statements() == few

@@ -71,12 +71,14 @@ def test_thought_report_survives_a_dropped_signal_and_goes_through_review(browse
     body.press_sequentially(OFFLINE_TEXT, delay=10)
     page.locator("h1").click()  # the field loses focus: an autosave is tried, and fails
     expect(page.locator("#messages")).to_contain_text("网络不畅", timeout=10_000)
+    expect(page.locator("#autosave")).to_contain_text("未保存")
     assert OFFLINE_TEXT not in _server_body(live_server)
     expect(body).to_have_value(ONLINE_TEXT + OFFLINE_TEXT)
 
     # 2. The signal comes back: the draft goes to the server by itself.
     member_ctx.set_offline(False)
     assert OFFLINE_TEXT in _wait_for_server(live_server, OFFLINE_TEXT), "not saved after reconnect"
+    expect(page.locator("#autosave")).to_contain_text("已自动保存")
     page.reload()
     expect(page.locator("#body")).to_have_value(ONLINE_TEXT + OFFLINE_TEXT)
     page.click("button:has-text('提交汇报')")
