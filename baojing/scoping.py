@@ -270,3 +270,26 @@ def ranking_townships_condition(user: User):
     if user.role == TOWNSHIP_OFFICER and user.township_id:
         return cond & (OrgUnit.id == user.township_id)
     return false()
+
+
+# --- thought reports: private, read by the member, their reviewer and the county ----------
+
+
+def thought_reviewer_role(village_review: bool) -> str:
+    """Who reviews thought reports: the township officer, or the village secretary when
+    the county's setting gives the village the review (services.settings)."""
+    return VILLAGE_SECRETARY if village_review else TOWNSHIP_OFFICER
+
+
+def thought_condition(user: User, model, village_review: bool):
+    """Thought reports (or rows copying their scope) the user may read in full: the
+    member their own, the reviewing role in its scope, the county admin all; nobody else
+    (a township officer whose villages review, a secretary whose township reviews, the
+    clerk, an org leader)."""
+    if user.role == COUNTY_ADMIN:
+        return true()
+    if user.role == MEMBER:
+        return model.member_id == user.member_id if user.member_id else false()
+    if user.role != thought_reviewer_role(village_review) or not user.org_unit_id:
+        return false()
+    return member_condition(user, model)

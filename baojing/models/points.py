@@ -41,6 +41,7 @@ SERVICE_KINDS = (HEALTH_CHECK, TRAINING)
 AUTO_SOURCES = {
     "registration_visit": "上门登记 / 流动登记核实",
     "certificate_issued": "发放流动党员证明信 / 活动证（持证用证）",
+    "thought_report": "季度思想汇报按时提交并通过审阅（定期汇报）",
 }
 
 

@@ -44,6 +44,10 @@ SETTINGS = {
                 "介绍信有效期满后，回执须在这段时间内寄回，逾期列入待办"),
         Setting("objection_days", "积分排名公示异议期", "天", 7, 3, 30,
                 "排名发布后，党员可在这段时间内提出异议"),
+        Setting("thought_grace_days", "思想汇报提交期限", "天", 15, 0, 60,
+                "季度结束后这么多天内提交的思想汇报算按时；过期未交列为逾期"),
+        Setting("thought_review_village", "思想汇报审阅（0 乡镇，1 村）", "", 0, 0, 1,
+                "0：由乡镇组织委员审阅；1：由村党支部书记审阅，乡镇不再查看汇报内容"),
     )
 }  # fmt: skip
 
@@ -77,7 +81,9 @@ def save(data: dict[str, int | None], actor) -> dict[str, int]:
     for key, setting in SETTINGS.items():
         number = data.get(key)
         if number is None or not setting.low <= number <= setting.high:
-            errors[key] = f"请填 {setting.low} 到 {setting.high} {setting.unit}"
+            errors[key] = (
+                f"请填 {setting.low} 到 {setting.high}{setting.unit and ' ' + setting.unit}"
+            )
     if errors:
         raise RuleViolation(errors)
     before = values()

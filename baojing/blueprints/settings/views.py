@@ -19,7 +19,7 @@ class SettingsForm(Form):
 for _key, _setting in svc.SETTINGS.items():
     setattr(
         SettingsForm, _key,
-        IntegerField(f"{_setting.label}（{_setting.unit}）",
+        IntegerField(f"{_setting.label}（{_setting.unit}）" if _setting.unit else _setting.label,
                      validators=[InputRequired("请填写一个整数")],
                      description=_setting.hint),
     )  # fmt: skip

@@ -24,6 +24,14 @@
     if (!box) return;
     var status = evt.detail && evt.detail.ctx && evt.detail.ctx.response && evt.detail.ctx.response.status;
     if (status) return; // the server answered; its answer is already on the page
+    // An autosave (thought reports) says so where its "已保存" was; it tries again when
+    // the signal returns, and the tab's own draft copy keeps the text meanwhile.
+    var saved = evt.target.closest && evt.target.closest("form[data-autosave]");
+    var line = saved && saved.querySelector(".autosave-text");
+    if (line) {
+      line.textContent = "未保存：网络不畅，恢复后会自动保存";
+      line.parentNode.classList.add("failed");
+    }
     // A form with an outbox (static/js/outbox.js) keeps the submission and says 待发送.
     if (window.indexedDB && evt.target.closest && evt.target.closest("form[data-outbox]")) return;
     box.innerHTML = "";
