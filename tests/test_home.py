@@ -44,7 +44,16 @@ def test_a_member_home_lists_what_is_for_them_now(login, org):
     )
 
 
-def test_a_member_with_nothing_waiting_is_told_so(login, org):
+def test_the_quarters_thought_report_waits_on_the_home_page_until_handed_in(login, org):
+    text = login("member").get("/").get_data(as_text=True)
+    assert "思想汇报" in text and "待提交" in text and 'id="balance">0<' in text
+    assert "暂时没有需要您办的事" not in text
+
+
+def test_a_member_with_nothing_waiting_is_told_so(login, org, monkeypatch):
+    from baojing.blueprints.main import views
+
+    monkeypatch.setattr(views, "MEMBER_HOME", ())
     text = login("member").get("/").get_data(as_text=True)
     assert "暂时没有需要您办的事" in text and 'id="balance">0<' in text
 

@@ -9,6 +9,7 @@ from baojing.dates import local_today
 from baojing.extensions import db
 from baojing.models.users import CLERK, MEMBER
 from baojing.scoping import can_manage_registry
+from baojing.services import thoughts
 from baojing.services.care import listing as care_listing
 from baojing.services.care import todo
 from baojing.services.home import KINDS
@@ -30,7 +31,9 @@ def healthz():
 
 # Who has something for a member's home page (services/home.py), in no particular order:
 # the page groups the items by kind.
-MEMBER_HOME = (care_listing.for_home, honours.for_home)
+MEMBER_HOME = (care_listing.for_home, honours.for_home, thoughts.for_home)
+# … and on a staff member's home page, the to-do they act on (reports to review …).
+STAFF_HOME = (thoughts.for_home,)
 
 
 @bp.get("/")
@@ -44,7 +47,11 @@ def home():
     if can_manage_registry(current_user):
         counts = alert_counts(current_user, AlertCutoffs.today())
         care = todo.case_counts(current_user, local_today())
-    return render_template("main/home.html", counts=counts, care=care, alert_labels=ALERT_LABELS)
+    user = current_user._get_current_object()
+    waiting = [item for provider in STAFF_HOME for item in provider(user)]
+    return render_template(
+        "main/home.html", counts=counts, care=care, alert_labels=ALERT_LABELS, waiting=waiting
+    )
 
 
 def _member_home():
