@@ -18,6 +18,7 @@ from baojing.demo import enterprises as demo_enterprises
 from baojing.demo import mentors as demo_mentors
 from baojing.demo import org as demo_org
 from baojing.demo import points as demo_points
+from baojing.demo import tasks as demo_tasks
 from baojing.extensions import db
 from baojing.models.audit import AuditEntry
 from baojing.models.members import (
@@ -367,6 +368,8 @@ def load(members: int = 300, today: date | None = None) -> dict:
         session, random.Random(SEED + 13), users, person=_person, mobile=_mobile,
         used_phones=used_phones, password_hash=password_hash,
     )  # fmt: skip
+    # Monthly tasks, on a generator of their own too.
+    care |= demo_tasks.load(session, random.Random(SEED + 16), today, users)
     session.merge(AppMeta(key="demo", value="1"))
     counts = {
         "townships": len(townships),

@@ -48,6 +48,7 @@ from baojing.models.rankings import (
     RankingPublication,
 )
 from baojing.models.roster import RosterImport
+from baojing.models.tasks import Task, TaskCompletion, TaskTemplate
 from baojing.models.users import LoginFailure, User, UserSession
 
 __all__ = [
@@ -93,6 +94,9 @@ __all__ = [
     "RosterImport",
     "RegistrationVisit",
     "SerialCounter",
+    "Task",
+    "TaskCompletion",
+    "TaskTemplate",
     "Transfer",
     "User",
     "UserSession",

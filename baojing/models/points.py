@@ -41,6 +41,8 @@ SERVICE_KINDS = (HEALTH_CHECK, TRAINING)
 AUTO_SOURCES = {
     "registration_visit": "上门登记 / 流动登记核实",
     "certificate_issued": "发放流动党员证明信 / 活动证（持证用证）",
+    # A monthly task completed, when the task names no rule of its own.
+    "task_completion": "完成月度党建任务（任务未指定积分规则时）",
 }
 
 
