@@ -75,7 +75,9 @@ def index():
     """A member's tasks; for the branch, the grid of members × the month's tasks."""
     today = local_today()
     if current_user.role == MEMBER:
-        member = db.session.get(Member, current_user.member_id)
+        member = db.session.get(Member, current_user.member_id or 0)
+        if member is None:
+            abort(404)
         return render_template(
             "tasks/mine.html", items=grid.member_tasks(member, today), today=today, **LABELS
         )
@@ -219,7 +221,9 @@ def complete(task_id: int):
     """A member completes a task; a photo is re-encoded before the write lock is taken."""
     require_role(MEMBER)
     task = get_task_or_404(current_user, task_id)
-    member = db.session.get(Member, current_user.member_id)
+    member = db.session.get(Member, current_user.member_id or 0)
+    if member is None:
+        abort(404)
     form = CompleteForm()
     saved = None
     upload_sent = bool(getattr(form.attachment.data, "filename", ""))
