@@ -9,6 +9,7 @@ from baojing.models.members import BranchContact, Member
 from baojing.models.mentors import Enterprise, Event
 from baojing.models.org import COUNTY, TOWNSHIP, VILLAGE, OrgUnit
 from baojing.models.rankings import RankingPublication
+from baojing.models.tasks import Task, TaskTemplate
 from baojing.models.users import (
     CLERK,
     COUNTY_ADMIN,
@@ -293,3 +294,43 @@ def thought_condition(user: User, model, village_review: bool):
     if user.role != thought_reviewer_role(village_review) or not user.org_unit_id:
         return false()
     return member_condition(user, model)
+
+
+# --- monthly tasks: a township's online branch sets them for its members -------------------
+
+
+def task_condition(user: User):
+    """Tasks the user sees: the county all; a township officer and a village secretary
+    their township's; a member their own township's; nobody else any."""
+    if user.role == COUNTY_ADMIN:
+        return true()
+    if user.role == MEMBER:
+        if not user.member_id:
+            return false()
+        township_id = select(Member.township_id).where(Member.id == user.member_id)
+        return Task.township_id == township_id.scalar_subquery()
+    if user.role in (TOWNSHIP_OFFICER, VILLAGE_SECRETARY) and user.township_id:
+        return Task.township_id == user.township_id
+    return false()
+
+
+def get_task_or_404(user: User, task_id: int) -> Task:
+    """A task the user sees; another township's is a 404, never a 403."""
+    task = db.session.scalar(select(Task).where(Task.id == task_id, task_condition(user)))
+    if task is None:
+        abort(404)
+    return task
+
+
+def get_task_template_or_404(user: User, template_id: int) -> TaskTemplate:
+    """A template the user keeps: a township officer their own township's."""
+    if user.role != TOWNSHIP_OFFICER or not user.township_id:
+        abort(404)
+    template = db.session.scalar(
+        select(TaskTemplate).where(
+            TaskTemplate.id == template_id, TaskTemplate.township_id == user.township_id
+        )
+    )
+    if template is None:
+        abort(404)
+    return template

@@ -21,13 +21,14 @@ def register_blueprints(app):
     from baojing.blueprints.roster import bp as roster
     from baojing.blueprints.settings import bp as settings
     from baojing.blueprints.store import bp as store
+    from baojing.blueprints.tasks import bp as tasks
     from baojing.blueprints.thoughts import bp as thoughts
     from baojing.blueprints.verify import bp as verify
 
     # roster (/members/import) before members, so that "import" is never read as a member id.
     blueprints = (
         main, auth, roster, members, points, store, rankings, care, certificates, verify,
-        mentors, branches, contacts, admin, settings, outbox, thoughts,
+        mentors, branches, contacts, admin, settings, outbox, thoughts, tasks,
     )  # fmt: skip
     for bp in blueprints:
         app.register_blueprint(bp)

@@ -18,6 +18,7 @@ from baojing.demo import enterprises as demo_enterprises
 from baojing.demo import mentors as demo_mentors
 from baojing.demo import org as demo_org
 from baojing.demo import points as demo_points
+from baojing.demo import tasks as demo_tasks
 from baojing.demo import thoughts as demo_thoughts
 from baojing.extensions import db
 from baojing.models.audit import AuditEntry
@@ -370,6 +371,8 @@ def load(members: int = 300, today: date | None = None) -> dict:
     )  # fmt: skip
     # Thought reports: on a generator of their own, so nothing drawn above changes.
     care |= demo_thoughts.load(session, random.Random(SEED + 16), today, users)
+    # Monthly tasks, on a generator of their own too.
+    care |= demo_tasks.load(session, random.Random(SEED + 16), today, users)
     session.merge(AppMeta(key="demo", value="1"))
     counts = {
         "townships": len(townships),

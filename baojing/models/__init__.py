@@ -48,6 +48,7 @@ from baojing.models.rankings import (
     RankingPublication,
 )
 from baojing.models.roster import RosterImport
+from baojing.models.tasks import Task, TaskCompletion, TaskTemplate
 from baojing.models.thoughts import ThoughtEvent, ThoughtPhoto, ThoughtReport
 from baojing.models.users import LoginFailure, User, UserSession
 
@@ -97,6 +98,9 @@ __all__ = [
     "ThoughtEvent",
     "ThoughtPhoto",
     "ThoughtReport",
+    "Task",
+    "TaskCompletion",
+    "TaskTemplate",
     "Transfer",
     "User",
     "UserSession",

@@ -42,6 +42,8 @@ AUTO_SOURCES = {
     "registration_visit": "上门登记 / 流动登记核实",
     "certificate_issued": "发放流动党员证明信 / 活动证（持证用证）",
     "thought_report": "季度思想汇报按时提交并通过审阅（定期汇报）",
+    # A monthly task completed, when the task names no rule of its own.
+    "task_completion": "完成月度党建任务（任务未指定积分规则时）",
 }
 
 

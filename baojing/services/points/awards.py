@@ -197,6 +197,17 @@ def auto_award(
     )
     if rule is None:
         return None
+    return award_for_record(rule, source_type, source_id, member, occurred_on, actor)
+
+
+def award_for_record(
+    rule: PointRule, source_type: str, source_id: int, member: Member, occurred_on: date,
+    actor: User | None,
+) -> PointEntry | None:  # fmt: skip
+    """A named earning rule applied to a record (a task names 红星云学习), once per record,
+    within the cap; reverse_source takes it back. None when the rule is off or capped."""
+    if not rule.active or rule.is_deduction:
+        return None
     outcome = _apply_rule(
         actor, member, rule, occurred_on=occurred_on, reason=f"自动：{rule.name}",
         partial=True, source_type=source_type, source_id=source_id,
