@@ -40,7 +40,7 @@ READ_ONLY_POSTS = frozenset({
 # a login flood or a large upload never holds up a counter.
 LATE_WRITE_POSTS = frozenset({
     "auth.login", "auth.reauth", "store.redeem", "certificates.new", "care.visit",
-    "roster.upload", "roster.remap",
+    "roster.upload", "roster.remap", "hub.new_announcement",
 })  # fmt: skip
 
 
