@@ -77,6 +77,8 @@ class Defaults:
     # A care visit's photos: per photo, before re-encoding (phones resize before upload
     # when they can; this is for those that cannot). UPLOAD_FOLDER defaults to instance/uploads.
     CARE_PHOTO_MAX_BYTES = 8 * 1024 * 1024
+    # An announcement's attachment (a PDF of a notice, a photo), before re-encoding.
+    HUB_ATTACHMENT_MAX_BYTES = 10 * 1024 * 1024
 
     # /verify/<code> is public: per address, enough for a person checking papers at a
     # desk, too few to walk the code space. PUBLIC_BASE_URL, when set, is what QR codes

@@ -46,6 +46,7 @@ READ_ONLY_POSTS = frozenset({
 LATE_WRITE_POSTS = frozenset({
     "auth.login", "auth.reauth", "store.redeem", "certificates.new", "care.visit",
     "roster.upload", "roster.remap", "thoughts.add_photos", "tasks.complete",
+    "hub.new_announcement",
 })  # fmt: skip
 
 

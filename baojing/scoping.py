@@ -5,7 +5,15 @@ from sqlalchemy import bindparam, false, or_, select, true
 
 from baojing.cache import ttl_cache
 from baojing.extensions import db
-from baojing.models.members import BranchContact, Member
+from baojing.models.hub import (
+    SCOPE_COUNTY,
+    SCOPE_TOWNSHIP,
+    SCOPE_VILLAGE,
+    TO_TOWNSHIP,
+    Announcement,
+    Question,
+)
+from baojing.models.members import ACTIVE, BranchContact, Member
 from baojing.models.mentors import Enterprise, Event
 from baojing.models.org import COUNTY, TOWNSHIP, VILLAGE, OrgUnit
 from baojing.models.rankings import RankingPublication
@@ -334,3 +342,89 @@ def get_task_template_or_404(user: User, template_id: int) -> TaskTemplate:
     if template is None:
         abort(404)
     return template
+
+
+# --- the hub: announcements and questions ----------------------------------------------
+
+# Who uses the hub: the three who publish, and the members who read.
+HUB_ROLES = (*REGISTRY_ROLES, MEMBER)
+# Who answers questions: the county for the county's, an officer for their township's.
+ANSWER_ROLES = (COUNTY_ADMIN, TOWNSHIP_OFFICER)
+
+
+def _own_place(user: User):
+    """The user's (village, township) as SQL values: a member's from their registry row
+    (so that a move takes effect at once), a secretary's and an officer's from their unit."""
+    if user.role == MEMBER:
+        if not user.member_id:
+            return None, None
+        own = select(Member.village_id).where(Member.id == user.member_id)
+        return (
+            own.scalar_subquery(),
+            own.with_only_columns(Member.township_id).scalar_subquery(),
+        )
+    if user.role == VILLAGE_SECRETARY and user.org_unit_id:
+        return user.org_unit_id, user.township_id
+    if user.role == TOWNSHIP_OFFICER and user.org_unit_id:
+        return None, user.township_id
+    return None, None
+
+
+def announcement_condition(user: User):
+    """Announcements the user sees: the county's, their township's and their village's
+    (a township officer every village's of the township; the county all)."""
+    if user.role == COUNTY_ADMIN:
+        return true()
+    if user.role not in HUB_ROLES:
+        return false()
+    village_id, township_id = _own_place(user)
+    if township_id is None:
+        return false()
+    county = Announcement.scope == SCOPE_COUNTY
+    if user.role == TOWNSHIP_OFFICER:
+        return or_(county, Announcement.township_id == township_id)
+    return or_(
+        county,
+        (Announcement.scope == SCOPE_TOWNSHIP) & (Announcement.township_id == township_id),
+        Announcement.village_id == village_id,
+    )
+
+
+def get_announcement_or_404(user: User, announcement_id: int):
+    row = db.session.scalar(
+        select(Announcement).where(Announcement.id == announcement_id, announcement_condition(user))
+    )
+    if row is None:
+        abort(404)
+    return row
+
+
+def audience_condition(announcement):
+    """The members an announcement is for (active ones: a transferred member has left)."""
+    cond = Member.status == ACTIVE
+    if announcement.scope == SCOPE_TOWNSHIP:
+        return cond & (Member.township_id == announcement.township_id)
+    if announcement.scope == SCOPE_VILLAGE:
+        return cond & (Member.village_id == announcement.village_id)
+    return cond
+
+
+def question_condition(user: User):
+    """Questions the user sees: a member their own; the county every one (it answers the
+    county's); a township officer those put to their township. Nobody else."""
+    if user.role == MEMBER:
+        return Question.member_id == user.member_id if user.member_id else false()
+    if user.role == COUNTY_ADMIN:
+        return true()
+    if user.role == TOWNSHIP_OFFICER and user.township_id:
+        return (Question.addressed_to == TO_TOWNSHIP) & (Question.township_id == user.township_id)
+    return false()
+
+
+def get_question_or_404(user: User, question_id: int):
+    row = db.session.scalar(
+        select(Question).where(Question.id == question_id, question_condition(user))
+    )
+    if row is None:
+        abort(404)
+    return row

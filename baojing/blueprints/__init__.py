@@ -12,6 +12,7 @@ def register_blueprints(app):
     from baojing.blueprints.care import bp as care
     from baojing.blueprints.certificates import bp as certificates
     from baojing.blueprints.contacts import bp as contacts
+    from baojing.blueprints.hub import bp as hub
     from baojing.blueprints.main import bp as main
     from baojing.blueprints.members import bp as members
     from baojing.blueprints.mentors import bp as mentors
@@ -28,7 +29,7 @@ def register_blueprints(app):
     # roster (/members/import) before members, so that "import" is never read as a member id.
     blueprints = (
         main, auth, roster, members, points, store, rankings, care, certificates, verify,
-        mentors, branches, contacts, admin, settings, outbox, thoughts, tasks,
+        mentors, branches, contacts, admin, settings, outbox, thoughts, tasks, hub,
     )  # fmt: skip
     for bp in blueprints:
         app.register_blueprint(bp)

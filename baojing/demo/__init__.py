@@ -15,6 +15,7 @@ from baojing.dates import local_today
 from baojing.demo import care as demo_care
 from baojing.demo import certificates as demo_certificates
 from baojing.demo import enterprises as demo_enterprises
+from baojing.demo import hub as demo_hub
 from baojing.demo import mentors as demo_mentors
 from baojing.demo import org as demo_org
 from baojing.demo import points as demo_points
@@ -373,6 +374,8 @@ def load(members: int = 300, today: date | None = None) -> dict:
     care |= demo_thoughts.load(session, random.Random(SEED + 16), today, users)
     # Monthly tasks, on a generator of their own too.
     care |= demo_tasks.load(session, random.Random(SEED + 16), today, users)
+    # The county hub: its own generator too (issue 16).
+    care |= demo_hub.load(session, today, users, seed=SEED + 16)
     session.merge(AppMeta(key="demo", value="1"))
     counts = {
         "townships": len(townships),

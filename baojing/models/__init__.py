@@ -11,6 +11,7 @@ from baojing.models.care import (
     ServiceUpdate,
 )
 from baojing.models.certificates import CardCheck, Certificate, PrintJob, SerialCounter, Transfer
+from baojing.models.hub import Announcement, AnnouncementReceipt, Question
 from baojing.models.members import (
     BranchContact,
     ContactLog,
@@ -54,6 +55,8 @@ from baojing.models.users import LoginFailure, User, UserSession
 
 __all__ = [
     "AccessDenial",
+    "Announcement",
+    "AnnouncementReceipt",
     "AppMeta",
     "AuditEntry",
     "BranchContact",
@@ -86,6 +89,7 @@ __all__ = [
     "PointEntry",
     "PointRule",
     "PrintJob",
+    "Question",
     "CardCheck",
     "RankingAmendment",
     "RankingLine",

@@ -9,7 +9,7 @@ from baojing.dates import local_today
 from baojing.extensions import db
 from baojing.models.users import CLERK, MEMBER
 from baojing.scoping import can_manage_registry
-from baojing.services import tasks, thoughts
+from baojing.services import hub, tasks, thoughts
 from baojing.services.care import listing as care_listing
 from baojing.services.care import todo
 from baojing.services.home import KINDS
@@ -31,9 +31,15 @@ def healthz():
 
 # Who has something for a member's home page (services/home.py), in no particular order:
 # the page groups the items by kind.
-MEMBER_HOME = (tasks.for_home, care_listing.for_home, honours.for_home, thoughts.for_home)
+MEMBER_HOME = (
+    tasks.for_home,
+    hub.for_home,
+    care_listing.for_home,
+    honours.for_home,
+    thoughts.for_home,
+)
 # … and on a staff member's home page, the to-do they act on (reports to review …).
-STAFF_HOME = (tasks.for_home, thoughts.for_home)
+STAFF_HOME = (tasks.for_home, hub.for_home, thoughts.for_home)
 
 
 @bp.get("/")
