@@ -226,7 +226,7 @@ def test_member_sees_and_downloads_their_own_card_only(live_server, page):
     )
     expect(page.get_by_role("link", name="‹ 我的信息")).to_be_visible()
     # No revoke, renew or take-back for the holder.
-    expect(page.locator("summary")).to_have_count(0)
+    expect(page.locator("main summary")).to_have_count(0)
     expect(page.get_by_role("button", name="登记交回")).to_have_count(0)
     assert_no_horizontal_scroll(page)
 
