@@ -659,7 +659,8 @@ def test_a_thousand_logins_from_fifty_addresses_hold_the_limits(database, tmp_pa
         run_sql(
             database,
             "SELECT ip, count(*) FROM audit_log WHERE action = 'auth.login' "
-            "AND ip LIKE '203.0.113.%' GROUP BY ip",
+            "AND ip LIKE ? GROUP BY ip",
+            "203.0.113.%",
         )
     )
     assert per_address == {plan[0].address: ADDRESS_LIMIT for plan in plans[:GUESSERS]}

@@ -59,7 +59,7 @@ def authenticate(username: str, password: str, lock_minutes: int, address: str =
     candidate = found if found is not None and not security.is_locked(found) else None
     password_ok = security.verify_password(candidate, password)  # same time either way
     write_now()
-    user = db.session.get(User, found.id) if found is not None else None
+    user = _for_counting(found.id) if found is not None else None
     if user is not None and security.is_locked(user):
         audit.record("auth.login", user, outcome="locked", user=user)
         return LoginResult(None, error=LOCKED.format(minutes=lock_minutes), status=429)
@@ -106,7 +106,7 @@ def confirm_password(session_user, password: str, action: str) -> str:
     account = account_of(session_user)
     ok = not security.is_locked(account) and security.verify_password(account, password)
     write_now()
-    account = account_of(session_user)  # a lock set meanwhile still counts
+    account = _for_counting(session_user.id)  # a lock set meanwhile still counts
     if security.is_locked(account):
         audit.record(action, account, outcome=LOCKED_ALREADY)
         return LOCKED_ALREADY
@@ -134,7 +134,7 @@ BAD_CODE = "验证码不正确，请看手机上最新的 6 位数字"
 
 def complete_totp(user_id: int, code: str, lock_minutes: int) -> LoginResult:
     """Second step of a login: the code from the authenticator app opens the session."""
-    user = db.session.get(User, user_id)
+    user = _for_counting(user_id)
     if user is None or not user.active or not user.totp_enabled:
         return LoginResult(None, error=DISABLED, status=403)
     if security.is_locked(user):
@@ -177,6 +177,18 @@ def reset_totp(user: User) -> None:
     user.totp_last_step = None
     security.end_all_sessions(user.id, "totp_reset")
     audit.record("user.totp_reset", user)
+
+
+def _for_counting(user_id: int) -> User | None:
+    """The account re-read inside the write transaction to count a failure or see a lock.
+
+    On PostgreSQL the row is locked (SELECT … FOR UPDATE), so that two wrong passwords at
+    once are counted one after the other: the tenth locks the account exactly once, and
+    the next finds it locked. On SQLite the write transaction's BEGIN IMMEDIATE already
+    serialises them (the dialect renders no FOR UPDATE).
+    """
+    # OF users: the eager joins of its relationships (outer joins) stay unlocked.
+    return db.session.get(User, user_id, with_for_update={"of": User})
 
 
 def account_of(session_user) -> User:
