@@ -47,6 +47,10 @@ def _open(path: Path) -> int:
 
 def hold(app: Flask) -> None:
     """Hold the shared lock until this process exits; if a restore runs, wait for it."""
+    if "sqlalchemy" not in app.extensions:
+        # Not this app: bench/floor_app.py, the bare-Flask floor the benches compare
+        # with, runs under the same gunicorn.conf.py and has no database to guard.
+        return
     path = lock_path(app)
     if path is None:
         return
