@@ -16,6 +16,8 @@ request, by writing().
 """
 
 import errno
+import fcntl
+import os
 import sqlite3
 from contextlib import contextmanager
 from contextvars import ContextVar
@@ -283,3 +285,41 @@ def _days_between_sqlite(element, compiler, **kw):
 def _days_between_postgresql(element, compiler, **kw):
     later, earlier = (compiler.process(c, **kw) for c in element.clauses)
     return f"greatest(0, {later} - {earlier})"
+
+
+# --- the serving lock's file (baojing/serving.py) -----------------------------------------
+# Not a lock in front of the database's own: it tells `flask backup restore` whether a
+# server has this database open. Every serving process shares it; a restore takes it
+# alone. Kept here, beside the rest of the locking policy.
+
+
+def share_file_lock(path: Path) -> tuple[int, bool]:
+    """A shared flock on path, held until the descriptor is closed: (fd, whether it had
+    to wait for an exclusive holder first)."""
+    fd = _lock_file(path)
+    try:
+        fcntl.flock(fd, fcntl.LOCK_SH | fcntl.LOCK_NB)
+        return fd, False
+    except BlockingIOError:
+        fcntl.flock(fd, fcntl.LOCK_SH)
+        return fd, True
+
+
+def take_file_lock(path: Path) -> int | None:
+    """The flock on path alone, without waiting; None while anyone shares it."""
+    fd = _lock_file(path)
+    try:
+        fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+    except BlockingIOError:
+        os.close(fd)
+        return None
+    return fd
+
+
+def let_go(fd: int) -> None:
+    os.close(fd)  # the kernel drops the flock with the last descriptor
+
+
+def _lock_file(path: Path) -> int:
+    path.parent.mkdir(parents=True, exist_ok=True)
+    return os.open(path, os.O_RDWR | os.O_CREAT, 0o600)

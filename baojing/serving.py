@@ -11,8 +11,6 @@ without taking it, so they never block a restore or each other. The kernel lets 
 the lock when the process ends, however it ends: nothing stale is left behind.
 """
 
-import fcntl
-import os
 from contextlib import contextmanager
 from pathlib import Path
 
@@ -20,6 +18,7 @@ import click
 from flask import Flask
 from flask.cli import run_command
 
+from baojing import db as transactions
 from baojing.extensions import db
 
 # This process's lock files, open (and so locked) until the process exits.
@@ -40,11 +39,6 @@ def lock_path(app: Flask) -> Path | None:
     return database.with_name(database.name + ".serving-lock")
 
 
-def _open(path: Path) -> int:
-    path.parent.mkdir(parents=True, exist_ok=True)
-    return os.open(path, os.O_RDWR | os.O_CREAT, 0o600)
-
-
 def hold(app: Flask) -> None:
     """Hold the shared lock until this process exits; if a restore runs, wait for it."""
     if "sqlalchemy" not in app.extensions:
@@ -54,12 +48,9 @@ def hold(app: Flask) -> None:
     path = lock_path(app)
     if path is None:
         return
-    fd = _open(path)
-    try:
-        fcntl.flock(fd, fcntl.LOCK_SH | fcntl.LOCK_NB)
-    except BlockingIOError:
-        app.logger.warning("a restore is running on this database: waiting for it to end")
-        fcntl.flock(fd, fcntl.LOCK_SH)
+    fd, waited = transactions.share_file_lock(path)
+    if waited:
+        app.logger.warning("a restore ran on this database: this worker waited for it to end")
     _held.append(fd)
 
 
@@ -73,7 +64,7 @@ def hold_when_serving(app: Flask) -> None:
 def release() -> None:
     """Let go of this process's locks (tests; a server holds its lock until it exits)."""
     while _held:
-        os.close(_held.pop())
+        transactions.let_go(_held.pop())
 
 
 @contextmanager
@@ -83,12 +74,10 @@ def exclusive(app: Flask):
     if path is None:
         yield
         return
-    fd = _open(path)
+    fd = transactions.take_file_lock(path)
+    if fd is None:
+        raise Serving(str(path))
     try:
-        try:
-            fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
-        except BlockingIOError:
-            raise Serving(str(path)) from None
         yield
     finally:
-        os.close(fd)
+        transactions.let_go(fd)
